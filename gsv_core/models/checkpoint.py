@@ -1,0 +1,217 @@
+"""Read and write GPT-SoVITS weight files without running pickled code.
+
+Layouts (upstream commit 48b1a01, ``GPT_SoVITS/process_ckpt.py``, ``s1_train.py``):
+
+- ``SoVITS_weights_v2/<name>.pth``: ``{"weight": fp16 generator state dict without any
+  ``enc_q`` key, "config": the s2.json tree (upstream pickles a ``utils.HParams``),
+  "info": "<epoch>epoch_<step>iteration"}``.
+- ``GPT_weights_v2/<name>.ckpt``: ``{"weight": fp16 ``Text2SemanticDecoder`` state dict with
+  every key prefixed ``model.``, "config": the s1longer-v2.yaml tree as a dict,
+  "info": "GPT-e<epoch>"}``.
+- Official pretrained files: ``s2G2333k.pth`` / ``s2D2333k.pth`` hold ``{"weight": ...}`` (the
+  generator including ``enc_q``; the discriminator), ``s1bert25hz-…ckpt`` holds ``weight``
+  (``model.``-prefixed) and ``config``.
+
+Newer upstream versions replace the first two bytes of the torch zip (``PK``) with a version
+tag (``process_ckpt.my_save2``); v1/v2 files keep ``PK``. We read v1/v2 only and name the
+others.
+
+Loading goes through ``torch.load(weights_only=True)``; the only class beyond torch's own
+allow-list is ``utils.HParams``, mapped to :class:`_HParamsShim` and turned into plain dicts.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gsv_core.errors import CheckpointError, ModelMissing
+
+__all__ = [
+    "UNSUPPORTED_HEADERS",
+    "read_checkpoint_dict",
+    "sovits_symbol_version",
+    "write_checkpoint_dict",
+]
+
+ZIP_MAGIC = b"PK"
+_PICKLE_PROTO = b"\x80"  # first byte of torch's legacy (non-zip) format
+# Two-byte tags upstream writes in place of "PK" (process_ckpt.head2version); v1/v2 tags are
+# only ever read upstream, never written, but a file carrying one is still a v1/v2 file.
+READABLE_HEADERS = {b"00": "v1", b"01": "v2"}
+UNSUPPORTED_HEADERS = {
+    b"02": "v3",
+    b"03": "v3 LoRA",
+    b"04": "v4 LoRA",
+    b"05": "v2Pro",
+    b"06": "v2ProPlus",
+}
+# Rows of enc_p.text_embedding.weight: the symbol table size decides v1 or v2, not file size.
+SYMBOL_ROWS_TO_VERSION = {322: "v1", 732: "v2"}
+
+
+class _HParamsShim:
+    """Stand-in for upstream's ``utils.HParams`` so torch's safe unpickler can rebuild it.
+
+    The pickle stores the object's ``__dict__`` (nested HParams for ``train``/``data``/``model``);
+    we keep it as-is and convert to plain dicts right after loading.
+    """
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.fields = dict(state)
+
+
+_SAFE_GLOBALS = [(_HParamsShim, "utils.HParams")]
+
+
+def _to_plain(value: Any) -> Any:
+    """Recursively turn HParams shims and mappings into plain dicts (tensors untouched)."""
+    if isinstance(value, _HParamsShim):
+        return {k: _to_plain(v) for k, v in value.fields.items()}
+    if isinstance(value, Mapping):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise ModelMissing(
+            f"Weight file not found: {path}",
+            "Check the path, or pick the file again in the model list.",
+            expected_paths=(str(path),),
+        )
+    return path.read_bytes()
+
+
+def _torch_bytes(path: Path, data: bytes) -> bytes:
+    """The bytes torch can read: the zip as stored, or with a v1/v2 header put back to ``PK``."""
+    header = data[:2]
+    if header in UNSUPPORTED_HEADERS:
+        raise CheckpointError(
+            f"{path.name} is a GPT-SoVITS {UNSUPPORTED_HEADERS[header]} weight file; "
+            "this version is not supported yet (only v1/v2).",
+            "Use a v2 SoVITS weight file or the v2 pretrained model.",
+            details=f"{path}: header {header!r}",
+        )
+    if header in READABLE_HEADERS:
+        return ZIP_MAGIC + data[2:]
+    return data
+
+
+def read_checkpoint_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a GPT-SoVITS ``.pth``/``.ckpt`` file as plain nested dicts of tensors and values.
+
+    No pickled code runs: torch's ``weights_only`` unpickler with ``utils.HParams`` mapped to a
+    shim. The upstream version headers are handled (v1/v2 read, later versions refused).
+
+    Raises:
+        ModelMissing: the file does not exist.
+        CheckpointError: unsupported version header, not a torch file, or it holds objects
+            outside the allow-list (the error names them).
+    """
+    path = Path(path)
+    data = _torch_bytes(path, _read_bytes(path))
+    if not (zipfile.is_zipfile(io.BytesIO(data)) or data[:1] == _PICKLE_PROTO):
+        raise CheckpointError(
+            f"{path.name} is not a readable weight file (damaged or not a torch file).",
+            "Re-download or re-export the file.",
+            details=f"{path}: starts with {data[:8]!r}",
+        )
+    try:
+        with torch.serialization.safe_globals(_SAFE_GLOBALS):
+            loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path.name} contains Python objects that are not loaded for safety.",
+            "Only weight files saved by GPT-SoVITS or GSV Studio can be read.",
+            details=f"{path}: {exc}",
+        ) from exc
+    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path.name} is not a readable weight file (damaged or not a torch file).",
+            "Re-download or re-export the file.",
+            details=f"{path}: {exc}",
+        ) from exc
+    if not isinstance(loaded, Mapping):
+        raise CheckpointError(
+            f"{path.name} does not hold a dictionary of weights.",
+            "Pick a GPT-SoVITS weight file.",
+            details=f"{path}: top-level {type(loaded).__name__}",
+        )
+    return _to_plain(loaded)
+
+
+def sovits_symbol_version(weight: Mapping[str, torch.Tensor]) -> str:
+    """``"v1"`` or ``"v2"`` from the rows of ``enc_p.text_embedding.weight`` (322 vs 732).
+
+    Upstream (``inference_webui.change_sovits_weights``) decides the same way after its file
+    size guess; the size guess alone misnames small v2 files, so we never use it.
+    """
+    emb = weight.get("enc_p.text_embedding.weight")
+    if emb is None:
+        raise CheckpointError(
+            "This SoVITS file has no text embedding (enc_p.text_embedding.weight); it looks "
+            "like a v3/v4 model, which is not supported yet.",
+            "Use a v2 SoVITS weight file.",
+        )
+    rows = int(emb.shape[0])
+    if rows not in SYMBOL_ROWS_TO_VERSION:
+        raise CheckpointError(
+            f"enc_p.text_embedding.weight has {rows} rows; expected 322 (v1) or 732 (v2).",
+            "Use a GPT-SoVITS v1/v2 SoVITS weight file.",
+        )
+    return SYMBOL_ROWS_TO_VERSION[rows]
+
+
+def write_checkpoint_dict(path: str | os.PathLike[str], payload: Mapping[str, Any]) -> Path:
+    """Save ``payload`` with ``torch.save`` atomically (temp file in the same folder, then rename).
+
+    The file is a plain torch zip (``PK``), which every upstream loader reads. ``payload`` must
+    hold only tensors, dicts, lists, strings, numbers, booleans and None (checked first, so
+    the file always opens with ``weights_only=True``).
+    """
+    path = Path(path)
+    _check_plain(payload, "payload")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(dict(payload), handle)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def _check_plain(value: Any, where: str) -> None:
+    if isinstance(value, (torch.Tensor, *_PLAIN_SCALARS)):
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CheckpointError(f"Cannot save {where}: key {key!r} is not a string.")
+            _check_plain(item, f"{where}[{key!r}]")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+        return
+    raise CheckpointError(
+        f"Cannot save {where}: a {type(value).__name__} is not a tensor, dict, list, string or "
+        "number.",
+        "This is a bug in the caller; weight files hold plain data only.",
+    )
