@@ -1,0 +1,1 @@
+"""GSV Studio core library: everything but the UI (never imports gradio)."""
