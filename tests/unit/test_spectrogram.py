@@ -1,0 +1,77 @@
+"""Spectrogram and mel: the v2 settings, the Slaney filterbank, and the reference numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gsv_core.audio import HOP_LENGTH, N_FFT, N_MELS, N_SPEC_BINS, SAMPLE_RATE
+from gsv_core.models.spectrogram import mel_filterbank, mel_spectrogram, spec_to_mel, spectrogram
+from tests.fixture_paths import tiny_fixture
+
+
+def _assert_close_to_reference(ours: torch.Tensor, ref: torch.Tensor) -> None:
+    """README rule: max|ours - ref| <= 1e-4 * max|ref| (absolute floor 1e-6)."""
+    assert ours.shape == ref.shape
+    tolerance = max(1e-4 * ref.abs().max().item(), 1e-6)
+    assert (ours - ref).abs().max().item() <= tolerance
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    return torch.load(tiny_fixture("reference.pt"), weights_only=True)
+
+
+def test_frame_count_is_one_per_hop() -> None:
+    wav = torch.randn(2, 37 * HOP_LENGTH) * 0.1
+    spec = spectrogram(wav)
+    assert spec.shape == (2, N_SPEC_BINS, 37)
+    assert spec.dtype == torch.float32
+
+
+def test_sine_peaks_at_its_bin() -> None:
+    bin_index = 100
+    t = torch.arange(20 * HOP_LENGTH) / SAMPLE_RATE
+    wav = 0.5 * torch.sin(2 * math.pi * bin_index * SAMPLE_RATE / N_FFT * t)
+    spec = spectrogram(wav.unsqueeze(0))
+    # the edge frames mix in reflect padding; every interior frame sees the pure sine
+    assert torch.all(spec[0, :, 2:-2].argmax(dim=0) == bin_index)
+    # a 0.5-amplitude sine under a periodic Hann window of 2048 has a peak of 0.5 * 2048 / 4
+    assert spec[0, bin_index, 5].item() == pytest.approx(0.5 * N_FFT / 4, rel=1e-3)
+
+
+def test_fp16_input_is_computed_in_fp32() -> None:
+    wav = torch.randn(1, 10 * HOP_LENGTH) * 0.1
+    assert torch.equal(spectrogram(wav.half()), spectrogram(wav.half().float()))
+
+
+def test_slaney_filters_have_unit_area_and_ordered_peaks() -> None:
+    weights = mel_filterbank()
+    assert weights.shape == (N_MELS, N_SPEC_BINS)
+    assert weights.dtype == np.float32
+    assert np.all(weights >= 0)
+    peaks = weights.argmax(axis=1)
+    assert np.all(np.diff(peaks) >= 0)
+    # Slaney normalisation: each triangle integrates to 1 over Hz (bins are sr/n_fft Hz apart);
+    # the narrow low filters span few bins, so check the wide upper ones
+    areas = weights.sum(axis=1) * SAMPLE_RATE / N_FFT
+    np.testing.assert_allclose(areas[40:-1], 1.0, rtol=0.05)
+    # below 1 kHz the Slaney scale is linear: equal spacing of the first filter peaks
+    low_peaks_hz = peaks[1:8] * SAMPLE_RATE / N_FFT
+    assert np.ptp(np.diff(low_peaks_hz)) <= 2 * SAMPLE_RATE / N_FFT
+
+
+def test_mel_floor_is_log_1e5() -> None:
+    silence = torch.zeros(1, N_SPEC_BINS, 3)
+    assert torch.allclose(spec_to_mel(silence), torch.full((1, N_MELS, 3), math.log(1e-5)))
+
+
+def test_matches_reference_spectrogram_and_mel(reference: dict) -> None:
+    _assert_close_to_reference(spectrogram(reference["mel.wav"]), reference["mel.spec"])
+    _assert_close_to_reference(mel_spectrogram(reference["mel.wav"]), reference["mel.mel"])
+    _assert_close_to_reference(
+        spectrogram(reference["sovits.decode.refer_wav"]), reference["sovits.decode.refer_spec"]
+    )
