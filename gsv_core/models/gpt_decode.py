@@ -1,0 +1,164 @@
+"""Autoregressive GPT decoding with a preallocated key/value cache.
+
+The reference and text are run once (prefill), then one token per step. Keys and values go
+into per-layer buffers sized for the longest possible output, so a step writes one slot and
+attends over a view: no cache is rebuilt by concatenation.
+
+Stopping rules reproduce upstream ``t2s_model.infer_panel_naive`` (48b1a01):
+- in steps 0..10 the EOS column is removed from the logits, so EOS cannot be chosen;
+- a step stops on EOS when the sampled token *or* the argmax of the penalised logits is EOS;
+  the EOS token is dropped and ``idx`` equals the number of new tokens;
+- it stops early once more than ``early_stop_tokens`` new tokens exist (then ``idx`` is one
+  less than the number of new tokens), or at ``max_steps``;
+- without a reference (prompt-free), ``idx`` is 0.
+Upstream's WebUI passes ``y[-idx:]`` (or all new tokens when ``idx`` is 0) to SoVITS; that
+is :attr:`DecodeResult.semantic_for_sovits`.
+
+Several sentences can share one reference: their phones are left-padded to a common length
+(padded keys are masked) and each sentence stops on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from gsv_core.errors import ConfigError
+from gsv_core.models.gpt import (
+    Text2SemanticDecoder,
+    joint_attention_mask,
+    left_align,
+    text_key_mask,
+)
+from gsv_core.models.gpt_sampling import SamplingOptions, sample_next
+
+__all__ = ["DecodeResult", "generate", "generate_batch"]
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """What one sentence decoded to."""
+
+    tokens: torch.Tensor  # [n_new] int64 new semantic tokens, EOS dropped
+    idx: int  # upstream's returned idx (see module doc)
+    eos: bool  # stopped because EOS was chosen
+    steps: int  # decoding steps run
+    first_logits: torch.Tensor  # [V or V-1] logits of step 0 before any penalty (diagnostic)
+
+    @property
+    def semantic_for_sovits(self) -> torch.Tensor:
+        """The tokens upstream hands to SoVITS: the last ``idx`` new tokens, or all if 0."""
+        return self.tokens[self.tokens.shape[0] - self.idx:] if self.idx else self.tokens
+
+
+@torch.no_grad()
+def generate(model: Text2SemanticDecoder, phone_ids: torch.Tensor, bert: torch.Tensor,
+             prompt: torch.Tensor | None, options: SamplingOptions,
+             generator: torch.Generator | None = None) -> DecodeResult:
+    """Decode one sentence. phone_ids [Tx], bert [1024, Tx], prompt [Tp] semantic ids or None."""
+    return generate_batch(model, [phone_ids], [bert], prompt, options, generator)[0]
+
+
+def _check_inputs(phone_ids: Sequence[torch.Tensor], bert: Sequence[torch.Tensor],
+                  prompt: torch.Tensor | None, eos_id: int) -> None:
+    if not phone_ids or len(phone_ids) != len(bert):
+        raise ConfigError(f"Need one BERT tensor per sentence: got {len(phone_ids)} phone "
+                          f"sequences and {len(bert)} BERT tensors.")
+    for i, (ids, feats) in enumerate(zip(phone_ids, bert, strict=True)):
+        if ids.dim() != 1 or ids.numel() == 0 or feats.shape[-1] != ids.shape[0]:
+            raise ConfigError(f"Sentence {i}: phone ids {tuple(ids.shape)} and BERT "
+                              f"{tuple(feats.shape)} do not line up ([T] and [1024, T]).")
+    if prompt is not None and (prompt.dim() != 1 or bool((prompt >= eos_id).any())):
+        raise ConfigError(f"The reference tokens must be a 1-D tensor of ids below {eos_id}.")
+
+
+@torch.no_grad()
+def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor],
+                   bert: Sequence[torch.Tensor], prompt: torch.Tensor | None,
+                   options: SamplingOptions,
+                   generator: torch.Generator | None = None) -> list[DecodeResult]:
+    """Decode several sentences that share one reference ``prompt`` (or none).
+
+    Args:
+        phone_ids: per sentence [Tx_i] phone ids.
+        bert: per sentence [1024, Tx_i] phone-level BERT features.
+        prompt: [Tp] semantic ids of the reference audio, or None for prompt-free decoding.
+        generator: RNG for sampling; None uses torch's global RNG (as upstream).
+    """
+    eos = model.config.eos_id
+    _check_inputs(phone_ids, bert, prompt, eos)
+    param = next(model.parameters())
+    device, dtype = param.device, param.dtype
+    batch = len(phone_ids)
+    lens = torch.tensor([t.shape[0] for t in phone_ids], device=device)
+    text_len = int(lens.max())
+
+    ids = torch.stack([F.pad(t.to(device), (0, text_len - t.shape[0])) for t in phone_ids])
+    feats = torch.stack([F.pad(b.to(device, dtype), (0, text_len - b.shape[-1])) for b in bert])
+    text = left_align(model.embed_text(ids, feats), lens)  # [B, Tx, D]
+    text_valid = text_key_mask(lens, text_len)  # [B, Tx]
+    prompt_len = 0 if prompt is None else prompt.shape[0]
+    prefix = text
+    if prompt is not None:
+        prompt_ids = prompt.to(device).long().unsqueeze(0).expand(batch, -1)
+        prefix = torch.cat([text, model.embed_audio(prompt_ids)], dim=1)  # [B, Tx+Tp, D]
+    prefix_len = prefix.shape[1]
+
+    steps_cap = options.max_steps
+    if options.early_stop_tokens is not None:
+        steps_cap = min(steps_cap, options.early_stop_tokens + 1)
+    cache_len = prefix_len + steps_cap
+    heads = model.config.num_heads
+    shape = (batch, heads, cache_len, model.config.hidden_dim // heads)
+    caches = [(torch.zeros(shape, device=device, dtype=dtype),
+               torch.zeros(shape, device=device, dtype=dtype)) for _ in model.h.layers]
+
+    # Tokens so far (reference + generated), for the repetition penalty.
+    history = torch.zeros(batch, prompt_len + steps_cap, dtype=torch.long, device=device)
+    if prompt is not None:
+        history[:, :prompt_len] = prompt_ids
+
+    padded = not bool(text_valid.all())
+    key_valid = torch.cat(
+        [text_valid, torch.ones(batch, cache_len - text_len, dtype=torch.bool, device=device)],
+        dim=1)  # [B, L]
+    prefill_mask = joint_attention_mask(text_valid, torch.ones(
+        batch, prompt_len, dtype=torch.bool, device=device))
+    if prompt is None and not padded:
+        prefill_mask = None  # text attends to all text: no mask needed
+
+    results: list[DecodeResult | None] = [None] * batch
+    first_logits = torch.empty(0)
+    hidden = model.h(prefix, prefill_mask, caches, 0)[:, -1]  # [B, D]
+    for idx in range(steps_cap):
+        if idx > 0:
+            step_in = model.embed_audio(history[:, prompt_len + idx - 1:prompt_len + idx],
+                                        start=prompt_len + idx - 1)  # [B, 1, D]
+            pos = prefix_len + idx - 1
+            mask = key_valid[:, :pos + 1].view(batch, 1, 1, pos + 1) if padded else None
+            hidden = model.h(step_in, mask, caches, pos)[:, -1]
+        logits = model.ar_predict_layer(hidden).float()  # [B, V]
+        if idx < options.min_steps_before_eos:
+            logits = logits[:, :-1]  # EOS may not be chosen yet
+        if idx == 0:
+            first_logits = logits.clone()
+        token = sample_next(logits, history[:, :prompt_len + idx], options, generator)  # [B, 1]
+        history[:, prompt_len + idx] = token[:, 0]
+        is_eos = ((token[:, 0] == eos) | (logits.argmax(dim=-1) == eos)).tolist()
+        new_count = idx + 1
+        over = options.early_stop_tokens is not None and new_count > options.early_stop_tokens
+        last = idx == options.max_steps - 1
+        for b in range(batch):
+            if results[b] is not None or not (is_eos[b] or over or last):
+                continue
+            kept = new_count - 1 if is_eos[b] else new_count
+            tokens = history[b, prompt_len:prompt_len + kept].clone()
+            results[b] = DecodeResult(
+                tokens=tokens, idx=0 if prompt is None else idx, eos=bool(is_eos[b]),
+                steps=idx + 1, first_logits=first_logits[b])
+        if all(r is not None for r in results):
+            break
+    return [r for r in results if r is not None]
