@@ -29,15 +29,29 @@ import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
+from torch import nn
 
 from gsv_core.errors import CheckpointError, ModelMissing
+from gsv_core.models.gpt import GPTConfig, Text2SemanticDecoder
+
+if TYPE_CHECKING:
+    from gsv_core.models.sovits import SoVITSGenerator
 
 __all__ = [
+    "GPT_KEY_PREFIX",
     "UNSUPPORTED_HEADERS",
+    "gpt_info",
+    "load_gpt",
+    "load_sovits",
+    "load_strict",
     "read_checkpoint_dict",
+    "read_discriminator_weights",
+    "save_gpt_weights",
+    "save_sovits_weights",
+    "sovits_info",
     "sovits_symbol_version",
     "write_checkpoint_dict",
 ]
@@ -54,6 +68,8 @@ UNSUPPORTED_HEADERS = {
     b"05": "v2Pro",
     b"06": "v2ProPlus",
 }
+GPT_KEY_PREFIX = "model."  # .ckpt files hold the Lightning module's state dict
+POSTERIOR_KEY = "enc_q"  # upstream drops the posterior encoder from user SoVITS files
 # Rows of enc_p.text_embedding.weight: the symbol table size decides v1 or v2, not file size.
 SYMBOL_ROWS_TO_VERSION = {322: "v1", 732: "v2"}
 
@@ -215,3 +231,166 @@ def _check_plain(value: Any, where: str) -> None:
         "number.",
         "This is a bug in the caller; weight files hold plain data only.",
     )
+
+
+# --- building models from files -----------------------------------------------------------
+
+def load_strict(module: nn.Module, weights: Mapping[str, torch.Tensor], source: str,
+                may_lack: str | None = None) -> None:
+    """Copy ``weights`` into ``module``; every key must exist with the same shape.
+
+    Keys containing ``may_lack`` may be absent (user SoVITS files have no ``enc_q``).
+    Tensors are cast to each parameter's dtype; fp16 -> fp32 is exact, so saving back to
+    fp16 gives the same bits.
+
+    Raises:
+        CheckpointError: naming the missing, unexpected or misshapen tensors.
+    """
+    expected = module.state_dict()
+    missing = [k for k in expected
+               if k not in weights and not (may_lack is not None and may_lack in k)]
+    unexpected = [k for k in weights if k not in expected]
+    misshapen = [f"{k} {tuple(weights[k].shape)} (model expects {tuple(v.shape)})"
+                 for k, v in expected.items()
+                 if k in weights and tuple(weights[k].shape) != tuple(v.shape)]
+    problems = [(missing, "missing"), (unexpected, "unexpected"), (misshapen, "wrong shape")]
+    found = [f"{label}: {', '.join(keys[:5])}{' …' if len(keys) > 5 else ''}"
+             for keys, label in problems if keys]
+    if found:
+        raise CheckpointError(
+            f"{source} does not fit the model ({'; '.join(found)}).",
+            "Use a weight file of the same model version and size.",
+            details=f"{len(missing)} missing, {len(unexpected)} unexpected, "
+                    f"{len(misshapen)} misshapen",
+        )
+    with torch.no_grad():
+        for key, target in expected.items():
+            if key in weights:
+                target.copy_(weights[key].to(target.dtype))
+
+
+def _weights_of(data: Mapping[str, Any], path: Path) -> dict[str, torch.Tensor]:
+    weight = data.get("weight")
+    if not isinstance(weight, Mapping) or not all(
+            isinstance(v, torch.Tensor) for v in weight.values()):
+        raise CheckpointError(
+            f"{path.name} has no 'weight' dictionary of tensors.",
+            "Pick a GPT-SoVITS weight file (SoVITS .pth or GPT .ckpt).",
+            details=f"{path}: keys {sorted(data)}",
+        )
+    return dict(weight)
+
+
+def load_gpt(path: str | os.PathLike[str], device: str | torch.device = "cpu",
+             dtype: torch.dtype = torch.float32) -> Text2SemanticDecoder:
+    """Build the GPT (eval mode) from ``GPT_weights_v2/*.ckpt`` or the pretrained s1bert ckpt."""
+    path = Path(path)
+    data = read_checkpoint_dict(path)
+    weight = _weights_of(data, path)
+    if not all(k.startswith(GPT_KEY_PREFIX) for k in weight):
+        raise CheckpointError(f"{path.name} is not a GPT weight file (keys lack 'model.').",
+                              "Pick a .ckpt file from GPT_weights_v2 or the pretrained GPT.")
+    if not isinstance(data.get("config"), Mapping):
+        raise CheckpointError(f"{path.name} has no GPT config.", "Re-export the GPT weights.")
+    model = Text2SemanticDecoder(GPTConfig.from_upstream(data["config"]))
+    load_strict(model, {k.removeprefix(GPT_KEY_PREFIX): v for k, v in weight.items()},
+                path.name)
+    return model.to(device=device, dtype=dtype).eval()
+
+
+def load_sovits(path: str | os.PathLike[str], device: str | torch.device = "cpu",
+                dtype: torch.dtype = torch.float32,
+                default_config: Mapping[str, Any] | None = None) -> SoVITSGenerator:
+    """Build the SoVITS generator from a user ``.pth`` or the pretrained ``s2G2333k.pth``.
+
+    The config comes from the file; a file without one (the pretrained generator) uses
+    ``default_config`` or else the full-size v2 defaults. As upstream, the symbol version is
+    read from the text embedding and ``semantic_frame_rate`` is forced to "25hz". User files
+    lack ``enc_q`` (only needed for training), which stays at its initial values.
+    """
+    from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
+
+    path = Path(path)
+    data = read_checkpoint_dict(path)
+    weight = _weights_of(data, path)
+    version = sovits_symbol_version(weight)
+    tree = data.get("config") or default_config
+    config = SoVITSConfig() if tree is None else SoVITSConfig.from_upstream(
+        _with_version(tree, version))
+    model = SoVITSGenerator(config)
+    load_strict(model, weight, path.name, may_lack=POSTERIOR_KEY)
+    return model.to(device=device, dtype=dtype).eval()
+
+
+def _with_version(tree: Mapping[str, Any], version: str) -> dict[str, Any]:
+    model = {**tree.get("model", {}), "version": version, "semantic_frame_rate": "25hz"}
+    return {**tree, "model": model}
+
+
+def read_discriminator_weights(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The state dict of the pretrained multi-period discriminator (``s2D2333k.pth``).
+
+    Load it into the discriminator with :func:`load_strict`.
+    """
+    path = Path(path)
+    weight = _weights_of(read_checkpoint_dict(path), path)
+    if not all(k.startswith("discriminators.") for k in weight):
+        raise CheckpointError(f"{path.name} is not a SoVITS discriminator file.",
+                              "Pick s2D2333k.pth from gsv-v2final-pretrained.")
+    return weight
+
+
+# --- writing user weight files ------------------------------------------------------------
+
+class _UpstreamConfig(Protocol):
+    def to_upstream(self) -> dict[str, Any]: ...
+
+
+def sovits_info(epoch: int, step: int) -> str:
+    """The ``info`` string upstream writes into SoVITS files."""
+    return f"{epoch}epoch_{step}iteration"
+
+
+def gpt_info(epoch: int) -> str:
+    """The ``info`` string upstream writes into GPT files."""
+    return f"GPT-e{epoch}"
+
+
+def _half_cpu(weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in weights.items()}
+
+
+def save_gpt_weights(path: str | os.PathLike[str],
+                     model: Text2SemanticDecoder | Mapping[str, torch.Tensor],
+                     config: GPTConfig, info: str) -> Path:
+    """Write a ``GPT_weights_v2/*.ckpt`` file that upstream's loaders read.
+
+    fp16 weights with the ``model.`` prefix, ``config`` as the plain s1longer-v2 dict (upstream
+    reads ``config["data"]["max_sec"]``), ``info`` such as ``gpt_info(epoch)``.
+    """
+    weights = model.state_dict() if isinstance(model, nn.Module) else model
+    payload = {
+        "weight": {GPT_KEY_PREFIX + k: v for k, v in _half_cpu(weights).items()},
+        "config": config.to_upstream(),
+        "info": info,
+    }
+    return write_checkpoint_dict(path, payload)
+
+
+def save_sovits_weights(path: str | os.PathLike[str],
+                        model: nn.Module | Mapping[str, torch.Tensor],
+                        config: _UpstreamConfig | Mapping[str, Any], info: str) -> Path:
+    """Write a ``SoVITS_weights_v2/*.pth`` file that upstream's loaders read.
+
+    fp16 weights without ``enc_q``; ``config`` as plain nested dicts, not a pickled
+    ``utils.HParams``: every upstream reader either wraps it in ``DictToAttrRecursive`` or
+    indexes it (``hps["model"]``), and both work on a dict (see docs/compatibility.md).
+    """
+    weights = model.state_dict() if isinstance(model, nn.Module) else model
+    tree = config if isinstance(config, Mapping) else config.to_upstream()
+    payload = {
+        "weight": {k: v for k, v in _half_cpu(weights).items() if POSTERIOR_KEY not in k},
+        "config": _to_plain(tree),
+        "info": info,
+    }
+    return write_checkpoint_dict(path, payload)

@@ -10,10 +10,19 @@ import torch
 from gsv_core.errors import CheckpointError, ModelMissing
 from gsv_core.models.checkpoint import (
     UNSUPPORTED_HEADERS,
+    gpt_info,
+    load_gpt,
+    load_sovits,
+    load_strict,
     read_checkpoint_dict,
+    read_discriminator_weights,
+    save_gpt_weights,
+    save_sovits_weights,
+    sovits_info,
     sovits_symbol_version,
     write_checkpoint_dict,
 )
+from gsv_core.models.gpt import GPTConfig, Text2SemanticDecoder
 from tests.fixture_paths import tiny_fixture
 
 
@@ -122,3 +131,84 @@ def test_write_refuses_non_plain_values(tmp_path: Path) -> None:
         write_checkpoint_dict(path, {"config": object()})
     assert not path.exists()
     assert list(tmp_path.iterdir()) == []  # no temp file left behind
+
+
+def _assert_same_bits(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype, key
+        assert torch.equal(a[key].view(torch.int16), b[key].view(torch.int16)), key
+
+
+def test_gpt_load_save_round_trip_is_bit_identical(tmp_path: Path) -> None:
+    source = tiny_fixture("gpt_v2.ckpt")
+    original = read_checkpoint_dict(source)
+    model = load_gpt(source)
+    assert not model.training and model.bert_proj.weight.dtype == torch.float32
+    out = save_gpt_weights(tmp_path / "GPT_weights_v2" / "voice-e1.ckpt", model,
+                           model.config, gpt_info(1))
+    saved = read_checkpoint_dict(out)
+    _assert_same_bits(saved["weight"], original["weight"])
+    assert saved["config"] == original["config"]
+    assert saved["info"] == "GPT-e1"
+    _assert_plain(saved)
+    # What upstream does: torch.load(weights_only=False) then config["data"]["max_sec"].
+    raw = torch.load(out, map_location="cpu", weights_only=True)
+    assert raw["config"]["data"]["max_sec"] == 54
+    assert out.read_bytes()[:2] == b"PK"
+
+
+def test_gpt_strict_load_names_the_bad_tensor(tmp_path: Path) -> None:
+    data = read_checkpoint_dict(tiny_fixture("gpt_v2.ckpt"))
+    broken = dict(data["weight"])
+    del broken["model.h.layers.1.norm2.bias"]
+    broken["model.bert_proj.weight"] = torch.zeros(64, 1000, dtype=torch.float16)
+    path = tmp_path / "broken.ckpt"
+    write_checkpoint_dict(path, {**data, "weight": broken})
+    with pytest.raises(CheckpointError) as info:
+        load_gpt(path)
+    assert "h.layers.1.norm2.bias" in info.value.message
+    assert "bert_proj.weight (64, 1000)" in info.value.message
+
+
+def test_load_strict_reports_unexpected_keys() -> None:
+    model = Text2SemanticDecoder(GPTConfig(hidden_dim=16, embedding_dim=16, num_heads=2,
+                                           num_layers=1))
+    weights = {**model.state_dict(), "h.layers.5.linear1.weight": torch.zeros(1)}
+    with pytest.raises(CheckpointError, match=r"unexpected: h\.layers\.5\.linear1\.weight"):
+        load_strict(model, weights, "test")
+
+
+def test_sovits_weights_are_rejected_as_gpt(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not a GPT weight file"):
+        load_gpt(tiny_fixture("sovits_v2.pth"))
+
+
+def test_discriminator_reader_checks_the_layout(tmp_path: Path) -> None:
+    path = tmp_path / "s2D2333k.pth"
+    write_checkpoint_dict(path, {"weight": {"discriminators.0.convs.0.bias": torch.zeros(4)}})
+    assert list(read_discriminator_weights(path)) == ["discriminators.0.convs.0.bias"]
+    with pytest.raises(CheckpointError, match="not a SoVITS discriminator"):
+        read_discriminator_weights(tiny_fixture("sovits_v2.pth"))
+
+
+def test_sovits_save_drops_enc_q_and_keeps_bits(tmp_path: Path) -> None:
+    original = read_checkpoint_dict(tiny_fixture("sovits_v2.pth"))
+    state = {k: v.float() for k, v in original["weight"].items()}
+    state["enc_q.pre.weight"] = torch.ones(3)  # a training-only tensor must not be written
+    out = save_sovits_weights(tmp_path / "voice_e1_s12.pth", state, original["config"],
+                              sovits_info(1, 12))
+    saved = read_checkpoint_dict(out)
+    _assert_same_bits(saved["weight"], original["weight"])
+    assert saved["config"] == original["config"] and type(saved["config"]) is dict
+    assert saved["info"] == "1epoch_12iteration"
+    _assert_plain(saved)
+
+
+def test_sovits_generator_round_trip(tmp_path: Path) -> None:
+    pytest.importorskip("gsv_core.models.sovits", reason="SoVITS generator not built yet")
+    source = tiny_fixture("sovits_v2.pth")
+    original = read_checkpoint_dict(source)
+    model = load_sovits(source)
+    out = save_sovits_weights(tmp_path / "again.pth", model, original["config"], "x")
+    _assert_same_bits(read_checkpoint_dict(out)["weight"], original["weight"])
