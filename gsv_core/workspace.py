@@ -1,0 +1,129 @@
+"""Where GSV Studio keeps things on disk: the same folder layout as GPT-SoVITS.
+
+A GPT-SoVITS checkout can be used as a workspace unchanged, and a workspace we fill can be
+opened by GPT-SoVITS (upstream ``webui.py`` / ``config.py`` at 48b1a01):
+
+    <root>/
+      output/slicer_opt/            slices cut by the slicer
+      output/asr_opt/               ASR results (.list files)
+      logs/<experiment>/            formatted data (2-name2text.txt, 3-bert/, 4-cnhubert/,
+                                    5-wav32k/, 6-name2semantic.tsv) and training logs
+      SoVITS_weights_v2/            exported SoVITS weights (*.pth)
+      GPT_weights_v2/               exported GPT weights (*.ckpt)
+      GPT_SoVITS/pretrained_models/
+        gsv-v2final-pretrained/     s2G2333k.pth, s2D2333k.pth, s1bert25hz-…ckpt
+        chinese-roberta-wwm-ext-large/
+        chinese-hubert-base/
+
+Every path in gsv_core comes from a :class:`Workspace`, never from the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gsv_core.errors import ConfigError
+
+__all__ = ["Workspace", "check_experiment_name"]
+
+# Characters that would make the name a path, or that Windows refuses in a folder name.
+_FORBIDDEN_CHARS = frozenset('/\\:*?"<>|\0')
+
+
+def check_experiment_name(name: str) -> str:
+    """Return ``name`` if it can be one folder under ``logs/``; else raise ConfigError.
+
+    Any Unicode letters and inner spaces are fine (rule X-1). Refused: empty names, path
+    separators, ``..``, characters Windows forbids in folder names, control characters,
+    and leading/trailing spaces or trailing dots (Windows silently strips those, so two
+    different names would share a folder).
+    """
+    problem = None
+    if not name or not name.strip():
+        problem = "is empty"
+    elif ".." in name:
+        problem = "contains '..'"
+    elif any(ch in _FORBIDDEN_CHARS for ch in name):
+        bad = sorted({ch for ch in name if ch in _FORBIDDEN_CHARS})
+        problem = f"contains {' '.join(repr(ch) for ch in bad)}"
+    elif any(ord(ch) < 32 for ch in name):
+        problem = "contains a control character"
+    elif name != name.strip() or name.endswith("."):
+        problem = "starts or ends with a space, or ends with a dot"
+    if problem is not None:
+        raise ConfigError(
+            f"The experiment name {name!r} {problem}.",
+            "Use a plain name such as 'my voice' or '小明'; spaces and any language are fine, "
+            "slashes and '..' are not.",
+            rule="X-1",
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The folders of one workspace; ``root`` is made absolute on construction."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(os.path.abspath(Path(self.root).expanduser())))
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def slicer_dir(self) -> Path:
+        return self.output_dir / "slicer_opt"
+
+    @property
+    def asr_dir(self) -> Path:
+        return self.output_dir / "asr_opt"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def sovits_weights_dir(self) -> Path:
+        return self.root / "SoVITS_weights_v2"
+
+    @property
+    def gpt_weights_dir(self) -> Path:
+        return self.root / "GPT_weights_v2"
+
+    @property
+    def pretrained_dir(self) -> Path:
+        return self.root / "GPT_SoVITS" / "pretrained_models"
+
+    @property
+    def pretrained_v2_dir(self) -> Path:
+        return self.pretrained_dir / "gsv-v2final-pretrained"
+
+    @property
+    def bert_dir(self) -> Path:
+        return self.pretrained_dir / "chinese-roberta-wwm-ext-large"
+
+    @property
+    def hubert_dir(self) -> Path:
+        return self.pretrained_dir / "chinese-hubert-base"
+
+    def experiment_dir(self, name: str) -> Path:
+        """``logs/<name>``; the name is checked (see :func:`check_experiment_name`)."""
+        return self.logs_dir / check_experiment_name(name)
+
+    def experiments(self) -> list[str]:
+        """Names of the folders under ``logs/``, sorted."""
+        if not self.logs_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.logs_dir.iterdir() if p.is_dir())
+
+    def create(self) -> Workspace:
+        """Make the folders that are written to (never touches existing contents)."""
+        for folder in (self.slicer_dir, self.asr_dir, self.logs_dir, self.sovits_weights_dir,
+                       self.gpt_weights_dir, self.pretrained_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
