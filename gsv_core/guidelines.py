@@ -32,6 +32,7 @@ __all__ = [
     "Notice",
     "Reason",
     "TrainPlan",
+    "TrainingLimits",
     "TrainingSchedule",
     "classify_gpu",
     "dataset_length_advice",
@@ -44,10 +45,12 @@ __all__ = [
     "lr_weight_limit",
     "memory_budget",
     "recommend",
+    "rule_overview",
     "save_every_limit",
     "slice_length_limit",
     "sovits_batch_limit",
     "sovits_epochs_limit",
+    "training_limits",
     "training_schedule",
 ]
 
@@ -477,21 +480,22 @@ def sovits_epochs_limit(dataset: DatasetSummary = DEFAULT_DATASET,
     """R-2, R-3: SoVITS rounds, capped at 15 unless the dataset earns the unlock."""
     missing = []
     if dataset.quality != "good":
-        missing.append(Reason("R-3", "the quality checks have not passed ({quality})",
+        missing.append(Reason("R-3", "Locked: the quality checks have not passed ({quality}).",
                               {"quality": dataset.quality}))
     if not dataset.fully_reviewed:
-        missing.append(Reason("R-3", "not every label is proofread ({pct:.0f}%)",
+        missing.append(Reason("R-3", "Locked: not every label is proofread ({pct:.0f}%).",
                               {"pct": 100 * dataset.reviewed_fraction}))
     duration = dataset.total_duration_s
     if duration is None or duration <= SOVITS_UNLOCK_DURATION_S:
-        missing.append(Reason("R-3", "the dataset is not over 1 hour ({minutes} min)",
+        missing.append(Reason("R-3", "Locked: the dataset is not over 1 hour ({minutes} min).",
                               {"minutes": "?" if duration is None else round(duration / 60)}))
     reasons = [Reason("R-2", "About 10 SoVITS rounds is already very good; more rounds on "
                              "noisy or unclear material learn the flaws too.", {})]
     if missing:
-        reasons.append(Reason("R-3", "High rounds stay locked (max {max}) because: {why}.",
-                              {"max": SOVITS_EPOCHS_MAX,
-                               "why": "; ".join(r.key.format(**r.params) for r in missing)}))
+        reasons.append(Reason("R-3", "High rounds need a clean, fully proofread dataset of over "
+                                     "1 hour; until then the maximum is {max}.",
+                              {"max": SOVITS_EPOCHS_MAX}))
+        reasons.extend(missing)
         maximum = SOVITS_EPOCHS_MAX
     else:
         reasons.append(Reason("R-3", "High rounds unlocked (up to {max}): clean, fully "
@@ -532,8 +536,9 @@ def dataset_length_advice(dataset: DatasetSummary) -> Notice:
         return Notice(show=False, reasons=(Reason("Q-3", "Dataset length not measured yet.", {}),))
     minutes = duration / 60
     if duration <= DATASET_GOOD_LENGTH_S:
-        key = ("{minutes:.0f} min of audio: quality improves markedly up to about 30 minutes.")
-        return Notice(show=True, reasons=(Reason("Q-3", key, {"minutes": minutes}),))
+        return Notice(show=True, reasons=(Reason(
+            "Q-3", "{minutes:.0f} min of audio: quality improves markedly up to about 30 minutes.",
+            {"minutes": minutes}),))
     reasons = [Reason("Q-3", "{minutes:.0f} min of audio: beyond about 30 minutes more data is "
                              "not recommended unless you have a lot of GPU.", {"minutes": minutes})]
     if duration > EMOTION_RECOMMEND_S:
@@ -561,11 +566,11 @@ def emotion_advice(dataset: DatasetSummary) -> Notice:
     """E-1: emotion classification is offered always and recommended above 1 hour."""
     duration = dataset.total_duration_s
     recommended = duration is not None and duration > EMOTION_RECOMMEND_S
-    key = ("Over 1 hour of audio: classify emotions before training for more stable, richer "
-           "emotion; proofread the tags." if recommended else
-           "Emotion classification is optional below 1 hour of audio; it needs the tags "
-           "proofread.")
-    return Notice(show=True, recommended=recommended, reasons=(Reason("E-1", key, {}),))
+    reason = Reason("E-1", "Over 1 hour of audio: classify emotions before training for more "
+                           "stable, richer emotion; proofread the tags." if recommended else
+                    "Emotion classification is optional below 1 hour of audio; it needs the "
+                    "tags proofread.", {})
+    return Notice(show=True, recommended=recommended, reasons=(reason,))
 
 
 # --------------------------------------------------------------------------- order, heat (H-3, H-4)
@@ -601,8 +606,12 @@ def heat_notice(decision: DeviceDecision) -> Notice:
 # --------------------------------------------------------------------------- the full plan
 
 @dataclass(frozen=True)
-class TrainPlan:
-    """A complete recommended training setup, with every limit it was read from."""
+class TrainingLimits:
+    """Every training control's limit for one machine, card, dataset and set of values.
+
+    The training tab re-reads this on every change (card, DPO, dataset, a
+    slider) and applies it to its controls; ``recommend`` builds on it.
+    """
 
     decision: DeviceDecision
     budget: MemoryBudget
@@ -611,50 +620,115 @@ class TrainPlan:
     sovits_epochs: Limit
     gpt_epochs: Limit
     lr_weight: Limit
-    save_every: Limit
+    sovits_save_every: Limit
+    gpt_save_every: Limit
     dpo: DpoAdvice
     dpo_on: bool
-    emotion: Notice
-    dataset_length: Notice
     schedule: TrainingSchedule
     heat: Notice
     warnings: tuple[Reason, ...]
 
 
-def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET,
-              goal: Goal = "best", *, gpu_index: int | None = None,
-              dpo: bool | None = None) -> TrainPlan:
-    """A full training plan for this machine and dataset.
+def training_limits(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET, *,
+                    gpu_index: int | None = None, dpo: bool = False, goal: Goal = "best",
+                    sovits_batch: float | None = None, gpt_batch: float | None = None,
+                    sovits_epochs: float | None = None, gpt_epochs: float | None = None,
+                    lr_weight: float | None = None, sovits_save_every: float | None = None,
+                    gpt_save_every: float | None = None) -> TrainingLimits:
+    """Clamp the given control values (None = default) to the guidelines.
 
-    ``dpo`` None lets the plan decide (on when available and advisable for
-    ``goal="best"``); True/False forces the toggle, as the UI does, and the
-    GPT batch limit follows it (D-2). ``goal="fast"`` keeps DPO off (D-1: 4x
-    slower) unless forced.
+    DPO asked for on a card that cannot do it is turned off, with the D-2
+    reason in ``warnings``; on an unproofread or unchecked dataset it stays on
+    with the D-3 warning (the UI asks for a confirmation).
     """
-    if goal not in ("best", "fast"):
-        raise ValueError(f"goal must be 'best' or 'fast', got {goal!r}")
     decision = decide_device(profile, gpu_index, dataset)
     budget = memory_budget(profile, decision)
     advice = dpo_advice(budget, dataset, goal)
-    dpo_on = advice.recommended if dpo is None else (dpo and advice.available)
-    sovits_epochs = sovits_epochs_limit(dataset)
-    gpt_epochs = gpt_epochs_limit()
+    dpo_on = dpo and advice.available
     warnings = list(decision.warnings)
     if dpo and not advice.available:
         warnings.extend(r for r in advice.reasons if r.rule == "D-2")
     if dpo_on and advice.needs_confirmation:
         warnings.extend(r for r in advice.reasons if r.rule == "D-3")
-    length = dataset_length_advice(dataset)
     if dataset.p95_slice_s is not None and dataset.p95_slice_s > SLICE_FLAG_S:
         warnings.append(Reason("Q-4", "95% of slices are up to {p95:.1f} s: re-slice overlong "
                                       "audio (over 15 s) before training.",
                                {"p95": dataset.p95_slice_s}))
-    return TrainPlan(
+    sovits_rounds = sovits_epochs_limit(dataset, sovits_epochs)
+    gpt_rounds = gpt_epochs_limit(gpt_epochs)
+    return TrainingLimits(
         decision=decision, budget=budget,
-        sovits_batch=sovits_batch_limit(budget, dataset),
-        gpt_batch=gpt_batch_limit(budget, dataset, dpo=dpo_on),
-        sovits_epochs=sovits_epochs, gpt_epochs=gpt_epochs, lr_weight=lr_weight_limit(),
-        save_every=save_every_limit(int(sovits_epochs.value)),
-        dpo=advice, dpo_on=dpo_on, emotion=emotion_advice(dataset), dataset_length=length,
-        schedule=training_schedule(profile, decision), heat=heat_notice(decision),
-        warnings=tuple(warnings))
+        sovits_batch=sovits_batch_limit(budget, dataset, sovits_batch),
+        gpt_batch=gpt_batch_limit(budget, dataset, dpo_on, gpt_batch),
+        sovits_epochs=sovits_rounds, gpt_epochs=gpt_rounds, lr_weight=lr_weight_limit(lr_weight),
+        sovits_save_every=save_every_limit(int(sovits_rounds.value), sovits_save_every),
+        gpt_save_every=save_every_limit(int(gpt_rounds.value), gpt_save_every),
+        dpo=advice, dpo_on=dpo_on, schedule=training_schedule(profile, decision),
+        heat=heat_notice(decision), warnings=tuple(warnings))
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """A complete recommended training setup: the limits at their defaults, plus advice."""
+
+    limits: TrainingLimits
+    emotion: Notice
+    dataset_length: Notice
+
+    # The plan's numbers are the limits' values; these read like the plan itself.
+    @property
+    def decision(self) -> DeviceDecision:
+        return self.limits.decision
+
+    @property
+    def dpo(self) -> DpoAdvice:
+        return self.limits.dpo
+
+    @property
+    def dpo_on(self) -> bool:
+        return self.limits.dpo_on
+
+    @property
+    def schedule(self) -> TrainingSchedule:
+        return self.limits.schedule
+
+    @property
+    def warnings(self) -> tuple[Reason, ...]:
+        return self.limits.warnings
+
+
+def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET,
+              goal: Goal = "best", *, gpu_index: int | None = None,
+              dpo: bool | None = None) -> TrainPlan:
+    """A full recommended training plan for this machine and dataset.
+
+    ``dpo`` None lets the plan decide: on when available and advisable for
+    ``goal="best"`` (D-1..D-3), off for ``goal="fast"`` (DPO trains about 4x
+    slower). True/False forces the toggle, and the GPT batch follows it (D-2).
+    """
+    if goal not in ("best", "fast"):
+        raise ValueError(f"goal must be 'best' or 'fast', got {goal!r}")
+    if dpo is None:
+        decision = decide_device(profile, gpu_index, dataset)
+        dpo = dpo_advice(memory_budget(profile, decision), dataset, goal).recommended
+    limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo, goal=goal)
+    return TrainPlan(limits=limits, emotion=emotion_advice(dataset),
+                     dataset_length=dataset_length_advice(dataset))
+
+
+def rule_overview(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET, *,
+                  gpu_index: int | None = None, dpo: bool = False) -> list[Reason]:
+    """What every rule says right now, one entry per distinct statement, sorted by rule id.
+
+    The System tab shows this so a user (or a support question) sees the
+    whole rule book applied to this machine and dataset at once.
+    """
+    limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo)
+    groups = [limits.decision.reasons, limits.sovits_batch.reasons, limits.gpt_batch.reasons,
+              limits.dpo.reasons, limits.sovits_epochs.reasons, limits.gpt_epochs.reasons,
+              limits.lr_weight.reasons, limits.sovits_save_every.reasons,
+              limits.schedule.reasons, limits.heat.reasons, limits.warnings,
+              dataset_length_advice(dataset).reasons, emotion_advice(dataset).reasons,
+              slice_length_limit(None, dataset).reasons]
+    unique = {reason.text(): reason for group in groups for reason in group}
+    return sorted(unique.values(), key=lambda r: (r.rule[0], int(r.rule.split("-")[1])))

@@ -28,7 +28,7 @@ import platform
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -144,15 +144,15 @@ def _vendor_from_name(name: str) -> Vendor:
     return "unknown"
 
 
-def _parse_gb(text: str, entry: str) -> float:
+def _parse_gb(text: str, entry: str, source: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = float("nan")
     if not value > 0:
         raise ConfigError(
-            f"{FAKE_GPU_ENV}: '{entry}' has memory '{text}', which is not a positive number of GB.",
-            f'Write each card as NAME:GB, e.g. {FAKE_GPU_ENV}="NVIDIA GeForce RTX 4090:24".')
+            f"{source}: '{entry}' has memory '{text}', which is not a positive number of GB.",
+            f'Write each card as NAME:GB, e.g. {source}="NVIDIA GeForce RTX 4090:24".')
     return value
 
 
@@ -165,28 +165,28 @@ class FakeHardware:
     ram_gb: int | None
 
 
-def parse_fake_gpu(spec: str) -> FakeHardware:
-    """Parse a ``GSV_FAKE_GPU`` value; bad input raises ConfigError naming the entry."""
+def parse_fake_gpu(spec: str, source: str = FAKE_GPU_ENV) -> FakeHardware:
+    """Parse a ``GSV_FAKE_GPU`` value; bad input raises ConfigError naming ``source`` and entry."""
     entries = [part.strip() for part in spec.split(";") if part.strip()]
     if not entries:
-        raise ConfigError(f"{FAKE_GPU_ENV} is set but empty.",
+        raise ConfigError(f"{source} is set but empty.",
                           "Unset it, or give cards as NAME:GB separated by ';', or 'cpu'/'mps'.")
     first = entries[0].lower()
     for kind in ("cpu", "mps"):
         if first == kind or first.startswith(kind + ":"):
             if len(entries) > 1:
                 raise ConfigError(
-                    f"{FAKE_GPU_ENV}='{spec}': '{kind}' cannot be combined with cards.",
+                    f"{source}='{spec}': '{kind}' cannot be combined with cards.",
                                   f"Use either '{kind}' alone or a list of NAME:GB cards.")
-            ram = _parse_gb(first.split(":", 1)[1], entries[0]) if ":" in first else None
+            ram = _parse_gb(first.split(":", 1)[1], entries[0], source) if ":" in first else None
             return FakeHardware(gpus=(), kind=kind, ram_gb=None if ram is None else round(ram))
     gpus = []
     for index, entry in enumerate(entries):
         name, sep, gb_text = entry.rpartition(":")
         if not sep or not name.strip():
-            raise ConfigError(f"{FAKE_GPU_ENV}: '{entry}' is not of the form NAME:GB.",
-                              f'Example: {FAKE_GPU_ENV}="NVIDIA GeForce RTX 4090:24".')
-        total = int(_parse_gb(gb_text.strip(), entry) * GIB)
+            raise ConfigError(f"{source}: '{entry}' is not of the form NAME:GB.",
+                              f'Example: {source}="NVIDIA GeForce RTX 4090:24".')
+        total = int(_parse_gb(gb_text.strip(), entry, source) * GIB)
         vendor = _vendor_from_name(name)
         gpus.append(GpuInfo(
             index=index, name=name.strip(), vendor=vendor, total_memory_bytes=total,
@@ -280,11 +280,14 @@ def _cpu_name() -> str:
     return name or "unknown CPU"
 
 
-def detect_machine(env: dict[str, str] | None = None, *, use_torch: bool = True) -> MachineProfile:
+def detect_machine(env: Mapping[str, str] | None = None, *, use_torch: bool = True,
+                   fake_source: str = FAKE_GPU_ENV) -> MachineProfile:
     """Describe this machine (or the simulated one named by ``GSV_FAKE_GPU``).
 
-    ``use_torch=False`` skips the torch fallback, for callers that must stay
-    light (the UI start-up); NVML alone finds every NVIDIA card with a driver.
+    ``fake_source`` names where a simulated spec came from, for error messages
+    (the plan command passes ``--gpu``). ``use_torch=False`` skips the torch
+    fallback, for callers that must stay light (the UI start-up); NVML alone
+    finds every NVIDIA card with a driver.
     """
     env = os.environ if env is None else env
     os_name = _os_name()
@@ -292,7 +295,7 @@ def detect_machine(env: dict[str, str] | None = None, *, use_torch: bool = True)
     base = {"os_name": os_name, "cpu_name": _cpu_name(), "cpu_count": os.cpu_count() or 1}
     spec = env.get(FAKE_GPU_ENV, "").strip()
     if spec:
-        fake = parse_fake_gpu(spec)
+        fake = parse_fake_gpu(spec, fake_source)
         return MachineProfile(
             gpus=fake.gpus, ram_gb=fake.ram_gb or _ram_gb(),
             apple_silicon=fake.kind == "mps" or apple_silicon, mps_available=fake.kind == "mps",

@@ -1,0 +1,124 @@
+"""UI text translation: the English text is the key, a language file maps it.
+
+As in Applio, the key of every string is its English text, so the code reads
+naturally and a missing translation falls back to readable English.
+``assets/i18n/<lang>.json`` holds one flat object per language;
+``tests/unit/test_i18n.py`` checks that every key the code uses exists in each
+file.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from gsv_core.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "I18N_DIR",
+    "Translator",
+    "available_languages",
+    "load_language",
+    "mark",
+    "scan_keys",
+    "write_english",
+]
+
+I18N_DIR = Path(__file__).resolve().parent.parent / "assets" / "i18n"
+DEFAULT_LANGUAGE = "en_US"
+
+
+def available_languages(directory: Path = I18N_DIR) -> list[str]:
+    return sorted(path.stem for path in directory.glob("*.json"))
+
+
+@lru_cache(maxsize=8)
+def load_language(language: str, directory: Path = I18N_DIR) -> Mapping[str, str]:
+    """Read one language file; an unknown language is a ConfigError listing the known ones."""
+    path = directory / f"{language}.json"
+    if not path.is_file():
+        known = ", ".join(available_languages(directory)) or "none"
+        raise ConfigError(f"There is no UI language '{language}' (looked for {path}).",
+                          f"Use one of: {known}.")
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg}).",
+                          "Fix the file or restore it from the repository.") from exc
+    return table
+
+
+class Translator:
+    """``t("English text")`` → the text in the chosen language, English when untranslated."""
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE, directory: Path = I18N_DIR) -> None:
+        self.language = language
+        self._table = load_language(language, directory)
+
+    def __call__(self, key: str, **params: object) -> str:
+        text = self._table.get(key) or key
+        return text.format(**params) if params else text
+
+
+def mark(text: str) -> str:
+    """Mark a literal as UI text that is translated later (the scanner collects it)."""
+    return text
+
+
+# Calls whose first string argument is a UI text key: t("..."), mark("..."); and the
+# second argument of Reason(rule, "...").
+_KEY_CALLS = {"t": 0, "mark": 0, "Reason": 1}
+
+
+def _literals(node: ast.expr) -> list[str]:
+    """String constants of an argument, following ``a if c else b`` and implicit concatenation."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _literals(node.body) + _literals(node.orelse)
+    return []
+
+
+def scan_keys(paths: Iterable[Path]) -> set[str]:
+    """Every i18n key used in the given Python files (what the language files must hold)."""
+    keys: set[str] = set()
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else (
+                node.func.attr if isinstance(node.func, ast.Attribute) else None)
+            position = _KEY_CALLS.get(name or "")
+            if position is not None and len(node.args) > position:
+                keys.update(_literals(node.args[position]))
+    return keys
+
+
+def source_files(root: Path = I18N_DIR.parent.parent) -> list[Path]:
+    """The files whose text reaches the UI: the tabs, the entry point and the guidelines."""
+    return sorted([root / "webui.py", *(root / "tabs").glob("*.py"),
+                   *(root / "gsv_core").glob("*.py")])
+
+
+def write_english(directory: Path = I18N_DIR) -> int:
+    """Regenerate en_US.json (key → itself) from the sources; returns the number of keys.
+
+    Run ``python -m gsv_core.i18n`` after adding UI text; then translate the new
+    keys in the other language files (the test lists what is missing).
+    """
+    keys = sorted(scan_keys(source_files()))
+    path = directory / f"{DEFAULT_LANGUAGE}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({key: key for key in keys}, ensure_ascii=False, indent=1) + "\n",
+                   encoding="utf-8")
+    tmp.replace(path)
+    return len(keys)
+
+
+if __name__ == "__main__":
+    print(f"{write_english()} keys written to {I18N_DIR / (DEFAULT_LANGUAGE + '.json')}")

@@ -1,0 +1,103 @@
+"""System tab: the GPUs found, what the app will do with them, and every rule as it applies now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from gsv_core.guidelines import classify_gpu, decide_device, rule_overview
+from gsv_core.hardware import GIB, GpuSample, MachineProfile, sample_gpus
+from gsv_core.i18n import Translator
+from tabs.common import AppContext, dataset_summary, gpu_index, notice_markdown
+
+
+@dataclass
+class SystemTab:
+    decision_md: gr.Markdown
+    rules_md: gr.Markdown
+    samples_md: gr.Markdown
+    sample_button: gr.Button
+
+
+def _gpu_table(profile: MachineProfile, t: Translator) -> str:
+    if not profile.gpus:
+        return t("No GPU found.") + " " + "; ".join(profile.notes)
+    header = "| # | " + " | ".join([t("GPU"), t("Memory"), t("Free"), t("Compute capability"),
+                                    t("Driver"), t("Source"), t("Can train?")]) + " |"
+    lines = [header, "|" + "---|" * 8]
+    for gpu in profile.gpus:
+        verdict = classify_gpu(gpu)
+        free = "?" if gpu.free_memory_bytes is None else f"{gpu.free_memory_bytes / GIB:.1f} GB"
+        capability = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else "—"
+        can = t("yes") if verdict.usable else t("no") + ": " + "; ".join(
+            r.text(t) for r in verdict.reasons)
+        lines.append(f"| {gpu.index} | {gpu.name} | {gpu.vram_gb} GB | {free} | {capability} | "
+                     f"{gpu.driver or '—'} | {gpu.source} | {can} |")
+    return "\n".join(lines)
+
+
+def _machine_lines(profile: MachineProfile, t: Translator) -> str:
+    return "\n".join([
+        f"- {t('Operating system')}: {profile.os_name}",
+        f"- {t('CPU')}: {profile.cpu_name} ({profile.cpu_count} {t('threads')})",
+        f"- {t('Memory')}: {profile.ram_gb} GB",
+        f"- {t('Apple MPS')}: {t('yes') if profile.mps_available else t('no')}",
+    ])
+
+
+def samples_markdown(samples: list[GpuSample], t: Translator) -> str:
+    if not samples:
+        return t("No GPU to sample.")
+
+    def unknown(value: float | None, unit: str) -> str:
+        return t("unknown") if value is None else f"{value:.0f}{unit}"
+
+    lines = ["| # | " + " | ".join([t("Utilisation"), t("Memory used"), t("Temperature")])
+             + " |", "|---|---|---|---|"]
+    for sample in samples:
+        used = None if sample.memory_used_bytes is None else sample.memory_used_bytes / GIB
+        lines.append(f"| {sample.index} | {unknown(sample.utilisation_pct, ' %')} | "
+                     f"{unknown(used, ' GB')} / {sample.memory_total_bytes / GIB:.0f} GB | "
+                     f"{unknown(sample.temperature_c, ' °C')} |")
+    return "\n".join(lines)
+
+
+def build(ctx: AppContext) -> SystemTab:
+    t = ctx.t
+    gr.Markdown("### " + t("This machine"))
+    gr.Markdown(_machine_lines(ctx.profile, t))
+    gr.Markdown("### " + t("GPUs"))
+    gr.Markdown(_gpu_table(ctx.profile, t), elem_id="system-gpus")
+    decision_md = gr.Markdown(elem_id="system-decision")
+    gr.Markdown("### " + t("Live readings"))
+    samples_md = gr.Markdown()
+    sample_button = gr.Button(t("Read the GPUs now"), variant="secondary")
+    gr.Markdown("### " + t("What each rule says now"))
+    gr.Markdown(t("For the GPU chosen on the Training tab and the dataset summary."))
+    rules_md = gr.Markdown(elem_id="system-rules")
+    return SystemTab(decision_md, rules_md, samples_md, sample_button)
+
+
+def refresh(ctx: AppContext, gpu: int | None, dpo: bool, minutes: float | None,
+            p95_slice_s: float | None, clip_count: float | None, quality: str | None,
+            reviewed_pct: float | None) -> tuple[str, str]:
+    t = ctx.t
+    dataset = dataset_summary(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
+    decision = decide_device(ctx.profile, gpu_index(gpu), dataset)
+    rules = rule_overview(ctx.profile, dataset, gpu_index=gpu_index(gpu), dpo=bool(dpo))
+    return (notice_markdown([*decision.reasons, *decision.warnings], t),
+            "\n".join(f"- {reason.text(t)}" for reason in rules))
+
+
+def wire(tab: SystemTab, ctx: AppContext, dpo: gr.Checkbox) -> None:
+    assert ctx.dataset is not None and ctx.gpu_choice is not None, "build the other tabs first"
+    inputs = [ctx.gpu_choice, dpo, *ctx.dataset.components()]
+
+    def handler(*values: object) -> tuple[str, str]:
+        return refresh(ctx, *values)
+
+    gr.on([c.input for c in inputs] + [ctx.app.load], handler, inputs=inputs,
+          outputs=[tab.decision_md, tab.rules_md], show_progress="hidden")
+    tab.sample_button.click(lambda: samples_markdown(sample_gpus(ctx.profile), ctx.t),
+                            outputs=[tab.samples_md])

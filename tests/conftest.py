@@ -1,0 +1,44 @@
+"""Test isolation: no real hardware, no network, no user folders.
+
+Every test starts with ``GSV_FAKE_GPU`` unset (tests that need hardware set it
+through the ``fake_gpu`` fixture: it is our MockTransport), hub access off, and
+the working directory in a fresh temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.delenv("GSV_FAKE_GPU", raising=False)
+    for name, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+                        "HF_HUB_DISABLE_TELEMETRY": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
+        monkeypatch.setenv(name, value)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    monkeypatch.chdir(workspace)
+    return workspace
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch: pytest.MonkeyPatch):
+    """Set ``GSV_FAKE_GPU`` for one test: ``fake_gpu("NVIDIA GeForce RTX 4090:24")``."""
+
+    def set_spec(spec: str) -> str:
+        monkeypatch.setenv("GSV_FAKE_GPU", spec)
+        return spec
+
+    return set_spec
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    shared = REPO_ROOT.parent / "shared" / "fixtures"
+    state = "present" if shared.is_dir() else "ABSENT: fixture tests will be skipped"
+    return [f"gsv-studio fixtures: {shared} ({state})", f"repo: {REPO_ROOT} ({os.name})"]
