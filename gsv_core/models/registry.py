@@ -1,0 +1,180 @@
+"""Which models a workspace has: the v2 pretrained files, and the weights users trained.
+
+Pretrained files live where GPT-SoVITS keeps them (``GPT_SoVITS/pretrained_models/``, see
+``workspace.py``) under the same relative paths as in the Hugging Face repository
+``lj1995/GPT-SoVITS``, so a download lands exactly where upstream looks. Nothing here touches
+the network unless :func:`download_missing` is called.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gsv_core.errors import ModelMissing
+from gsv_core.workspace import Workspace
+
+__all__ = [
+    "HF_REPO",
+    "V2_PRETRAINED",
+    "ModelStatus",
+    "PretrainedModel",
+    "download_missing",
+    "pretrained_status",
+    "require_pretrained",
+    "trained_gpt_weights",
+    "trained_sovits_weights",
+]
+
+log = logging.getLogger(__name__)
+
+HF_REPO = "lj1995/GPT-SoVITS"
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    """One pretrained model and the files it needs.
+
+    ``files`` are paths relative to ``pretrained_models/`` (and to the hub repository). Each
+    entry is a group of alternatives: the first is what we download, any one satisfies it
+    (transformers folders may hold ``model.safetensors`` instead of ``pytorch_model.bin``).
+    """
+
+    key: str
+    title: str
+    files: tuple[tuple[str, ...], ...]
+
+    @property
+    def folder(self) -> str | None:
+        """The model's folder for transformers models (``chinese-hubert-base``), else None."""
+        first = self.files[0][0]
+        return first.split("/")[0] if self.key in ("bert", "hubert") else None
+
+
+_V2 = "gsv-v2final-pretrained"
+_WEIGHTS = ("pytorch_model.bin", "model.safetensors")
+
+
+def _folder_files(folder: str, names: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    weights = tuple(f"{folder}/{w}" for w in _WEIGHTS)
+    return (*((f"{folder}/{n}",) for n in names), weights)
+
+
+V2_PRETRAINED: tuple[PretrainedModel, ...] = (
+    PretrainedModel("sovits_generator", "SoVITS v2 pretrained generator",
+                    ((f"{_V2}/s2G2333k.pth",),)),
+    PretrainedModel("sovits_discriminator", "SoVITS v2 pretrained discriminator",
+                    ((f"{_V2}/s2D2333k.pth",),)),
+    PretrainedModel("gpt", "GPT v2 pretrained model",
+                    ((f"{_V2}/s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt",),)),
+    PretrainedModel("bert", "Chinese BERT (chinese-roberta-wwm-ext-large)",
+                    _folder_files("chinese-roberta-wwm-ext-large",
+                                  ("config.json", "tokenizer.json"))),
+    PretrainedModel("hubert", "Chinese HuBERT (chinese-hubert-base)",
+                    _folder_files("chinese-hubert-base",
+                                  ("config.json", "preprocessor_config.json"))),
+)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether one pretrained model is complete; ``missing`` lists exact expected paths."""
+
+    model: PretrainedModel
+    path: Path  # the file, or the folder for transformers models
+    missing: tuple[Path, ...]
+
+    @property
+    def present(self) -> bool:
+        return not self.missing
+
+
+def _status(workspace: Workspace, model: PretrainedModel) -> ModelStatus:
+    base = workspace.pretrained_dir
+    missing = tuple(base / group[0] for group in model.files
+                    if not any((base / name).is_file() for name in group))
+    path = base / model.folder if model.folder else base / model.files[0][0]
+    return ModelStatus(model=model, path=path, missing=missing)
+
+
+def pretrained_status(workspace: Workspace) -> tuple[ModelStatus, ...]:
+    """Status of every v2 pretrained model, in the order of :data:`V2_PRETRAINED`."""
+    return tuple(_status(workspace, model) for model in V2_PRETRAINED)
+
+
+def _model(key: str) -> PretrainedModel:
+    for model in V2_PRETRAINED:
+        if model.key == key:
+            return model
+    raise KeyError(f"unknown pretrained model {key!r}; known: "
+                   f"{', '.join(m.key for m in V2_PRETRAINED)}")
+
+
+def require_pretrained(workspace: Workspace, key: str) -> Path:
+    """Path of a complete pretrained model (file or folder), or ModelMissing naming the gaps."""
+    status = _status(workspace, _model(key))
+    if status.missing:
+        raise ModelMissing(
+            f"{status.model.title} is missing: {', '.join(str(p) for p in status.missing)}",
+            f"Download it (the download button fetches it from huggingface.co/{HF_REPO}), or "
+            f"copy the files from a GPT-SoVITS install into {workspace.pretrained_dir}.",
+            expected_paths=tuple(str(p) for p in status.missing),
+        )
+    return status.path
+
+
+def _weights(folder: Path, suffix: str) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix == suffix),
+                  key=lambda p: p.name)
+
+
+def trained_sovits_weights(workspace: Workspace) -> list[Path]:
+    """``SoVITS_weights_v2/*.pth`` files, sorted by name."""
+    return _weights(workspace.sovits_weights_dir, ".pth")
+
+
+def trained_gpt_weights(workspace: Workspace) -> list[Path]:
+    """``GPT_weights_v2/*.ckpt`` files, sorted by name."""
+    return _weights(workspace.gpt_weights_dir, ".ckpt")
+
+
+def download_missing(workspace: Workspace, keys: Sequence[str] | None = None,
+                     on_file: Callable[[str], None] | None = None) -> list[Path]:
+    """Fetch the missing files of the given pretrained models (all when None) from the hub.
+
+    Only called when the user asks for it. Files go to ``pretrained_models/<repo path>``;
+    ``on_file`` is told each repository path before its download starts. Returns the paths
+    written.
+
+    Raises:
+        ModelMissing: a download failed (offline, file not on the hub); it names the file,
+            and what was fetched before stays in place.
+    """
+    from huggingface_hub import hf_hub_download  # imported lazily: only a download needs it
+    from huggingface_hub.errors import EntryNotFoundError
+
+    wanted = V2_PRETRAINED if keys is None else tuple(_model(k) for k in keys)
+    base = workspace.pretrained_dir
+    written: list[Path] = []
+    for model in wanted:
+        for missing in _status(workspace, model).missing:
+            repo_path = missing.relative_to(base).as_posix()
+            if on_file is not None:
+                on_file(repo_path)
+            log.info("downloading %s from %s", repo_path, HF_REPO)
+            try:
+                local = hf_hub_download(repo_id=HF_REPO, filename=repo_path, local_dir=base)
+            except (OSError, EntryNotFoundError) as exc:
+                raise ModelMissing(
+                    f"Could not download {repo_path} from {HF_REPO}.",
+                    "Check the internet connection and try again, or copy the file by hand "
+                    f"to {missing}.",
+                    expected_paths=(str(missing),),
+                    details=repr(exc),
+                ) from exc
+            written.append(Path(local))
+    return written
