@@ -348,21 +348,21 @@ def decide_device(profile: MachineProfile, gpu_index: int | None = None,
 def memory_budget(profile: MachineProfile, decision: DeviceDecision) -> MemoryBudget:
     """The memory the batch tables are read with.
 
-    On a GPU: its VRAM (B-3). On the CPU fallback there is no table; we read it
-    with half the system RAM (the rest stays for the OS and data loading), so
-    batch sizes stay whole, small numbers (X-6) instead of upstream's
-    fractional CPU batch.
+    On a GPU: its VRAM (B-3). On the CPU fallback the tables do not apply; we
+    use their smallest row: CPU training is slow whatever the batch (B-5: a
+    larger batch is not necessarily faster), batches stay whole numbers (X-6)
+    instead of upstream's fractional CPU batch, and no card that falls back to
+    the CPU ever gets a larger limit than a 6 GB card (more VRAM never lowers
+    a maximum).
     """
     if decision.gpu is not None:
         verdict = classify_gpu(decision.gpu)
         return MemoryBudget(gb=decision.gpu.vram_gb, row_gb=verdict.row_gb, scale=verdict.scale,
                             on_gpu=True, reasons=verdict.reasons)
-    budget_gb = max(profile.ram_gb // 2, 0)
-    row = _table_row(budget_gb) or VRAM_ROWS_GB[0]
-    row = min(row, VRAM_ROWS_GB[-1])
-    return MemoryBudget(gb=budget_gb, row_gb=row, scale=1.0, on_gpu=False, reasons=(
-        Reason("H-2", "CPU training: batch limits use half the system memory ({gb} GB), "
-                      "read as the {row} GB row.", {"gb": budget_gb, "row": row}),))
+    row = VRAM_ROWS_GB[0]
+    return MemoryBudget(gb=row, row_gb=row, scale=1.0, on_gpu=False, reasons=(
+        Reason("H-2", "CPU training uses the smallest ({row} GB) row of the batch tables: a "
+                      "larger batch does not make it faster.", {"row": row}),))
 
 
 # --------------------------------------------------------------------------- batch (B-1..B-5, D-2)

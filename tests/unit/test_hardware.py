@@ -1,0 +1,121 @@
+"""Hardware discovery: the GSV_FAKE_GPU simulation, the real fallbacks, the live sampler."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gsv_core.errors import ConfigError
+from gsv_core.hardware import (
+    GIB,
+    GpuInfo,
+    GpuMonitor,
+    GpuSample,
+    MachineProfile,
+    detect_machine,
+    parse_fake_gpu,
+    sample_gpus,
+)
+
+
+def test_fake_gpu_single_card() -> None:
+    fake = parse_fake_gpu("NVIDIA GeForce RTX 4090:24")
+    (gpu,) = fake.gpus
+    assert (gpu.index, gpu.name, gpu.vendor, gpu.vram_gb, gpu.source) == (
+        0, "NVIDIA GeForce RTX 4090", "nvidia", 24, "fake")
+    assert gpu.torch_device == "cuda:0" and gpu.free_memory_bytes == gpu.total_memory_bytes
+
+
+def test_fake_gpu_several_cards_keep_their_order_and_vendor() -> None:
+    fake = parse_fake_gpu("NVIDIA GeForce RTX 3060:12; AMD Radeon RX 7900 XTX:24 ")
+    assert [(g.index, g.vendor, g.vram_gb) for g in fake.gpus] == [(0, "nvidia", 12),
+                                                                   (1, "amd", 24)]
+
+
+@pytest.mark.parametrize(("spec", "kind", "ram"), [("cpu", "cpu", None), ("mps", "mps", None),
+                                                    ("cpu:16", "cpu", 16), ("MPS:32", "mps", 32)])
+def test_fake_cpu_and_mps(spec: str, kind: str, ram: int | None) -> None:
+    fake = parse_fake_gpu(spec)
+    assert (fake.kind, fake.ram_gb, fake.gpus) == (kind, ram, ())
+
+
+@pytest.mark.parametrize(("spec", "needle"), [
+    ("", "empty"), ("RTX 4090", "NAME:GB"), ("RTX 4090:abc", "'abc'"), ("RTX:-3", "'-3'"),
+    (":24", "NAME:GB"), ("cpu;RTX 4090:24", "cannot be combined"), ("RTX:nan", "'nan'"),
+])
+def test_fake_gpu_bad_specs_name_the_entry(spec: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match="GSV_FAKE_GPU") as info:
+        parse_fake_gpu(spec)
+    assert needle in str(info.value) and info.value.advice
+
+
+def test_vram_is_rounded_as_vendors_label_cards() -> None:
+    # NVML reports a 4090 as 24564 MiB: 23.99 GiB, sold as 24 GB (B-3).
+    gpu = GpuInfo(0, "NVIDIA GeForce RTX 4090", "nvidia", 24564 * 1024**2, None, (8, 9), "x",
+                  "nvml")
+    assert gpu.vram_gb == 24
+    assert GpuInfo(0, "x", "nvidia", int(11.4 * GIB), None, None, None, "nvml").vram_gb == 11
+
+
+def test_laptop_parts_are_recognised() -> None:
+    assert parse_fake_gpu("NVIDIA GeForce RTX 4070 Laptop GPU:8").gpus[0].is_laptop
+    assert not parse_fake_gpu("NVIDIA GeForce RTX 4070:12").gpus[0].is_laptop
+
+
+def test_detect_machine_uses_the_simulation(fake_gpu) -> None:
+    fake_gpu("NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12")
+    profile = detect_machine()
+    assert profile.is_fake and [g.vram_gb for g in profile.gpus] == [24, 12]
+    assert profile.gpu(1).name == "NVIDIA GeForce RTX 3060"
+    with pytest.raises(ConfigError, match="index 5"):
+        profile.gpu(5)
+
+
+def test_detect_machine_mps_simulation(fake_gpu) -> None:
+    fake_gpu("mps:16")
+    profile = detect_machine()
+    assert profile.mps_available and profile.apple_silicon and profile.ram_gb == 16
+
+
+def test_detect_machine_on_this_real_machine_without_a_gpu() -> None:
+    """The real discovery path: no NVIDIA driver here, so NVML and torch both fall back.
+
+    Skipped where a GPU exists (the device machine), since then there is no fallback.
+    """
+    profile = detect_machine()
+    if profile.gpus:
+        pytest.skip("this machine has a GPU; the no-GPU fallback cannot be observed")
+    assert not profile.is_fake and profile.ram_gb > 0 and profile.cpu_count >= 1
+    assert any("NVML" in note or "nvidia-ml-py" in note for note in profile.notes)
+    assert any("torch" in note for note in profile.notes)
+
+
+def test_fake_gpus_sample_as_idle_not_invented_activity(fake_gpu) -> None:
+    fake_gpu("NVIDIA GeForce RTX 4090:24")
+    (sample,) = sample_gpus(detect_machine())
+    assert (sample.utilisation_pct, sample.memory_used_bytes, sample.temperature_c) == (0.0, 0,
+                                                                                        None)
+
+
+def test_gpu_monitor_keeps_a_bounded_history_and_calls_back() -> None:
+    profile = MachineProfile(gpus=(), os_name="linux", cpu_name="x", cpu_count=1, ram_gb=1,
+                             apple_silicon=False, mps_available=False)
+    enough = threading.Event()
+    taken: list[int] = []
+
+    def sampler(_: MachineProfile) -> list[GpuSample]:
+        taken.append(len(taken))
+        return [GpuSample(0, float(taken[-1]), 50.0, 1, 2, 60.0)]
+
+    def on_sample(samples: list[GpuSample]) -> None:
+        if samples[0].time_s >= 5:
+            enough.set()
+
+    monitor = GpuMonitor(profile, interval_s=0.001, history=3, sampler=sampler)
+    monitor.on_sample.append(on_sample)
+    with monitor.running():
+        assert enough.wait(10)
+    times = [samples[0].time_s for samples in monitor.history()]
+    assert len(times) == 3 and times == sorted(times)
+    assert times[0] >= 3  # samples 0-2 were dropped: the history stays bounded
