@@ -167,7 +167,8 @@ def test_decode_matches_reference(
 
 
 def test_decode_from_precomputed_style_is_identical(tiny_cpu, reference: dict) -> None:
-    codes, text = reference["sovits.decode.codes"], reference["sovits.decode.text"]
+    # a 10-token excerpt keeps this fast; the full length is checked against the reference
+    codes, text = reference["sovits.decode.codes"][..., :10], reference["sovits.decode.text"]
     refer = reference["sovits.decode.refer_spec"]
     ge = tiny_cpu.style_embedding([refer])
     from_specs = tiny_cpu.decode(codes, text, [refer], noise_scale=0.0).wav
@@ -186,7 +187,7 @@ def test_several_references_average_their_styles(tiny_cpu, reference: dict) -> N
 
 
 def test_noise_scale_draws_from_the_given_generator(tiny_cpu, reference: dict) -> None:
-    args = (reference["sovits.decode.codes"], reference["sovits.decode.text"])
+    args = (reference["sovits.decode.codes"][..., :10], reference["sovits.decode.text"])
     ge = tiny_cpu.style_embedding([reference["sovits.decode.refer_spec"]])
 
     def wav(seed: int) -> torch.Tensor:
