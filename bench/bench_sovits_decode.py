@@ -1,0 +1,97 @@
+"""SoVITS decode time for 10 s of audio, full-size random v2 generator.
+
+    python bench/bench_sovits_decode.py --device cuda --dtype fp16
+    python bench/bench_sovits_decode.py --device cpu --no-write
+
+Random weights are enough: the work does not depend on the values. One decode is 250
+semantic tokens (10 s at 25 Hz) + ``--phones`` target phones + one 3 s reference
+spectrogram → 320,000 samples, including the reference's style vector as upstream's
+``decode`` computes it each call. The model is cast to ``--dtype`` as upstream's inference
+does with ``is_half``. A warm-up decode comes first; CUDA is synchronised before each clock
+read; the median of ``--repeats`` timed decodes is reported. The row goes to
+``docs/benchmarks.md`` (shared with ``bench_gpt_decode.py``, whose table and helpers we use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from bench_gpt_decode import DTYPES, HEADER, REPO, _commit, _device_name, _sync
+
+from gsv_core.audio import N_SPEC_BINS, SAMPLE_RATE, SPEC_FRAME_RATE, TOKEN_RATE
+from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
+
+
+def build(device: torch.device, dtype: torch.dtype) -> SoVITSGenerator:
+    torch.manual_seed(0)
+    model = SoVITSGenerator(SoVITSConfig())
+    codebook = model.quantizer.vq["layers"][0]._codebook.embed
+    codebook.copy_(torch.randn_like(codebook))  # a filled codebook, as in trained weights
+    return model.to(device=device, dtype=dtype).eval()
+
+
+def run(
+    device: torch.device, dtype: torch.dtype, seconds: float, phones: int, repeats: int
+) -> list[float]:
+    """Wall seconds of each timed decode of ``seconds`` of audio."""
+    model = build(device, dtype)
+    codes = torch.randint(0, 1024, (1, 1, int(seconds * TOKEN_RATE)), device=device)
+    phone_ids = torch.randint(0, model.config.n_symbols, (1, phones), device=device)
+    refer = torch.rand(1, N_SPEC_BINS, 3 * SPEC_FRAME_RATE, device=device, dtype=dtype)
+
+    def decode() -> torch.Tensor:
+        return model.decode(codes, phone_ids, [refer], noise_scale=0.5).wav
+
+    wav = decode()  # warm-up: kernels, allocator, cuDNN algorithm choice
+    assert wav.shape[-1] == int(seconds * SAMPLE_RATE), wav.shape
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        decode()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument("--seconds", type=float, default=10.0, help="audio to synthesise")
+    parser.add_argument("--phones", type=int, default=120, help="target phones")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="do not touch benchmarks.md")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+
+    torch.backends.cuda.matmul.allow_tf32 = False  # report plain fp32 when fp32 is asked
+    torch.backends.cudnn.allow_tf32 = False
+    device = torch.device(args.device)
+    times = run(device, DTYPES[args.dtype], args.seconds, args.phones, args.repeats)
+    median = statistics.median(times)
+    settings = (
+        f"{args.dtype}, batch 1, {args.seconds:g} s audio, {args.phones} phones, "
+        f"3 s reference, median of {args.repeats}"
+    )
+    row = (
+        f"| {dt.date.today().isoformat()} | SoVITS decode (full-size v2, random) | "
+        f"{_device_name(device)} | {torch.__version__} | {_commit()} | {settings} | "
+        f"{median:.3f} s ({args.seconds / median:.1f}× real time) |\n"
+    )
+    print(row, end="")
+    if not args.no_write:
+        if not args.out.exists():
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(HEADER, encoding="utf-8")
+        with args.out.open("a", encoding="utf-8") as handle:
+            handle.write(row)
+
+
+if __name__ == "__main__":
+    main()
