@@ -126,11 +126,12 @@ def test_pickled_code_is_refused(tmp_path: Path) -> None:
 
 
 def test_write_refuses_non_plain_values(tmp_path: Path) -> None:
-    path = tmp_path / "out.pth"
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    path = folder / "out.pth"
     with pytest.raises(CheckpointError, match=r"payload\['config'\]"):
         write_checkpoint_dict(path, {"config": object()})
-    assert not path.exists()
-    assert list(tmp_path.iterdir()) == []  # no temp file left behind
+    assert list(folder.iterdir()) == []  # neither the file nor a temp file
 
 
 def _assert_same_bits(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
@@ -212,3 +213,19 @@ def test_sovits_generator_round_trip(tmp_path: Path) -> None:
     model = load_sovits(source)
     out = save_sovits_weights(tmp_path / "again.pth", model, original["config"], "x")
     _assert_same_bits(read_checkpoint_dict(out)["weight"], original["weight"])
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "weights"
+    path = write_checkpoint_dict(folder / "voice.pth", {"info": "old"})
+    before = path.read_bytes()
+
+    def crash(obj: object, handle: object) -> None:
+        handle.write(b"partial")  # type: ignore[attr-defined]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_checkpoint_dict(path, {"info": "new"})
+    assert path.read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == ["voice.pth"]
