@@ -1,14 +1,27 @@
-"""Spectrogram and mel: the v2 settings, the Slaney filterbank, and the reference numbers."""
+"""Audio in, spectrogram and mel out: the v2 format constants, file loading, the Slaney
+filterbank, and the reference numbers."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 
-from gsv_core.audio import HOP_LENGTH, N_FFT, N_MELS, N_SPEC_BINS, SAMPLE_RATE
+from gsv_core.audio import (
+    HOP_LENGTH,
+    N_FFT,
+    N_MELS,
+    N_SPEC_BINS,
+    SAMPLE_RATE,
+    SAMPLES_PER_TOKEN,
+    SPEC_PAD,
+    load_audio,
+)
+from gsv_core.errors import DatasetError
 from gsv_core.models.spectrogram import mel_filterbank, mel_spectrogram, spec_to_mel, spectrogram
 from tests.fixture_paths import tiny_fixture
 
@@ -75,3 +88,33 @@ def test_matches_reference_spectrogram_and_mel(reference: dict) -> None:
     _assert_close_to_reference(
         spectrogram(reference["sovits.decode.refer_wav"]), reference["sovits.decode.refer_spec"]
     )
+
+
+def test_format_constants() -> None:
+    assert (SPEC_PAD, N_SPEC_BINS, SAMPLES_PER_TOKEN) == (704, 1025, 1280)
+    assert SAMPLES_PER_TOKEN == 2 * HOP_LENGTH  # one token spans two spectrogram frames
+
+
+def test_load_audio_mixes_down_and_resamples(tmp_path: Path) -> None:
+    rate, seconds, tone_hz = 44100, 1.0, 1000.0
+    t = np.arange(int(rate * seconds)) / rate
+    left = 0.5 * np.sin(2 * np.pi * tone_hz * t)
+    path = tmp_path / "stereo.wav"
+    soundfile.write(path, np.stack([left, 0.5 * left], axis=1), rate, subtype="PCM_16")
+    audio = load_audio(path)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(len(audio) - SAMPLE_RATE * seconds) <= 1
+    assert np.abs(audio).max() == pytest.approx(0.375, abs=0.01)  # mean of 0.5 and 0.25
+    spectrum = np.abs(np.fft.rfft(audio))
+    assert np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)[spectrum.argmax()] == pytest.approx(
+        tone_hz, abs=1.0
+    )
+
+
+def test_load_audio_names_an_unreadable_file(tmp_path: Path) -> None:
+    bad = tmp_path / "not_audio.wav"
+    bad.write_text("hello")
+    with pytest.raises(DatasetError, match=r"not_audio\.wav"):
+        load_audio(bad)
+    with pytest.raises(DatasetError):
+        load_audio(tmp_path / "missing.wav")
