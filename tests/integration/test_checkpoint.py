@@ -229,3 +229,20 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         write_checkpoint_dict(path, {"info": "new"})
     assert path.read_bytes() == before
     assert [p.name for p in folder.iterdir()] == ["voice.pth"]
+
+
+def test_pretrained_style_generator_with_enc_q_and_no_config(tmp_path: Path) -> None:
+    # s2G2333k.pth holds the whole generator (enc_q included) and no config.
+    pytest.importorskip("gsv_core.models.sovits", reason="SoVITS generator not built yet")
+    config = read_checkpoint_dict(tiny_fixture("sovits_v2.pth"))["config"]
+    full = load_sovits(tiny_fixture("sovits_v2.pth")).state_dict()
+    assert any("enc_q" in k for k in full)
+    path = tmp_path / "s2G2333k.pth"
+    write_checkpoint_dict(path, {"weight": {k: v.half() for k, v in full.items()}})
+    model = load_sovits(path, default_config=config)
+    _assert_same_bits({k: v.half() for k, v in model.state_dict().items()},
+                      {k: v.half() for k, v in full.items()})
+    broken = {k: v for k, v in full.items() if k != "dec.conv_pre.bias"}
+    write_checkpoint_dict(path, {"weight": broken})
+    with pytest.raises(CheckpointError, match=r"missing: dec\.conv_pre\.bias"):
+        load_sovits(path, default_config=config)
