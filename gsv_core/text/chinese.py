@@ -22,7 +22,7 @@ from gsv_core.text.symbols import PUNCTUATION
 from gsv_core.text.tone_sandhi import apply_sandhi, merge_for_sandhi
 from gsv_core.text.zh_normalize import collapse_punctuation, normalize_sentences
 
-__all__ = ["g2p", "text_normalize"]
+__all__ = ["chinese_polyphone_backend", "g2p", "text_normalize"]
 
 _PUNCTUATION_MAP = {
     "：": ",", "；": ",", "，": ",", "。": ".", "！": "!", "？": "?", "\n": ".", "·": ",",
@@ -48,6 +48,16 @@ _NOT_ERHUA = frozenset((
 _FINAL_RESPELLING = {"uei": "ui", "iou": "iu", "uen": "un"}
 _ZERO_INITIAL_RESPELLING = {"ing": "ying", "i": "yi", "in": "yin", "u": "wu"}
 _ZERO_INITIAL_FIRST = {"v": "yu", "e": "e", "i": "y", "u": "w"}
+
+
+def chinese_polyphone_backend() -> str:
+    """Name of the active polyphone disambiguation: ``"pypinyin"`` (dictionary path).
+
+    Upstream can use the g2pW ONNX model instead; GSV Studio does not run g2pW
+    yet, so readings always come from pypinyin's phrase dictionary — the path
+    that upstream's non-g2pW output (and our golden tests) follow.
+    """
+    return "pypinyin"
 
 
 def _replace_punctuation(text: str) -> str:
