@@ -101,8 +101,8 @@ def scan_keys(paths: Iterable[Path]) -> set[str]:
 
 def source_files(root: Path = I18N_DIR.parent.parent) -> list[Path]:
     """The files whose text reaches the UI: the tabs, the entry point and the guidelines."""
-    return sorted([root / "webui.py", *(root / "tabs").glob("*.py"),
-                   *(root / "gsv_core").glob("*.py")])
+    return sorted([root / "webui.py", *(root / "tabs").rglob("*.py"),
+                   *(root / "gsv_core").rglob("*.py")])
 
 
 def write_english(directory: Path = I18N_DIR) -> int:
