@@ -1,0 +1,135 @@
+"""Create or refresh GSV Studio's virtual environment in ``.venv`` (standard library only).
+
+Called by go-webui.sh, go-webui.bat and run-tests.sh before anything else, with
+whatever Python 3.10+ the machine has. It reinstalls only when pyproject.toml
+(or the extras asked for) changed since the last install, so later launches
+cost a fraction of a second. The last line it prints is the environment's
+Python, for the caller to run.
+
+torch is installed first, explicitly, so pip never picks a build by accident:
+
+- NVIDIA GPU on Windows: the CUDA build from the PyTorch index (the default
+  Windows wheel is CPU-only).
+- NVIDIA GPU elsewhere: the default build (CUDA on Linux).
+- no NVIDIA GPU on Linux: a locally provided CPU wheel when pip can see one
+  (no download at all), else the PyTorch CPU index (a few hundred MB instead of
+  several GB of CUDA libraries), else the default build.
+- macOS: the default build (CPU + Apple MPS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get("GSV_VENV", ROOT / ".venv"))
+STAMP = VENV / ".gsv-installed"
+LOCAL_CPU_TORCH = "torch==2.13.0"
+TORCH = "torch>=2.1"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+CUDA_INDEX_WINDOWS = "https://download.pytorch.org/whl/cu128"
+
+
+def say(message: str) -> None:
+    print(f"[gsv-studio setup] {message}", file=sys.stderr, flush=True)
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def pip(*args: str, check: bool = True) -> bool:
+    result = subprocess.run([str(venv_python()), "-m", "pip", *args])
+    if check and result.returncode != 0:
+        raise SystemExit(f"[gsv-studio setup] pip {' '.join(args)} failed "
+                         f"(exit {result.returncode}); see the messages above.")
+    return result.returncode == 0
+
+
+def has_nvidia_gpu() -> bool:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return False
+    result = subprocess.run([smi, "-L"], capture_output=True, text=True)
+    return result.returncode == 0 and "GPU" in result.stdout
+
+
+def torch_installed() -> bool:
+    return subprocess.run([str(venv_python()), "-c", "import torch"],
+                          capture_output=True).returncode == 0
+
+
+def local_cpu_torch_available() -> bool:
+    """Can pip find the CPU wheel without any index (a machine that ships one)?"""
+    with tempfile.TemporaryDirectory() as probe:
+        return pip("download", "--quiet", "--no-index", "--no-deps", "--dest", probe,
+                   LOCAL_CPU_TORCH, check=False)
+
+
+def install_torch() -> None:
+    if torch_installed():
+        return
+    system = platform.system()
+    if has_nvidia_gpu():
+        say("NVIDIA GPU found: installing the CUDA build of torch.")
+        if system == "Windows":
+            pip("install", TORCH, "--index-url", CUDA_INDEX_WINDOWS)
+        else:
+            pip("install", TORCH)
+        return
+    if system == "Linux":
+        if local_cpu_torch_available():
+            say(f"No NVIDIA GPU: installing the local CPU build ({LOCAL_CPU_TORCH}).")
+            pip("install", LOCAL_CPU_TORCH)
+            return
+        say("No NVIDIA GPU: installing the CPU build of torch.")
+        if pip("install", TORCH, "--index-url", CPU_INDEX, "--extra-index-url",
+               "https://pypi.org/simple", check=False):
+            return
+        say("The PyTorch CPU index was not reachable; installing the default build.")
+    pip("install", TORCH)
+
+
+def stamp_for(extras: str) -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    return f"{digest}-{extras}"
+
+
+def ensure(extras: str) -> Path:
+    if sys.version_info < (3, 10):  # noqa: UP036 - this script may be run by an older Python
+        raise SystemExit("[gsv-studio setup] Python 3.10 or newer is required "
+                         f"(this is {platform.python_version()}).")
+    if not venv_python().exists():
+        say(f"Creating the virtual environment in {VENV} (first run only).")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = stamp_for(extras)
+    if STAMP.exists() and STAMP.read_text(encoding="utf-8").strip() == wanted:
+        return venv_python()
+    say("Installing dependencies (first run, or pyproject.toml changed): a few minutes.")
+    pip("install", "--quiet", "--upgrade", "pip")
+    install_torch()
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+    pip("install", "--editable", target)
+    STAMP.write_text(wanted + "\n", encoding="utf-8")
+    return venv_python()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--extras", default="", help="optional dependency groups, e.g. test")
+    args = parser.parse_args()
+    print(ensure(args.extras))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
