@@ -84,7 +84,9 @@ class _Pipeline:
         self._annotate = utils.annotate
         self._compose = utils.compose
         self._convert_num = _g2pk2_module("numerals").convert_num
-        self._table = utils.parse_table()
+        # ~400 table rules + ~120 idioms: more than re's pattern cache holds, so
+        # compile them once instead of letting re.sub recompile on every call.
+        self._table = [(re.compile(p), r) for p, r, _ in utils.parse_table()]
         self._special: list[Callable[..., str]] = [getattr(special, n) for n in _SPECIAL_RULES]
         self._links: list[Callable[..., str]] = [getattr(regular, n) for n in _LINK_RULES]
         self._idioms = _idioms(Path(utils.__file__).with_name("idioms.txt"))
@@ -95,27 +97,27 @@ class _Pipeline:
 
     def __call__(self, text: str) -> str:
         for pattern, replacement in self._idioms:
-            text = re.sub(pattern, replacement, text)
+            text = pattern.sub(replacement, text)
         text = self._annotate(text, self._mecab)
         text = self._convert_num(text)
         letters = self._h2j(text)
         for rule in self._special:
             letters = rule(letters, False, False)
         letters = re.sub("/[PJEB]", "", letters)
-        for pattern, replacement, _ in self._table:
-            letters = re.sub(pattern, replacement, letters)
+        for pattern, replacement in self._table:
+            letters = pattern.sub(replacement, letters)
         for rule in self._links:
             letters = rule(letters, False, False)
         return self._compose(letters)
 
 
-def _idioms(path: Path) -> list[tuple[str, str]]:
+def _idioms(path: Path) -> list[tuple[re.Pattern[str], str]]:
     pairs = []
     for line in path.read_text("utf-8").splitlines():
         line = line.split("#")[0].strip()
         if "===" in line:
             pattern, replacement = line.split("===")
-            pairs.append((pattern, replacement))
+            pairs.append((re.compile(pattern), replacement))
     return pairs
 
 
