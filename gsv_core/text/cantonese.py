@@ -16,6 +16,7 @@ from types import ModuleType
 
 from gsv_core.errors import TextError
 from gsv_core.text.symbols import PUNCTUATION
+from gsv_core.text.third_party import quiet_import
 from gsv_core.text.zh_normalize import normalize_sentences
 
 __all__ = ["g2p", "text_normalize"]
@@ -50,9 +51,7 @@ def text_normalize(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _tojyutping() -> ModuleType:
-    import ToJyutping
-
-    return ToJyutping
+    return quiet_import("ToJyutping")
 
 
 def _syllables(text: str) -> list[str]:

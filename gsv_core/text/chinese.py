@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from functools import lru_cache
 from importlib import resources
 from types import ModuleType
 
 from gsv_core.text.symbols import PUNCTUATION
+from gsv_core.text.third_party import quiet_import
 from gsv_core.text.tone_sandhi import apply_sandhi, merge_for_sandhi
 from gsv_core.text.zh_normalize import collapse_punctuation, normalize_sentences
 
@@ -81,22 +81,16 @@ def _pinyin_to_phones() -> dict[str, tuple[str, str]]:
 
 @lru_cache(maxsize=1)
 def _posseg() -> ModuleType:
-    # jieba's sources carry invalid escape sequences; compiling them (first
-    # import without a .pyc) warns, which pytest turns into an error.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SyntaxWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import jieba
-        import jieba.posseg
-
+    jieba = quiet_import("jieba")
+    posseg = quiet_import("jieba.posseg")
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
-    return jieba.posseg
+    return posseg
 
 
 def _initials_finals(word: str) -> tuple[list[str], list[str]]:
-    from pypinyin import Style, lazy_pinyin
-
+    pypinyin = quiet_import("pypinyin")
+    lazy_pinyin, Style = pypinyin.lazy_pinyin, pypinyin.Style
     initials = lazy_pinyin(word, neutral_tone_with_five=True, style=Style.INITIALS)
     finals = lazy_pinyin(word, neutral_tone_with_five=True, style=Style.FINALS_TONE3)
     return initials, finals

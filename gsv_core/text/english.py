@@ -26,6 +26,7 @@ from pathlib import Path
 from gsv_core.text.en_neural import predict_phones
 from gsv_core.text.en_normalize import text_normalize
 from gsv_core.text.symbols import symbol_to_id
+from gsv_core.text.third_party import quiet_import
 
 __all__ = ["g2p", "text_normalize"]
 
@@ -83,15 +84,12 @@ def _homographs() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], str]]:
 
 @lru_cache(maxsize=1)
 def _tokenize() -> Callable[[str], list[str]]:
-    from nltk.tokenize.casual import TweetTokenizer
-
-    return TweetTokenizer().tokenize
+    return quiet_import("nltk.tokenize.casual").TweetTokenizer().tokenize
 
 
 @lru_cache(maxsize=1)
 def _segmenter() -> Callable[[str], list[str]]:
-    import wordsegment
-
+    wordsegment = quiet_import("wordsegment")
     wordsegment.load()
     return wordsegment.segment
 

