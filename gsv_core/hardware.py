@@ -324,6 +324,28 @@ def _simulated_sample(gpu: GpuInfo, now: float) -> GpuSample:
                      memory_total_bytes=gpu.total_memory_bytes, temperature_c=None)
 
 
+def _nvml_sample(pynvml, gpu: GpuInfo, now: float) -> GpuSample:
+    """One NVML reading; a field the card does not report (NVMLError_NotSupported) is None."""
+
+    def read(query, *args):
+        try:
+            return query(*args)
+        except pynvml.NVMLError as exc:
+            log.debug("NVML %s on GPU %d: %s", query.__name__, gpu.index, exc)
+            return None
+
+    handle = pynvml.nvmlDeviceGetHandleByIndex(gpu.index)
+    memory = read(pynvml.nvmlDeviceGetMemoryInfo, handle)
+    rates = read(pynvml.nvmlDeviceGetUtilizationRates, handle)
+    temperature = read(pynvml.nvmlDeviceGetTemperature, handle, pynvml.NVML_TEMPERATURE_GPU)
+    return GpuSample(
+        index=gpu.index, time_s=now,
+        utilisation_pct=None if rates is None else float(rates.gpu),
+        memory_used_bytes=None if memory is None else int(memory.used),
+        memory_total_bytes=gpu.total_memory_bytes if memory is None else int(memory.total),
+        temperature_c=None if temperature is None else float(temperature))
+
+
 def sample_gpus(profile: MachineProfile) -> list[GpuSample]:
     """Read utilisation, memory used and temperature of every GPU of ``profile`` now.
 
@@ -337,12 +359,7 @@ def sample_gpus(profile: MachineProfile) -> list[GpuSample]:
     samples = []
     for gpu in profile.gpus:
         if pynvml is not None and gpu.source == "nvml":
-            handle = pynvml.nvmlDeviceGetHandleByIndex(gpu.index)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            rates = pynvml.nvmlDeviceGetUtilizationRates(handle)
-            temperature = pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU)
-            samples.append(GpuSample(gpu.index, now, float(rates.gpu), int(memory.used),
-                                     int(memory.total), float(temperature)))
+            samples.append(_nvml_sample(pynvml, gpu, now))
         else:
             import torch
 
