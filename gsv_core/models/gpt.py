@@ -25,7 +25,17 @@ from torch import nn
 
 from gsv_core.errors import ConfigError
 
-__all__ = ["BERT_DIM", "GPTConfig", "GPTLoss", "Text2SemanticDecoder", "top_k_accuracy"]
+__all__ = [
+    "BERT_DIM",
+    "IGNORE_TARGET",
+    "GPTConfig",
+    "GPTLoss",
+    "Text2SemanticDecoder",
+    "joint_attention_mask",
+    "left_align",
+    "text_key_mask",
+    "top_k_accuracy",
+]
 
 BERT_DIM = 1024  # chinese-roberta-wwm-ext-large hidden size; bert_proj's input
 LAYER_DROPOUT = 0.1  # upstream hard-wires 0.1 in every layer and positional encoding
@@ -63,6 +73,7 @@ class GPTConfig:
     linear_units: int = 2048  # stored but unused upstream: the FFN is 4 x hidden_dim
     random_bert: int = 0  # stored, unused upstream
     max_sec: int = 54  # data.max_sec: longest clip in training; decode stops at 25 x this
+    # The rest of the upstream tree (train, optimizer, run paths), written back unchanged.
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
