@@ -220,3 +220,15 @@ def test_dpo_forward_adds_preference_term() -> None:
     assert abs(out.loss.item() - (plain.loss.item() + out.dpo_loss.item())) < 1e-3
     out.loss.backward()
     assert model.bert_proj.weight.grad is not None
+
+
+def test_bf16_weights_decode_and_stay_close() -> None:
+    # The reduced-precision path runs on CPU too; CUDA specifics are in test_cuda_parity.py.
+    ref = _reference()
+    model = _tiny_model().to(torch.bfloat16)
+    result = generate(model, ref["gpt.infer.phones"][0], ref["gpt.infer.bert"][0],
+                      ref["gpt.infer.prompt"][0], SamplingOptions(top_k=1, early_stop_tokens=60))
+    expected = ref["gpt.infer.step0_logits"][0]
+    assert result.first_logits.dtype == torch.float32
+    assert float((result.first_logits - expected).abs().max()) <= 5e-2 * float(expected.abs().max())
+    assert result.tokens.shape[0] == 61 and result.tokens[0] == ref["gpt.infer.generated"][0]
