@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from gsv_core.text.cleaner import CleanedText, clean_text
 from gsv_core.text.language_split import split_by_language
+from gsv_core.text.polyphones import PolyphoneBackend
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +66,8 @@ def _run_features(
 
 
 def phones_and_features(
-    text: str, mode: str, bert: PhoneFeatureExtractor | None = None
+    text: str, mode: str, bert: PhoneFeatureExtractor | None = None, *,
+    polyphones: PolyphoneBackend | None = None,
 ) -> PhoneFeatures:
     """Clean ``text`` in language ``mode`` (see ``language_split``) and align features.
 
@@ -73,14 +75,16 @@ def phones_and_features(
         text: one inference segment (see ``splitting.cut_text``).
         mode: ``auto``, ``zh``, ``all_ja``… (``language_split.LANGUAGE_MODES``).
         bert: a loaded BERT extractor, or None for zeros everywhere.
+        polyphones: the Mandarin polyphone reader; None reads with pypinyin.
     """
-    result = _clean_runs(text, mode, bert)
+    result = _clean_runs(text, mode, bert, polyphones)
     if len(result.phones) < _MIN_PHONES:
-        result = _clean_runs("." + text, mode, bert)
+        result = _clean_runs("." + text, mode, bert, polyphones)
     return result
 
 
-def _clean_runs(text: str, mode: str, bert: PhoneFeatureExtractor | None) -> PhoneFeatures:
+def _clean_runs(text: str, mode: str, bert: PhoneFeatureExtractor | None,
+                polyphones: PolyphoneBackend | None) -> PhoneFeatures:
     import torch
 
     phones: list[str] = []
@@ -89,7 +93,7 @@ def _clean_runs(text: str, mode: str, bert: PhoneFeatureExtractor | None) -> Pho
     norm_text = ""
     bert_used = False
     for run in split_by_language(text, mode):
-        cleaned = clean_text(run.text, run.language)
+        cleaned = clean_text(run.text, run.language, polyphones=polyphones)
         run_features, used = _run_features(cleaned, run.language, bert)
         phones += cleaned.phones
         ids += cleaned.phone_ids

@@ -7,20 +7,33 @@ syllable to an initial + tonal final through the opencpop-strict table. Every
 character gives two phones and every punctuation mark one; ``word2ph`` counts
 them per character of the normalised text. Latin letters are dropped, as
 upstream does (mixed text sends English runs to the English cleaner instead).
+
+With a loaded g2pW model (``polyphones.load_polyphone_backend``) readings follow
+upstream's g2pW path instead: the model's reading of each character of the
+sentence, overridden by upstream's word dictionary of known polyphone readings
+(``data/zh_polyphonic_words.txt.gz``), then the same tone sandhi and erhua.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
+from gsv_core.text.polyphones import describe_polyphone_backend
 from gsv_core.text.symbols import PUNCTUATION
 from gsv_core.text.third_party import quiet_import
 from gsv_core.text.tone_sandhi import apply_sandhi, merge_for_sandhi
 from gsv_core.text.zh_normalize import collapse_punctuation, normalize_sentences
+
+if TYPE_CHECKING:
+    from gsv_core.text.g2pw import G2pw
+    from gsv_core.workspace import Workspace
 
 __all__ = ["chinese_polyphone_backend", "g2p", "text_normalize"]
 
@@ -50,14 +63,23 @@ _ZERO_INITIAL_RESPELLING = {"ing": "ying", "i": "yi", "in": "yin", "u": "wu"}
 _ZERO_INITIAL_FIRST = {"v": "yu", "e": "e", "i": "y", "u": "w"}
 
 
-def chinese_polyphone_backend() -> str:
-    """Name of the active polyphone disambiguation: ``"pypinyin"`` (dictionary path).
+def chinese_polyphone_backend(workspace: Workspace | None = None, *,
+                              g2pw_dir: Path | None = None, bert_dir: Path | None = None) -> str:
+    """Which polyphone reader the Chinese g2p uses for this workspace, and why.
 
-    Upstream can use the g2pW ONNX model instead; GSV Studio does not run g2pW
-    yet, so readings always come from pypinyin's phrase dictionary — the path
-    that upstream's non-g2pW output (and our golden tests) follow.
+    ``"g2pW (<folder>)"`` when the workspace (or ``g2pw_dir``) has a complete
+    G2PWModel folder and onnxruntime and opencc are installed, else
+    ``"pypinyin (<why not>)"``. With no arguments there is no folder to look at and
+    the answer is plain ``"pypinyin"``: :func:`g2p` reads with pypinyin unless it
+    is handed a loaded model. Nothing is loaded here (see
+    ``polyphones.load_polyphone_backend``).
+
+    Raises:
+        ModelMissing: the G2PWModel folder exists but lacks a required file.
     """
-    return "pypinyin"
+    if workspace is None and g2pw_dir is None:
+        return "pypinyin"
+    return describe_polyphone_backend(workspace, g2pw_dir=g2pw_dir, bert_dir=bert_dir)
 
 
 def _replace_punctuation(text: str) -> str:
@@ -130,14 +152,53 @@ def _syllable_phones(initial: str, final: str) -> list[str]:
     return [consonant, vowel + tone]
 
 
-def _sentence_syllables(sentence: str) -> tuple[list[str], list[str]]:
-    words = [(w.word, w.flag) for w in _posseg().lcut(sentence)]
+@lru_cache(maxsize=1)
+def _word_readings() -> dict[str, list[str]]:
+    table = resources.files("gsv_core.text").joinpath("data/zh_polyphonic_words.txt.gz")
+    text = gzip.decompress(table.read_bytes()).decode("utf-8")
+    rows = (line.split("\t") for line in text.splitlines() if line)
+    return {word: readings.split(" ") for word, readings in rows}
+
+
+def _dictionary_corrected(word: str, readings: list[str]) -> list[str]:
+    """Upstream's ``correct_pronunciation``: a listed word's readings win over g2pW's,
+    else each listed single character's first reading does."""
+    table = _word_readings()
+    if word in table:
+        return list(table[word])
+    return [table[char][0] if char in table else reading
+            for char, reading in zip(word, readings, strict=True)]
+
+
+def _g2pw_initials_finals(readings: list[str]) -> tuple[list[str], list[str]]:
+    pypinyin_tones = quiet_import("pypinyin.contrib.tone_convert")
     initials: list[str] = []
     finals: list[str] = []
+    for reading in readings:
+        if reading[:1].isalpha():
+            initials.append(pypinyin_tones.to_initials(reading))
+            finals.append(pypinyin_tones.to_finals_tone3(reading, neutral_tone_with_five=True))
+        else:  # a punctuation mark reads as itself
+            initials.append(reading)
+            finals.append(reading)
+    return initials, finals
+
+
+def _sentence_syllables(sentence: str, g2pw: G2pw | None) -> tuple[list[str], list[str]]:
+    words = [(w.word, w.flag) for w in _posseg().lcut(sentence)]
+    readings = g2pw.readings(sentence) if g2pw is not None and sentence else []
+    initials: list[str] = []
+    finals: list[str] = []
+    end = 0  # readings are per character of the sentence; words cover it in order
     for word, pos in merge_for_sandhi(words):
+        start, end = end, end + len(word)
         if pos == "eng":
             continue
-        word_initials, word_finals = _initials_finals(word)
+        if g2pw is None:
+            word_initials, word_finals = _initials_finals(word)
+        else:
+            word_readings = _dictionary_corrected(word, readings[start:end])
+            word_initials, word_finals = _g2pw_initials_finals(word_readings)
         word_finals = apply_sandhi(word, pos, word_finals)
         word_initials, word_finals = _erhua(word_initials, word_finals, word, pos)
         initials += word_initials
@@ -145,13 +206,18 @@ def _sentence_syllables(sentence: str) -> tuple[list[str], list[str]]:
     return initials, finals
 
 
-def g2p(norm_text: str) -> tuple[list[str], list[int]]:
-    """Phones and per-character phone counts (``word2ph``) of normalised text."""
+def g2p(norm_text: str, g2pw: G2pw | None = None) -> tuple[list[str], list[int]]:
+    """Phones and per-character phone counts (``word2ph``) of normalised text.
+
+    Args:
+        norm_text: output of :func:`text_normalize`.
+        g2pw: a loaded g2pW model to read polyphones with; None reads with pypinyin.
+    """
     phones: list[str] = []
     word2ph: list[int] = []
     sentences = [s for s in _AFTER_PUNCTUATION.split(norm_text) if s.strip()]
     for sentence in sentences:
-        initials, finals = _sentence_syllables(_LATIN.sub("", sentence))
+        initials, finals = _sentence_syllables(_LATIN.sub("", sentence), g2pw)
         for initial, final in zip(initials, finals, strict=True):
             syllable = _syllable_phones(initial, final)
             phones += syllable

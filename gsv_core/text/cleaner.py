@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from gsv_core.errors import TextError
+from gsv_core.text.g2pw import G2pw
+from gsv_core.text.polyphones import PolyphoneBackend
 from gsv_core.text.symbols import phones_to_ids, replace_unknown
 
 __all__ = ["SUPPORTED_LANGUAGES", "CleanedText", "clean_text", "normalize_language"]
@@ -76,27 +78,31 @@ def _module(language: str) -> ModuleType:
     return importlib.import_module(f"gsv_core.text.{_MODULES[language]}")
 
 
-def clean_text(text: str, language: str) -> CleanedText:
+def clean_text(text: str, language: str, *,
+               polyphones: PolyphoneBackend | None = None) -> CleanedText:
     """Normalise ``text`` and convert it to v2 phones.
 
     Args:
         text: raw text in one language (use ``language_split`` for mixed text).
         language: ``zh``, ``ja``, ``en``, ``ko`` or ``yue`` (case-insensitive;
             ``jp`` and ``all_*`` forms accepted).
+        polyphones: the Mandarin polyphone reader (``polyphones.load_polyphone_backend``);
+            None reads with pypinyin. Other languages ignore it.
 
     Raises:
         TextError: unsupported language code (Q-5).
     """
     language = normalize_language(language)
     module = _module(language)
+    g2pw = polyphones.model if polyphones is not None else None
     if language == "zh":
         for mark, symbol in _PAUSE_MARKS:
             if mark in text:
-                return _clean_with_pause(text.replace(mark, ","), symbol, module)
+                return _clean_with_pause(text.replace(mark, ","), symbol, module, g2pw)
     norm_text = module.text_normalize(text)
     word2ph: tuple[int, ...] | None = None
     if language in ("zh", "yue"):
-        phones, counts = module.g2p(norm_text)
+        phones, counts = module.g2p(norm_text, g2pw) if language == "zh" else module.g2p(norm_text)
         word2ph = tuple(counts)
         _check_alignment(norm_text, phones, word2ph)
     else:
@@ -106,9 +112,10 @@ def clean_text(text: str, language: str) -> CleanedText:
     return CleanedText(norm_text, tuple(replace_unknown(phones)), word2ph)
 
 
-def _clean_with_pause(text: str, symbol: str, module: ModuleType) -> CleanedText:
+def _clean_with_pause(text: str, symbol: str, module: ModuleType,
+                      g2pw: G2pw | None) -> CleanedText:
     norm_text = module.text_normalize(text)
-    phones, counts = module.g2p(norm_text)
+    phones, counts = module.g2p(norm_text, g2pw)
     phones = [symbol if phone == "," else phone for phone in phones]
     return CleanedText(norm_text, tuple(phones), tuple(counts))
 
