@@ -12,46 +12,17 @@ to ``docs/benchmarks.md`` with device, torch version, git commit and date.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import subprocess
 import time
 from pathlib import Path
 
 import torch
+from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row
 
 from gsv_core.models.gpt import BERT_DIM, GPTConfig, Text2SemanticDecoder
 from gsv_core.models.gpt_decode import generate
 from gsv_core.models.gpt_sampling import SamplingOptions
 
-REPO = Path(__file__).resolve().parent.parent
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-HEADER = (
-    "# Benchmarks\n\n"
-    "Rows are appended by the scripts in `bench/` (never by tests). Each row names the device,\n"
-    "torch version and git commit it was measured with.\n\n"
-    "| date | benchmark | device | torch | commit | settings | result |\n"
-    "|---|---|---|---|---|---|---|\n"
-)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)  # note: CPU-GPU sync point, needed before the clock
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
 
 
 def _decode(model: Text2SemanticDecoder, phones: torch.Tensor, bert: torch.Tensor,
@@ -72,10 +43,10 @@ def run(device: torch.device, dtype: torch.dtype, new_tokens: int, text_len: int
     bert = torch.randn(BERT_DIM, text_len, device=device)
     prompt = torch.randint(0, model.config.eos_id, (prompt_len,), device=device)
     _decode(model, phones, bert, prompt, warmup_tokens)
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     made = _decode(model, phones, bert, prompt, new_tokens)
-    _sync(device)
+    sync(device)
     seconds = time.perf_counter() - start
     return made / seconds, seconds
 
@@ -89,7 +60,7 @@ def main() -> None:
     parser.add_argument("--prompt-len", type=int, default=75, help="reference tokens (3 s)")
     parser.add_argument("--warmup-tokens", type=int, default=50)
     parser.add_argument("--no-write", action="store_true", help="do not touch benchmarks.md")
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=BENCHMARKS_MD)
     args = parser.parse_args()
 
     torch.backends.cuda.matmul.allow_tf32 = False  # report plain fp32 when fp32 is asked
@@ -98,17 +69,12 @@ def main() -> None:
                         args.prompt_len, args.warmup_tokens)
     settings = (f"{args.dtype}, batch 1, {args.new_tokens} new tokens, text {args.text_len}, "
                 f"reference {args.prompt_len}, top_k 15")
-    row = (f"| {dt.date.today().isoformat()} | GPT decode (full-size v2, random) | "
-           f"{_device_name(device)} | {torch.__version__} | {_commit()} | {settings} | "
-           f"{rate:.1f} tokens/s ({seconds:.2f} s) |\n")
-    print(row, end="")
-    if not args.no_write:
-        if not args.out.exists():
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(HEADER, encoding="utf-8")
-        with args.out.open("a", encoding="utf-8") as handle:
-            handle.write(row)
-
+    row = table_row("GPT decode (full-size v2, random)", device_name(device), settings,
+                    f"{rate:.1f} tokens/s ({seconds:.2f} s)")
+    if args.no_write:
+        print(row, end="")
+    else:
+        append_row(row, args.out)
 
 if __name__ == "__main__":
     main()

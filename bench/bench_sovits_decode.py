@@ -9,19 +9,19 @@ spectrogram → 320,000 samples, including the reference's style vector as upstr
 ``decode`` computes it each call. The model is cast to ``--dtype`` as upstream's inference
 does with ``is_half``. A warm-up decode comes first; CUDA is synchronised before each clock
 read; the median of ``--repeats`` timed decodes is reported. The row goes to
-``docs/benchmarks.md`` (shared with ``bench_gpt_decode.py``, whose table and helpers we use).
+``docs/benchmarks.md`` through ``_report.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import time
 from pathlib import Path
 
 import torch
-from bench_gpt_decode import DTYPES, HEADER, REPO, _commit, _device_name, _sync
+from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row
+from bench_gpt_decode import DTYPES
 
 from gsv_core.audio import N_SPEC_BINS, SAMPLE_RATE, SPEC_FRAME_RATE, TOKEN_RATE
 from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
@@ -51,10 +51,10 @@ def run(
     assert wav.shape[-1] == int(seconds * SAMPLE_RATE), wav.shape
     times = []
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         decode()
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - start)
     return times
 
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--phones", type=int, default=120, help="target phones")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-write", action="store_true", help="do not touch benchmarks.md")
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=BENCHMARKS_MD)
     args = parser.parse_args()
 
     torch.backends.cuda.matmul.allow_tf32 = False  # report plain fp32 when fp32 is asked
@@ -79,19 +79,12 @@ def main() -> None:
         f"{args.dtype}, batch 1, {args.seconds:g} s audio, {args.phones} phones, "
         f"3 s reference, median of {args.repeats}"
     )
-    row = (
-        f"| {dt.date.today().isoformat()} | SoVITS decode (full-size v2, random) | "
-        f"{_device_name(device)} | {torch.__version__} | {_commit()} | {settings} | "
-        f"{median:.3f} s ({args.seconds / median:.1f}× real time) |\n"
-    )
-    print(row, end="")
-    if not args.no_write:
-        if not args.out.exists():
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(HEADER, encoding="utf-8")
-        with args.out.open("a", encoding="utf-8") as handle:
-            handle.write(row)
-
+    row = table_row("SoVITS decode (full-size v2, random)", device_name(device), settings,
+                    f"{median:.3f} s ({args.seconds / median:.1f}× real time)")
+    if args.no_write:
+        print(row, end="")
+    else:
+        append_row(row, args.out)
 
 if __name__ == "__main__":
     main()

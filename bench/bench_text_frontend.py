@@ -13,15 +13,14 @@ Appends one row to docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _report import REPO, append_row, table_row
+
 CORPUS = REPO / "tests" / "data" / "text_golden.jsonl"
 # First-call sentences take each language's slowest path (numbers, and for
 # English an unknown word, which loads wordsegment and the neural model).
@@ -66,12 +65,6 @@ def warm_rate(sentences: list[tuple[str, str]], seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
-def _commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                            capture_output=True, text=True)
-    return result.stdout.strip() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="warm timing per language")
@@ -90,23 +83,12 @@ def main() -> None:
 
     if args.no_append:
         return
-    import torch
-
     cpu = platform.processor() or platform.machine()
     device = f"CPU ({cpu}), Python {platform.python_version()}"
     result = "; ".join(f"{lang} first {first:.2f} s, {rate:.0f}/s" for lang, first, rate, _ in
                        results)
     settings = f"corpus tests/data/text_golden.jsonl, warm {args.seconds:g} s per language"
-    row = (f"| {dt.date.today()} | text front end (clean_text) | {device} | {torch.__version__} | "
-           f"{_commit()} | {settings} | {result} |\n")
-    benchmarks = REPO / "docs" / "benchmarks.md"
-    if not benchmarks.exists():
-        benchmarks.write_text(
-            "# Benchmarks\n\n| date | benchmark | device | torch | commit | settings | result |\n"
-            "|---|---|---|---|---|---|---|\n", encoding="utf-8")
-    with benchmarks.open("a", encoding="utf-8") as f:
-        f.write(row)
-    print(row, end="")
+    append_row(table_row("text front end (clean_text)", device, settings, result))
 
 
 if __name__ == "__main__":

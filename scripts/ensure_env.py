@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("GSV_VENV", ROOT / ".venv"))
 STAMP = VENV / ".gsv-installed"
 LOCAL_CPU_TORCH = "torch==2.13.0"
-TORCH = "torch>=2.1"
+TORCH = "torch>=2.6"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_INDEX_WINDOWS = "https://download.pytorch.org/whl/cu128"
 

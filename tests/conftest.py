@@ -8,9 +8,18 @@ the working directory in a fresh temporary folder.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - see below
 import pytest
+
+from tests.fixture_paths import tiny_fixture
+
+# hypothesis is imported here, at start-up, on purpose: when a run has no hypothesis
+# test, its pytest plugin imports it only in the terminal summary, where pytest's
+# assertion rewriting of it fails in ast.parse on CPython 3.11.7 ("AST constructor
+# recursion depth mismatch") and the run crashes after every test passed.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +45,26 @@ def fake_gpu(monkeypatch: pytest.MonkeyPatch):
         return spec
 
     return set_spec
+
+
+@pytest.fixture
+def no_tf32() -> Iterator[None]:
+    """Some reference margins are ~1e-3: TF32 matmuls (10-bit mantissa) would break exact
+    matches, so the parity tests run in plain fp32 on CUDA."""
+    import torch
+
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    """The tiny fixture's reference inputs and outputs (skips when the fixtures are absent)."""
+    import torch
+
+    return torch.load(tiny_fixture("reference.pt"), weights_only=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

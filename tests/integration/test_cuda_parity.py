@@ -13,7 +13,6 @@ tokens must match only up to the first step whose reference top-1/top-2 gap is b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 
 import pytest
@@ -24,7 +23,8 @@ from gsv_core.models.gpt_decode import DecodeResult, generate
 from gsv_core.models.gpt_sampling import SamplingOptions
 from tests.fixture_paths import tiny_fixture
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+pytestmark = [pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+              pytest.mark.usefixtures("no_tf32")]
 
 SCENARIOS = ("infer", "infer_noprompt", "infer_eos")
 SAFE_GAP = {torch.float16: 0.05, torch.bfloat16: 0.2}  # top-2 gap that rounding cannot flip
@@ -36,19 +36,6 @@ PRECISIONS = [
     ("autocast-bf16", torch.bfloat16, torch.float32),
     ("fp16-weights", None, torch.float16),  # how upstream runs with is_half
 ]
-
-
-@pytest.fixture(autouse=True)
-def _no_tf32() -> Iterator[None]:
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
-@pytest.fixture(scope="module")
-def reference() -> dict:
-    return torch.load(tiny_fixture("reference.pt"), weights_only=True)
 
 
 def _context(autocast: torch.dtype | None) -> AbstractContextManager[object]:

@@ -13,15 +13,12 @@ from gsv_core.models.gpt_decode import generate, generate_batch
 from gsv_core.models.gpt_dpo import dpo_forward, dpo_loss, make_rejected, sequence_logps
 from gsv_core.models.gpt_sampling import SamplingOptions
 from tests.fixture_paths import manifest, tiny_fixture
+from tests.reference_compare import assert_close_to_reference
 
 SCENARIOS = ("infer", "infer_noprompt", "infer_eos")
 
 
-@pytest.fixture(autouse=True)
-def _exact_fp32() -> None:
-    # Some fixture margins are ~1e-3: keep reduced-precision matmuls off.
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+pytestmark = pytest.mark.usefixtures("no_tf32")
 
 
 @cache
@@ -35,13 +32,6 @@ def _tiny_model() -> Text2SemanticDecoder:
     model.load_state_dict({k.removeprefix("model."): v.float() for k, v in data["weight"].items()},
                           strict=True)
     return model.eval()
-
-
-def _close(ours: torch.Tensor, ref: torch.Tensor) -> None:
-    """Fixture README rule: max|ours - ref| <= 1e-4 * max|ref| (floor 1e-6)."""
-    assert ours.shape == ref.shape
-    tol = max(1e-4 * float(ref.abs().max()), 1e-6)
-    assert float((ours - ref).abs().max()) <= tol
 
 
 def _forward_inputs(ref: dict) -> list[torch.Tensor]:
@@ -95,7 +85,7 @@ def test_padded_batch_loss_is_sum_of_items_alone() -> None:
     assert abs(out.loss.item() - expected) <= 1e-4 * expected
     assert abs(out.loss.item() - ref["gpt.forward.loss"]) > 1.0  # we do not copy the bug
     # Item 0 has the longest phones, so its first 31 rows are unaffected by the bug.
-    _close(out.logits[0, :31], ref["gpt.forward.logits"][0, :31])
+    assert_close_to_reference(out.logits[0, :31], ref["gpt.forward.logits"][0, :31])
 
 
 def test_extra_padding_changes_nothing() -> None:
@@ -129,7 +119,7 @@ def test_greedy_decoding_matches_reference(scenario: str) -> None:
     assert result.semantic_for_sovits.tolist() == ref[key + "pred_semantic"][0].tolist()
     upstream_y = result.tokens if prompt is None else torch.cat([prompt[0], result.tokens])
     assert upstream_y.tolist() == ref[key + "y"][0].tolist()
-    _close(result.first_logits, ref[key + "step0_logits"][0])
+    assert_close_to_reference(result.first_logits, ref[key + "step0_logits"][0])
 
 
 def test_batched_decoding_equals_one_by_one() -> None:
@@ -222,7 +212,7 @@ def test_dpo_forward_adds_preference_term() -> None:
     assert model.bert_proj.weight.grad is not None
 
 
-def test_bf16_weights_decode_and_stay_close() -> None:
+def test_bf16_weights_decode_and_stayassert_close_to_reference() -> None:
     # The reduced-precision path runs on CPU too; CUDA specifics are in test_cuda_parity.py.
     ref = _reference()
     model = _tiny_model().to(torch.bfloat16)

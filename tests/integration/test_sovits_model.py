@@ -19,6 +19,9 @@ from gsv_core.models.checkpoint import load_sovits
 from gsv_core.models.discriminator import MultiPeriodDiscriminator
 from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
 from tests.fixture_paths import manifest, tiny_fixture
+from tests.reference_compare import relative_error
+
+pytestmark = pytest.mark.usefixtures("no_tf32")
 
 DEVICES = [
     "cpu",
@@ -29,30 +32,9 @@ DEVICES = [
 SPEEDS = [(1.0, "speed1"), (1.25, "speed1p25")]
 
 
-def _max_error(ours: torch.Tensor, ref: torch.Tensor) -> float:
-    """max|ours - ref| relative to max|ref| (with the README's 1e-6 absolute floor)."""
-    assert tuple(ours.shape) == tuple(ref.shape)
-    scale = max(ref.abs().max().item(), 1e-2)  # 1e-4 · 1e-2 = the 1e-6 absolute floor
-    return (ours.detach().float().cpu() - ref).abs().max().item() / scale
-
-
 def assert_matches(ours: torch.Tensor, ref: torch.Tensor, rel: float = 1e-4) -> None:
-    error = _max_error(ours, ref)
+    error = relative_error(ours, ref)
     assert error <= rel, f"max error {error:.3g} of max|ref| (allowed {rel:g})"
-
-
-@pytest.fixture(autouse=True)
-def _no_tf32():
-    """Some margins are ~1e-3: TF32 matmuls (10-bit mantissa) would break exact matches."""
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
-@pytest.fixture(scope="module")
-def reference() -> dict:
-    return torch.load(tiny_fixture("reference.pt"), weights_only=True)
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +196,7 @@ def test_decode_under_cuda_autocast(dtype: torch.dtype, rel: float, reference: d
             noise_scale=0.0,
         )
     assert torch.equal(codes.cpu(), reference["sovits.extract.codes"])
-    error = _max_error(out.wav, reference["sovits.decode.out_speed1"])
+    error = relative_error(out.wav, reference["sovits.decode.out_speed1"])
     print(f"autocast {dtype}: waveform max error {error:.3g} of max|ref|")
     assert error <= rel
 

@@ -23,19 +23,7 @@ from gsv_core.audio import (
 )
 from gsv_core.errors import DatasetError
 from gsv_core.models.spectrogram import mel_filterbank, mel_spectrogram, spec_to_mel, spectrogram
-from tests.fixture_paths import tiny_fixture
-
-
-def _assert_close_to_reference(ours: torch.Tensor, ref: torch.Tensor) -> None:
-    """README rule: max|ours - ref| <= 1e-4 * max|ref| (absolute floor 1e-6)."""
-    assert ours.shape == ref.shape
-    tolerance = max(1e-4 * ref.abs().max().item(), 1e-6)
-    assert (ours - ref).abs().max().item() <= tolerance
-
-
-@pytest.fixture(scope="module")
-def reference() -> dict:
-    return torch.load(tiny_fixture("reference.pt"), weights_only=True)
+from tests.reference_compare import assert_close_to_reference
 
 
 def test_frame_count_is_one_per_hop() -> None:
@@ -83,9 +71,9 @@ def test_mel_floor_is_log_1e5() -> None:
 
 
 def test_matches_reference_spectrogram_and_mel(reference: dict) -> None:
-    _assert_close_to_reference(spectrogram(reference["mel.wav"]), reference["mel.spec"])
-    _assert_close_to_reference(mel_spectrogram(reference["mel.wav"]), reference["mel.mel"])
-    _assert_close_to_reference(
+    assert_close_to_reference(spectrogram(reference["mel.wav"]), reference["mel.spec"])
+    assert_close_to_reference(mel_spectrogram(reference["mel.wav"]), reference["mel.mel"])
+    assert_close_to_reference(
         spectrogram(reference["sovits.decode.refer_wav"]), reference["sovits.decode.refer_spec"]
     )
 

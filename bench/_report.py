@@ -1,0 +1,63 @@
+"""What every bench script shares: the results table, its rows, and honest clocks.
+
+Run the scripts as ``python bench/<name>.py``; this module sits beside them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = REPO / "docs" / "benchmarks.md"
+HEADER = (
+    "# Benchmarks\n\n"
+    "Rows are appended by the scripts in `bench/` (never by tests). Each row names the device,\n"
+    "torch version and git commit it was measured with.\n\n"
+    "| date | benchmark | device | torch | commit | settings | result |\n"
+    "|---|---|---|---|---|---|---|\n"
+)
+
+
+def commit() -> str:
+    """The short commit measured; 'unknown' outside a git checkout (e.g. a copied tree)."""
+    try:
+        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def device_name(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def sync(device) -> None:
+    """Wait for queued GPU work before reading the clock (a CPU-GPU sync point)."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def table_row(benchmark: str, device: str, settings: str, result: str) -> str:
+    import torch
+
+    return (f"| {dt.date.today().isoformat()} | {benchmark} | {device} | {torch.__version__} | "
+            f"{commit()} | {settings} | {result} |\n")
+
+
+def append_row(row: str, out: Path = BENCHMARKS_MD) -> None:
+    """Print the row and append it to the table (created with its header if absent)."""
+    print(row, end="")
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(HEADER, encoding="utf-8")
+    with out.open("a", encoding="utf-8") as handle:
+        handle.write(row)
