@@ -284,20 +284,34 @@ class G2pw:
         return [self._labels.labels[k] for k in np.argmax(probs, axis=1).tolist()]
 
 
+_INPUT_NAMES = frozenset(("input_ids", "token_type_ids", "attention_mask", "phoneme_mask",
+                          "char_ids", "position_ids"))
+
+
 def _open_session(onnxruntime: Any, onnx_path: Path) -> Any:
+    """An inference session for ``onnx_path``; TextError when it is not a g2pW model."""
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = 2  # as upstream: the front end shares the CPU with the UI
     options.log_severity_level = 3  # errors only; its warnings are about graph fusions
     available = onnxruntime.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    state = onnxruntime.capi.onnxruntime_pybind11_state  # its errors derive from Exception
+    errors = (state.InvalidProtobuf, state.InvalidGraph, state.NoSuchFile, state.Fail,
+              state.RuntimeException)
     try:
-        return onnxruntime.InferenceSession(str(onnx_path), sess_options=options,
-                                            providers=providers)
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        session = onnxruntime.InferenceSession(str(onnx_path), sess_options=options,
+                                               providers=providers)
+    except errors as exc:
         raise TextError(f"The g2pW model file cannot be loaded: {onnx_path}",
                         "Replace the G2PWModel folder with a fresh copy.",
                         details=repr(exc)) from exc
+    names = {node.name for node in session.get_inputs()}
+    if names != _INPUT_NAMES:
+        raise TextError(f"{onnx_path} is not a g2pW model: its inputs are {sorted(names)}.",
+                        "Use the G2PWModel folder of GPT-SoVITS (G2PWModel_1.1).",
+                        details=f"expected inputs {sorted(_INPUT_NAMES)}")
+    return session
 
 
 def _pypinyin_readings(sentence: str) -> list[str]:

@@ -249,6 +249,20 @@ def test_unreadable_onnx_is_a_text_error(tmp_path: Path) -> None:
         load_polyphone_backend(workspace)
 
 
+def test_onnx_with_other_inputs_is_a_text_error(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    workspace = make_workspace(tmp_path)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "other", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(default_g2pw_dir(workspace) / "g2pW.onnx"))
+    with pytest.raises(TextError, match="is not a g2pW model"):
+        load_polyphone_backend(workspace)
+
+
 def test_config_code_is_never_run(tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path, {"行": "ㄏㄤ4"})
     marker = tmp_path / "ran"
