@@ -262,26 +262,36 @@ class G2pw:
         left = max(0, queries[0] - _CONTEXT_CHARS)
         right = min(len(text), queries[-1] + _CONTEXT_CHARS + 1)
         window = text[left:right].lower()
-        if len(window) > _MAX_TOKENS - 2:
-            raise TextError(f"A sentence of {len(window)} characters is too long for g2pW.",
-                            "Split the text into shorter sentences.")
+        rows = [_query_row(window, i - left) for i in queries]  # (text, query index)
         unk = self._vocab["[UNK]"]
-        token_ids = [self._vocab["[CLS]"], *(self._vocab.get(c, unk) for c in window),
-                     self._vocab["[SEP]"]]
-        batch = len(queries)
-        ids = np.tile(np.asarray(token_ids, dtype=np.int64), (batch, 1))  # [B, T]
-        chars = [window[i - left] for i in queries]
+        ids = np.asarray([[self._vocab["[CLS]"], *(self._vocab.get(c, unk) for c in row),
+                           self._vocab["[SEP]"]] for row, _ in rows], dtype=np.int64)  # [B, T]
+        chars = [row[q] for row, q in rows]
         inputs = {
             "input_ids": ids,
             "token_type_ids": np.zeros_like(ids),
             "attention_mask": np.ones_like(ids),
             "phoneme_mask": np.stack([self._labels.masks[c] for c in chars]),  # [B, labels]
             "char_ids": np.asarray([self._labels.char_ids[c] for c in chars], dtype=np.int64),
-            # +1: [CLS] comes first.
-            "position_ids": np.asarray([i - left + 1 for i in queries], dtype=np.int64),
+            "position_ids": np.asarray([q + 1 for _, q in rows], dtype=np.int64),  # after [CLS]
         }
         probs = self._session.run(None, inputs)[0]  # [B, labels]
         return [self._labels.labels[k] for k in np.argmax(probs, axis=1).tolist()]
+
+
+def _query_row(window: str, query: int) -> tuple[str, int]:
+    """The text the model sees for one query, and the query's index in it.
+
+    One character is one token here, so upstream's token truncation (``dataset.py``
+    ``_truncate``) becomes: windows longer than BERT's 510 tokens are cut to 510
+    characters centred on the query, shifted to stay inside the window. All rows of a
+    batch then have the same length (the whole window, or 510).
+    """
+    keep = _MAX_TOKENS - 2
+    if len(window) <= keep:
+        return window, query
+    start = min(max(query - keep // 2, 0), len(window) - keep)
+    return window[start : start + keep], query - start
 
 
 _INPUT_NAMES = frozenset(("input_ids", "token_type_ids", "attention_mask", "phoneme_mask",

@@ -22,7 +22,7 @@ import pytest
 from gsv_core.errors import ConfigError, ModelMissing, TextError
 from gsv_core.text import clean_text, phones_and_features
 from gsv_core.text.chinese import chinese_polyphone_backend
-from gsv_core.text.g2pw import G2PW_REQUIRED_FILES
+from gsv_core.text.g2pw import G2PW_REQUIRED_FILES, _query_row
 from gsv_core.text.polyphones import default_g2pw_dir, load_polyphone_backend
 from gsv_core.workspace import Workspace
 from tests.fixture_paths import TEXT_DIR
@@ -165,6 +165,32 @@ def test_phones_and_features_pass_the_backend_on(tmp_path: Path) -> None:
     backend = load_polyphone_backend(make_workspace(tmp_path, {"行": "ㄏㄤ4"}))
     result = phones_and_features("他很行，真的很行。", "zh", polyphones=backend)
     assert result.phones.count("ang4") == 2
+
+
+def test_sentence_longer_than_bert_is_cut_around_each_polyphone(tmp_path: Path) -> None:
+    # 600 characters without punctuation: each query sees 510 centred on itself (upstream's
+    # truncation), so both polyphones, far apart, are still found at their positions.
+    backend = load_polyphone_backend(make_workspace(tmp_path, {"行": "ㄏㄤ4"}))
+    text = "行" + "好" * 598 + "行"
+    phones = _zh_phones(text, backend)
+    assert phones[:2] == ["h", "ang4"] and phones[-2:] == ["h", "ang4"]
+
+
+@pytest.mark.parametrize(("query", "start"), [(0, 0), (254, 0), (300, 45), (599, 90)])
+def test_query_rows_keep_510_characters_around_the_query(query: int, start: int) -> None:
+    window = "".join(chr(0x4E00 + i) for i in range(600))
+    row, index = _query_row(window, query)
+    assert len(row) == 510 and row == window[start : start + 510]
+    assert row[index] == window[query]
+    assert _query_row(window[:510], 509) == (window[:510], 509)
+
+
+def test_pause_marks_and_other_languages_with_the_backend(tmp_path: Path) -> None:
+    backend = load_polyphone_backend(make_workspace(tmp_path, {"行": "ㄏㄤ4"}))
+    assert _zh_phones("他很￥行。", backend)[-3:] == ["h", "ang4", "."]
+    assert "SP2" in _zh_phones("他很￥行。", backend)
+    yue = "我哋去行街。"
+    assert clean_text(yue, "yue", polyphones=backend) == clean_text(yue, "yue")
 
 
 def _golden_zh_rows() -> list[dict]:
