@@ -77,6 +77,7 @@ def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Bloc
 
     from gsv_core.hardware import detect_machine
     from gsv_core.i18n import Translator
+    from gsv_core.workspace import Workspace
     from tabs import dataset, emotion, infer, system, train
     from tabs.common import AppContext
 
@@ -84,7 +85,7 @@ def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Bloc
     # NVML finds every NVIDIA card without torch; skipping torch keeps start-up fast.
     profile = detect_machine(use_torch=False)
     with gr.Blocks(title="GSV Studio", analytics_enabled=False) as app:
-        ctx = AppContext(t=t, profile=profile, workspace=(workspace or Path.cwd()).resolve(),
+        ctx = AppContext(t=t, profile=profile, workspace=Workspace(workspace or Path.cwd()),
                          app=app)
         gr.Markdown("# GSV Studio")
         if profile.is_fake:

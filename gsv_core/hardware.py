@@ -190,7 +190,7 @@ def parse_fake_gpu(spec: str, source: str = FAKE_GPU_ENV) -> FakeHardware:
         vendor = _vendor_from_name(name)
         gpus.append(GpuInfo(
             index=index, name=name.strip(), vendor=vendor, total_memory_bytes=total,
-            free_memory_bytes=total, compute_capability=(8, 9) if vendor == "nvidia" else None,
+            free_memory_bytes=total, compute_capability=None,  # unknown for a simulated card
             driver="simulated", source="fake"))
     return FakeHardware(gpus=tuple(gpus), kind="gpu", ram_gb=None)
 

@@ -111,6 +111,16 @@ class Workspace:
     def hubert_dir(self) -> Path:
         return self.pretrained_dir / "chinese-hubert-base"
 
+    @property
+    def emotion2vec_dir(self) -> Path:
+        """Not an upstream folder: GSV Studio keeps emotion2vec beside the other models."""
+        return self.pretrained_dir / "emotion2vec_plus_large"
+
+    @property
+    def default_list_file(self) -> Path:
+        """Where upstream's ASR step writes the labels of ``output/slicer_opt``."""
+        return self.asr_dir / "slicer_opt.list"
+
     def experiment_dir(self, name: str) -> Path:
         """``logs/<name>``; the name is checked (see :func:`check_experiment_name`)."""
         return self.logs_dir / check_experiment_name(name)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import gradio as gr
 
+from gsv_core.errors import GsvError
 from gsv_core.guidelines import DatasetSummary, Limit, Reason, classify_gpu
 from gsv_core.hardware import MachineProfile
 from gsv_core.i18n import Translator
+from gsv_core.workspace import Workspace
 
 AUTO_GPU = -1  # dropdown value: let the guidelines pick the best usable card
 
@@ -39,7 +40,7 @@ class AppContext:
 
     t: Translator
     profile: MachineProfile
-    workspace: Path
+    workspace: Workspace
     app: gr.Blocks
     dataset: DatasetInputs | None = None
     gpu_choice: gr.Dropdown | None = None
@@ -125,3 +126,11 @@ def not_available_button(label: str, when: str, t: Translator) -> gr.Button:
     """
     return gr.Button(t("{label} — not available yet ({when})", label=label, when=when),
                      interactive=False, variant="secondary")
+
+
+def error_markdown(error: GsvError, t: Translator) -> str:
+    """The one way the UI shows a failure: what happened, then what to do."""
+    lines = ["❌ " + (f"{error.rule}: " if error.rule else "") + error.message]
+    if error.advice:
+        lines.append("➡️ " + error.advice)
+    return "\n\n".join(lines)

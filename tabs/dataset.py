@@ -47,7 +47,7 @@ def _slicer_section(ctx: AppContext) -> gr.Slider:
             gr.Textbox(label=t("Recordings (file or folder)"),
                        info=t("Long recordings to cut at silences; wav, flac, ogg or mp3."))
             gr.Textbox(label=t("Slices folder"),
-                       value=str(ctx.workspace / "output" / "slicer_opt"),
+                       value=str(ctx.workspace.slicer_dir),
                        info=t("Where the slices are written (GPT-SoVITS: output/slicer_opt)."))
         with gr.Row():
             slice_length = limit_slider(slice_length_limit(), t("Maximum slice length (s)"), t,
@@ -72,7 +72,7 @@ def _asr_section(ctx: AppContext) -> None:
     t = ctx.t
     with gr.Accordion(t("2. Transcribe (ASR)"), open=False):
         with gr.Row():
-            gr.Textbox(label=t("Slices folder"), value=str(ctx.workspace / "output" / "slicer_opt"),
+            gr.Textbox(label=t("Slices folder"), value=str(ctx.workspace.slicer_dir),
                        info=t("The folder of clips to transcribe."))
             gr.Dropdown(list(ASR_LANGUAGES), value="zh", label=t("Language"),
                         info=t("Chinese and Cantonese use FunASR; other languages Faster Whisper."))
@@ -116,7 +116,7 @@ def build(ctx: AppContext) -> DatasetTab:
     advice_md = gr.Markdown(elem_id="dataset-advice")
     with gr.Accordion(t("4. Proofread and format for training"), open=False):
         gr.Textbox(label=t("Label file (.list)"),
-                   value=str(ctx.workspace / "output" / "asr_opt" / "slicer_opt.list"),
+                   value=str(ctx.workspace.default_list_file),
                    info=t("wav_path|speaker|language|text, one clip per line (GPT-SoVITS format)."))
         with gr.Row():
             later = t("arrives with the dataset release")

@@ -24,10 +24,10 @@ def build(ctx: AppContext) -> EmotionTab:
     advice_md = gr.Markdown(elem_id="emotion-advice")
     with gr.Row():
         gr.Textbox(label=t("emotion2vec model folder"),
-                   value=str(ctx.workspace / "pretrained_models" / "emotion2vec_plus_large"),
+                   value=str(ctx.workspace.emotion2vec_dir),
                    info=t("A local FunASR model folder (config.yaml, model.pt, tokens.txt)."))
         gr.Textbox(label=t("Label file (.list)"),
-                   value=str(ctx.workspace / "output" / "asr_opt" / "slicer_opt.list"),
+                   value=str(ctx.workspace.default_list_file),
                    info=t("The clips to classify."))
     with gr.Row():
         gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=t("Minimum confidence"),

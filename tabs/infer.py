@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from gsv_core.i18n import mark
+from gsv_core.i18n import Translator, mark
+from gsv_core.models.registry import inference_models
+from gsv_core.workspace import Workspace
 from tabs.common import AppContext, not_available_button
 
 # (label, language mode) as GPT-SoVITS v2 names them; the mode is what the text front end takes.
@@ -39,7 +41,23 @@ SPLIT_METHODS = (
 
 @dataclass
 class InferTab:
+    gpt_weights: gr.Dropdown
+    sovits_weights: gr.Dropdown
+    refresh_models: gr.Button
     target_text: gr.Textbox
+
+
+def model_choices(workspace: Workspace, t: Translator) -> tuple[list[tuple[str, str]],
+                                                                list[tuple[str, str]]]:
+    """(GPT, SoVITS) dropdown entries: the user's weights by file name, then the official ones."""
+    models = inference_models(workspace)
+
+    def entries(paths: tuple, official) -> list[tuple[str, str]]:
+        return [(t("Official pretrained ({name})", name=p.name) if p == official else p.name,
+                 str(p)) for p in paths]
+
+    return entries(models.gpt, models.official_gpt), entries(models.sovits,
+                                                             models.official_sovits)
 
 
 def _language_dropdown(ctx: AppContext, label: str, info: str, elem_id: str) -> gr.Dropdown:
@@ -49,11 +67,18 @@ def _language_dropdown(ctx: AppContext, label: str, info: str, elem_id: str) -> 
 
 def build(ctx: AppContext) -> InferTab:
     t = ctx.t
-    with gr.Row():
-        gr.Dropdown([], label=t("GPT weights"), allow_custom_value=True,
-                    info=t("Your GPT_weights_v2/*.ckpt or the official pretrained GPT."))
-        gr.Dropdown([], label=t("SoVITS weights"), allow_custom_value=True,
-                    info=t("Your SoVITS_weights_v2/*.pth or the official pretrained SoVITS."))
+    gpt_choices, sovits_choices = model_choices(ctx.workspace, t)
+    with gr.Row(equal_height=True):
+        gpt_weights = gr.Dropdown(
+            gpt_choices, value=gpt_choices[0][1] if gpt_choices else None,
+            label=t("GPT weights"), elem_id="infer-gpt-weights",
+            info=t("Your GPT_weights_v2/*.ckpt or the official pretrained GPT "
+                   "(download it on the System tab)."))
+        sovits_weights = gr.Dropdown(
+            sovits_choices, value=sovits_choices[0][1] if sovits_choices else None,
+            label=t("SoVITS weights"), elem_id="infer-sovits-weights",
+            info=t("Your SoVITS_weights_v2/*.pth or the official pretrained SoVITS."))
+        refresh_models = gr.Button(t("Refresh model lists"), variant="secondary", scale=0)
     with gr.Row():
         with gr.Column():
             gr.Audio(type="filepath", label=t("Reference audio (3–10 s)"))
@@ -83,8 +108,17 @@ def build(ctx: AppContext) -> InferTab:
         gr.Slider(0.1, 0.5, value=0.3, step=0.01, label=t("Pause between sentences (s)"),
                   info=t("Silence inserted between split pieces."))
     not_available_button(t("Synthesise"), t("arrives with the inference release"), t)
-    return InferTab(target_text)
+    return InferTab(gpt_weights, sovits_weights, refresh_models, target_text)
+
+
+def refresh(ctx: AppContext) -> tuple[dict, dict]:
+    """Re-list the weight files (after training or a download), keeping nothing stale."""
+    gpt_choices, sovits_choices = model_choices(ctx.workspace, ctx.t)
+    return (gr.update(choices=gpt_choices, value=gpt_choices[0][1] if gpt_choices else None),
+            gr.update(choices=sovits_choices,
+                      value=sovits_choices[0][1] if sovits_choices else None))
 
 
 def wire(tab: InferTab, ctx: AppContext) -> None:
-    """No live rules yet: inference limits arrive with synthesis."""
+    tab.refresh_models.click(lambda: refresh(ctx),
+                             outputs=[tab.gpt_weights, tab.sovits_weights])

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from gsv_core.errors import GsvError
 from gsv_core.guidelines import classify_gpu, decide_device, rule_overview
 from gsv_core.hardware import GIB, GpuSample, MachineProfile, sample_gpus
 from gsv_core.i18n import Translator
-from tabs.common import AppContext, dataset_summary, gpu_index, notice_markdown
+from gsv_core.models.registry import HF_REPO, download_missing, pretrained_status
+from gsv_core.workspace import Workspace
+from tabs.common import AppContext, dataset_summary, error_markdown, gpu_index, notice_markdown
 
 
 @dataclass
@@ -18,6 +21,42 @@ class SystemTab:
     rules_md: gr.Markdown
     samples_md: gr.Markdown
     sample_button: gr.Button
+    models_md: gr.Markdown
+    download_button: gr.Button
+    download_md: gr.Markdown
+
+
+def models_markdown(workspace: Workspace, t: Translator) -> str:
+    """Each pretrained model: present, or the exact files that are missing."""
+    lines = [t("Pretrained models in {folder}:", folder=f"`{workspace.pretrained_dir}`"), ""]
+    for status in pretrained_status(workspace):
+        if status.present:
+            lines.append(f"- ✅ {t(status.model.title)}")
+        else:
+            missing = ", ".join(f"`{path}`" for path in status.missing)
+            lines.append(f"- ⚠️ {t(status.model.title)}: {t('missing')} {missing}")
+    return "\n".join(lines)
+
+
+def download_models(ctx: AppContext, progress: gr.Progress) -> tuple[str, str]:
+    """Fetch every missing pretrained file from the hub, with a progress bar per file."""
+    t = ctx.t
+    missing = [path for status in pretrained_status(ctx.workspace) for path in status.missing]
+    if not missing:
+        return models_markdown(ctx.workspace, t), t("Every pretrained model is present.")
+    done = 0
+
+    def on_file(repo_path: str) -> None:
+        nonlocal done
+        progress((done, len(missing)), desc=t("Downloading {file}", file=repo_path))
+        done += 1
+
+    try:
+        download_missing(ctx.workspace, on_file=on_file)
+    except GsvError as error:  # offline, or a file missing on the hub: say which and why
+        return models_markdown(ctx.workspace, t), error_markdown(error, t)
+    return models_markdown(ctx.workspace, t), t("Downloaded {n} files from {repo}.",
+                                                n=len(missing), repo=HF_REPO)
 
 
 def _gpu_table(profile: MachineProfile, t: Translator) -> str:
@@ -73,10 +112,17 @@ def build(ctx: AppContext) -> SystemTab:
     gr.Markdown("### " + t("Live readings"))
     samples_md = gr.Markdown()
     sample_button = gr.Button(t("Read the GPUs now"), variant="secondary")
+    gr.Markdown("### " + t("Models"))
+    models_md = gr.Markdown(models_markdown(ctx.workspace, t), elem_id="system-models")
+    download_button = gr.Button(t("Download missing pretrained models"), variant="secondary")
+    gr.Markdown(t("Downloads from {repo} only when you press the button; nothing else goes "
+                  "online.", repo=HF_REPO))
+    download_md = gr.Markdown(elem_id="system-download")
     gr.Markdown("### " + t("What each rule says now"))
     gr.Markdown(t("For the GPU chosen on the Training tab and the dataset summary."))
     rules_md = gr.Markdown(elem_id="system-rules")
-    return SystemTab(decision_md, rules_md, samples_md, sample_button)
+    return SystemTab(decision_md, rules_md, samples_md, sample_button, models_md,
+                     download_button, download_md)
 
 
 def refresh(ctx: AppContext, gpu: int | None, dpo: bool, minutes: float | None,
@@ -101,3 +147,8 @@ def wire(tab: SystemTab, ctx: AppContext, dpo: gr.Checkbox) -> None:
           outputs=[tab.decision_md, tab.rules_md], show_progress="hidden")
     tab.sample_button.click(lambda: samples_markdown(sample_gpus(ctx.profile), ctx.t),
                             outputs=[tab.samples_md])
+
+    def download(progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
+        return download_models(ctx, progress)
+
+    tab.download_button.click(download, outputs=[tab.models_md, tab.download_md])

@@ -66,6 +66,14 @@ def reference() -> dict:
 
     return torch.load(tiny_fixture("reference.pt"), weights_only=True)
 
+@pytest.fixture
+def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """A local folder standing in for the Hugging Face hub (tests have no network);
+    returns the (repo, file) requests made. See tests/fake_hub.py."""
+    from tests.fake_hub import install_fake_hub
+
+    return install_fake_hub(tmp_path / "hub", monkeypatch)
+
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     shared = REPO_ROOT.parent / "shared" / "fixtures"

@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gsv_core.errors import ModelMissing
+from gsv_core.i18n import mark
 from gsv_core.workspace import Workspace
 
 __all__ = [
     "HF_REPO",
     "V2_PRETRAINED",
+    "InferenceModels",
     "ModelStatus",
     "PretrainedModel",
     "download_missing",
+    "inference_models",
     "pretrained_status",
     "require_pretrained",
     "trained_gpt_weights",
@@ -63,16 +66,16 @@ def _folder_files(folder: str, names: Sequence[str]) -> tuple[tuple[str, ...], .
 
 
 V2_PRETRAINED: tuple[PretrainedModel, ...] = (
-    PretrainedModel("sovits_generator", "SoVITS v2 pretrained generator",
+    PretrainedModel("sovits_generator", mark("SoVITS v2 pretrained generator"),
                     ((f"{_V2}/s2G2333k.pth",),)),
-    PretrainedModel("sovits_discriminator", "SoVITS v2 pretrained discriminator",
+    PretrainedModel("sovits_discriminator", mark("SoVITS v2 pretrained discriminator"),
                     ((f"{_V2}/s2D2333k.pth",),)),
-    PretrainedModel("gpt", "GPT v2 pretrained model",
+    PretrainedModel("gpt", mark("GPT v2 pretrained model"),
                     ((f"{_V2}/s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt",),)),
-    PretrainedModel("bert", "Chinese BERT (chinese-roberta-wwm-ext-large)",
+    PretrainedModel("bert", mark("Chinese BERT (chinese-roberta-wwm-ext-large)"),
                     _folder_files("chinese-roberta-wwm-ext-large",
                                   ("config.json", "tokenizer.json"))),
-    PretrainedModel("hubert", "Chinese HuBERT (chinese-hubert-base)",
+    PretrainedModel("hubert", mark("Chinese HuBERT (chinese-hubert-base)"),
                     _folder_files("chinese-hubert-base",
                                   ("config.json", "preprocessor_config.json"))),
 )
@@ -140,6 +143,29 @@ def trained_sovits_weights(workspace: Workspace) -> list[Path]:
 def trained_gpt_weights(workspace: Workspace) -> list[Path]:
     """``GPT_weights_v2/*.ckpt`` files, sorted by name."""
     return _weights(workspace.gpt_weights_dir, ".ckpt")
+
+
+@dataclass(frozen=True)
+class InferenceModels:
+    """The weights inference can use: the user's trained files first, then the official ones."""
+
+    gpt: tuple[Path, ...]
+    sovits: tuple[Path, ...]
+    official_gpt: Path | None
+    official_sovits: Path | None
+
+
+def inference_models(workspace: Workspace) -> InferenceModels:
+    """Every GPT and SoVITS weight file inference can offer, official pretrained included."""
+    statuses = {status.model.key: status for status in pretrained_status(workspace)}
+    official_gpt = statuses["gpt"].path if statuses["gpt"].present else None
+    official_sovits = (statuses["sovits_generator"].path
+                       if statuses["sovits_generator"].present else None)
+    return InferenceModels(
+        gpt=(*trained_gpt_weights(workspace), *([official_gpt] if official_gpt else [])),
+        sovits=(*trained_sovits_weights(workspace),
+                *([official_sovits] if official_sovits else [])),
+        official_gpt=official_gpt, official_sovits=official_sovits)
 
 
 def download_missing(workspace: Workspace, keys: Sequence[str] | None = None,

@@ -7,57 +7,23 @@ folder laid out like the ``lj1995/GPT-SoVITS`` repository. Everything else is re
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import huggingface_hub
 import pytest
-from huggingface_hub.errors import EntryNotFoundError
 
 from gsv_core.errors import ModelMissing
 from gsv_core.models.registry import (
     HF_REPO,
     V2_PRETRAINED,
     download_missing,
+    inference_models,
     pretrained_status,
     require_pretrained,
     trained_gpt_weights,
     trained_sovits_weights,
 )
 from gsv_core.workspace import Workspace
-
-V2 = "gsv-v2final-pretrained"
-HUB_FILES = [
-    f"{V2}/s2G2333k.pth", f"{V2}/s2D2333k.pth",
-    f"{V2}/s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt",
-    "chinese-roberta-wwm-ext-large/config.json", "chinese-roberta-wwm-ext-large/tokenizer.json",
-    "chinese-roberta-wwm-ext-large/pytorch_model.bin",
-    "chinese-hubert-base/config.json", "chinese-hubert-base/preprocessor_config.json",
-    "chinese-hubert-base/pytorch_model.bin",
-]
-
-
-@pytest.fixture
-def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """A local folder standing in for the hub; returns the (repo, file) requests made."""
-    hub = tmp_path / "hub"
-    for name in HUB_FILES:
-        (hub / name).parent.mkdir(parents=True, exist_ok=True)
-        (hub / name).write_text(f"content of {name}")
-    requests: list[tuple[str, str]] = []
-
-    def fake_download(repo_id: str, filename: str, *, local_dir: Path, **_: object) -> str:
-        requests.append((repo_id, filename))
-        source = hub / filename
-        if repo_id != HF_REPO or not source.is_file():
-            raise EntryNotFoundError(f"{repo_id}/{filename} not found")
-        target = Path(local_dir) / filename
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        return str(target)
-
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    return requests
+from tests.fake_hub import HUB_FILES, V2
 
 
 def test_empty_workspace_reports_every_expected_path(tmp_path: Path) -> None:
@@ -125,3 +91,18 @@ def test_trained_weights_are_listed(tmp_path: Path) -> None:
     assert [p.name for p in trained_sovits_weights(ws)] == ["a_e4_s48.pth", "b_e8_s96.pth"]
     assert [p.name for p in trained_gpt_weights(ws)] == ["小明-e15.ckpt"]
     assert trained_gpt_weights(Workspace(tmp_path / "empty")) == []
+
+
+def test_inference_models_lists_trained_then_official(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path).create()
+    assert inference_models(workspace).gpt == () and inference_models(workspace).sovits == ()
+    (workspace.gpt_weights_dir / "voice-e10.ckpt").write_bytes(b"x")
+    (workspace.gpt_weights_dir / "notes.txt").write_text("not a model")
+    (workspace.sovits_weights_dir / "voice_e8_s96.pth").write_bytes(b"x")
+    official = workspace.pretrained_v2_dir / "s2G2333k.pth"
+    official.parent.mkdir(parents=True)
+    official.write_bytes(b"x")
+    models = inference_models(workspace)
+    assert [p.name for p in models.gpt] == ["voice-e10.ckpt"] and models.official_gpt is None
+    assert [p.name for p in models.sovits] == ["voice_e8_s96.pth", "s2G2333k.pth"]
+    assert models.official_sovits == official
