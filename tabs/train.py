@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from gsv_core.guidelines import TrainingLimits, training_limits
+from gsv_core.guidelines import TrainingLimits, recommend, training_limits
 from gsv_core.i18n import mark
 from tabs.common import (
     AUTO_GPU,
@@ -47,6 +47,8 @@ class TrainTab:
     gpt_save_every: gr.Slider
     gpt_why: gr.Markdown
     warnings_md: gr.Markdown
+    goal: gr.Radio
+    apply_plan: gr.Button
 
     def value_inputs(self) -> list[gr.components.Component]:
         """The inputs of ``refresh``, in its argument order (before the dataset fields)."""
@@ -72,6 +74,13 @@ def build(ctx: AppContext) -> TrainTab:
         experiment = gr.Textbox(label=t("Experiment name"), value="my_voice",
                                 info=t("Names may contain any language and spaces (X-1); use a "
                                        "new name for a new voice (T-6)."))
+    with gr.Row(equal_height=True):
+        goal = gr.Radio([(t("Best quality"), "best"), (t("Fast training"), "fast")],
+                        value="best", label=t("Goal"), elem_id="train-goal",
+                        info=t("Best quality turns DPO on when the card and the dataset allow "
+                               "it (D-1..D-3); fast training keeps it off."))
+        apply_plan = gr.Button(t("Use the recommended plan"), variant="primary", scale=0,
+                               elem_id="train-apply-plan")
     device_md = gr.Markdown(elem_id="train-device")
     heat_md = gr.Markdown(notice_markdown(limits.heat.reasons, t, "⚠️"), elem_id="train-heat")
     with gr.Row():
@@ -107,7 +116,7 @@ def build(ctx: AppContext) -> TrainTab:
     warnings_md = gr.Markdown(elem_id="train-warnings")
     tab = TrainTab(gpu, device_md, heat_md, experiment, sovits_batch, sovits_epochs,
                    sovits_save_every, lr_weight, sovits_why, dpo, dpo_confirm, gpt_batch,
-                   gpt_epochs, gpt_save_every, gpt_why, warnings_md)
+                   gpt_epochs, gpt_save_every, gpt_why, warnings_md, goal, apply_plan)
     ctx.gpu_choice = gpu
     return tab
 
@@ -156,6 +165,16 @@ def refresh(ctx: AppContext, gpu: int | None, dpo: bool, dpo_confirmed: bool,
     return render(limits, ctx, bool(dpo_confirmed))
 
 
+def apply_recommended(ctx: AppContext, gpu: int | None, goal: str, minutes: float | None,
+                      p95_slice_s: float | None, clip_count: float | None, quality: str | None,
+                      reviewed_pct: float | None) -> tuple:
+    """Set every control to the guideline engine's recommended plan for ``goal``."""
+    plan = recommend(ctx.profile, dataset_summary(minutes, p95_slice_s, clip_count, quality,
+                                                  reviewed_pct),
+                     goal, gpu_index=gpu_index(gpu))
+    return render(plan.limits, ctx, dpo_confirmed=False)
+
+
 def wire(tab: TrainTab, ctx: AppContext) -> None:
     assert ctx.dataset is not None, "build the dataset tab before wiring the training tab"
     inputs = tab.value_inputs() + ctx.dataset.components()
@@ -166,3 +185,9 @@ def wire(tab: TrainTab, ctx: AppContext) -> None:
     # .input fires for user edits only, so our own updates never re-trigger a refresh.
     gr.on([c.input for c in inputs] + [ctx.app.load], handler, inputs=inputs,
           outputs=tab.outputs(), show_progress="hidden")
+
+    def plan_handler(*values: object) -> tuple:
+        return apply_recommended(ctx, *values)
+
+    tab.apply_plan.click(plan_handler, inputs=[tab.gpu, tab.goal, *ctx.dataset.components()],
+                         outputs=tab.outputs(), show_progress="hidden")

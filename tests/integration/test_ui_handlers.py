@@ -123,3 +123,16 @@ def test_the_built_app_wires_every_governed_control(fake_gpu) -> None:
             "ds-minutes", "ds-p95", "ds-quality", "ds-reviewed"} <= triggers
     outputs = {ids.get(o) for o in training[0]["outputs"]}
     assert {"gpt-batch", "sovits-batch", "gpt-dpo", "gpt-dpo-confirm"} <= outputs
+
+
+@pytest.mark.parametrize(("goal", "dpo", "gpt_max"), [("best", True, 6), ("fast", False, 11)])
+def test_recommended_plan_sets_every_control(context, goal: str, dpo: bool,
+                                             gpt_max: int) -> None:
+    clean = {"minutes": 90, "p95_slice_s": 9, "clip_count": 700, "quality": "good",
+             "reviewed_pct": 100}
+    result = dict(zip(OUTPUTS, train.apply_recommended(context, AUTO_GPU, goal,
+                                                       *clean.values()), strict=True))
+    assert result["dpo"]["value"] is dpo and result["gpt_batch"]["maximum"] == gpt_max
+    assert result["sovits_batch"]["value"] == 11 and result["sovits_epochs"]["value"] == 10
+    assert result["sovits_epochs"]["maximum"] == 100  # clean, proofread, over an hour
+    assert result["dpo_confirm"]["visible"] is False  # clean data needs no D-3 confirmation
