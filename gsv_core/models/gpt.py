@@ -190,9 +190,17 @@ class SinePositions(nn.Module):
             self.pe = self._table(max(length, 2 * self.pe.shape[0])).to(self.pe.device)
         return self.pe[:length]
 
-    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """x: [B, T, D] -> x + alpha * pe[start : start+T]."""
-        pe = self.table(start + x.shape[1])[start:].to(x.dtype)
+    def forward(self, x: torch.Tensor, start: int | torch.Tensor = 0) -> torch.Tensor:
+        """x: [B, T, D] -> x + alpha * pe[start : start+T].
+
+        ``start`` may instead be a device tensor holding the T positions ([T] int64), so the
+        position can change without changing the shapes (CUDA graphs). The table is not grown
+        then: call :meth:`table` with the longest length first.
+        """
+        if isinstance(start, torch.Tensor):
+            pe = self.pe.index_select(0, start).to(x.dtype)  # [T, D]
+        else:
+            pe = self.table(start + x.shape[1])[start:].to(x.dtype)
         return self.dropout(x + self.alpha * pe)
 
 
@@ -201,6 +209,10 @@ class SelfAttention(nn.Module):
 
     With ``cache`` the new keys/values are written into the preallocated cache at
     ``[start, start+T)`` and attention runs over ``[0, start+T)``: no per-step concatenation.
+    When ``start`` is a device tensor of the T write positions ([T] int64), the shapes never
+    change (what a CUDA graph needs): the keys/values are copied in at those positions and
+    attention runs over the whole cache, so ``mask`` ([B, 1, T, L_max]) must hide every slot
+    not yet written.
     """
 
     def __init__(self, dim: int, num_heads: int) -> None:
@@ -213,16 +225,19 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None,
                 cache: tuple[torch.Tensor, torch.Tensor] | None = None,
-                start: int = 0) -> torch.Tensor:
+                start: int | torch.Tensor = 0) -> torch.Tensor:
         batch, length, dim = x.shape
         q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
         heads = (batch, length, self.num_heads, dim // self.num_heads)
         q, k, v = (t.view(heads).transpose(1, 2) for t in (q, k, v))  # [B, H, T, Dh]
         if cache is not None:
             k_cache, v_cache = cache  # [B, H, L_max, Dh]
-            k_cache[:, :, start:start + length] = k
-            v_cache[:, :, start:start + length] = v
-            k, v = k_cache[:, :, :start + length], v_cache[:, :, :start + length]
+            if isinstance(start, torch.Tensor):
+                k, v = k_cache.index_copy_(2, start, k), v_cache.index_copy_(2, start, v)
+            else:
+                k_cache[:, :, start:start + length] = k
+                v_cache[:, :, start:start + length] = v
+                k, v = k_cache[:, :, :start + length], v_cache[:, :, :start + length]
         drop = LAYER_DROPOUT if self.training else 0.0
         # mask: bool, True = may attend; [B, 1, T, S] or None
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
@@ -246,7 +261,7 @@ class DecoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None,
                 cache: tuple[torch.Tensor, torch.Tensor] | None = None,
-                start: int = 0) -> torch.Tensor:
+                start: int | torch.Tensor = 0) -> torch.Tensor:
         x = self.norm1(x + self.dropout1(self.self_attn(x, mask, cache, start)))
         ffn = self.linear2(self.dropout(F.relu(self.linear1(x))))
         return self.norm2(x + self.dropout2(ffn))
@@ -263,7 +278,7 @@ class LayerStack(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None,
                 caches: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
-                start: int = 0) -> torch.Tensor:
+                start: int | torch.Tensor = 0) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
             x = layer(x, mask, None if caches is None else caches[i], start)
         return x
@@ -331,8 +346,12 @@ class Text2SemanticDecoder(nn.Module):
         x = x + self.bert_proj(bert.transpose(1, 2).to(x.dtype))
         return self.ar_text_position(x)
 
-    def embed_audio(self, semantic_ids: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """semantic_ids [B, T] -> [B, T, D] with positions start..start+T-1."""
+    def embed_audio(self, semantic_ids: torch.Tensor,
+                    start: int | torch.Tensor = 0) -> torch.Tensor:
+        """semantic_ids [B, T] -> [B, T, D] with positions start..start+T-1.
+
+        ``start`` may be a device tensor of the T positions (see ``SinePositions.forward``).
+        """
         return self.ar_audio_position(self.ar_audio_embedding(semantic_ids), start)
 
     def forward(self, phone_ids: torch.Tensor, phone_lens: torch.Tensor,

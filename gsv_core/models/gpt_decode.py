@@ -16,6 +16,10 @@ is :attr:`DecodeResult.semantic_for_sovits`.
 
 Several sentences can share one reference: their phones are left-padded to a common length
 (padded keys are masked) and each sentence stops on its own.
+
+On CUDA the steps after the first replay a CUDA graph of the model step by default
+(``gpt_cuda_graph.py``): same tokens, several times fewer launches. ``cuda_graph=False``
+keeps the eager step, which is the reference and the only path on CPU.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from gsv_core.models.gpt import (
     left_align,
     text_key_mask,
 )
+from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, graph_supported
 from gsv_core.models.gpt_sampling import SamplingOptions, sample_next
 
 __all__ = ["DecodeResult", "generate", "generate_batch"]
@@ -64,9 +69,11 @@ class DecodeResult:
 @torch.no_grad()
 def generate(model: Text2SemanticDecoder, phone_ids: torch.Tensor, bert: torch.Tensor,
              prompt: torch.Tensor | None, options: SamplingOptions,
-             generator: torch.Generator | None = None) -> DecodeResult:
+             generator: torch.Generator | None = None,
+             cuda_graph: bool | None = None) -> DecodeResult:
     """Decode one sentence. phone_ids [Tx], bert [1024, Tx], prompt [Tp] semantic ids or None."""
-    return generate_batch(model, [phone_ids], [bert], prompt, options, generator)[0]
+    return generate_batch(model, [phone_ids], [bert], prompt, options, generator,
+                          cuda_graph)[0]
 
 
 def _check_inputs(phone_ids: Sequence[torch.Tensor], bert: Sequence[torch.Tensor],
@@ -87,7 +94,8 @@ def _check_inputs(phone_ids: Sequence[torch.Tensor], bert: Sequence[torch.Tensor
 def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor],
                    bert: Sequence[torch.Tensor], prompt: torch.Tensor | None,
                    options: SamplingOptions,
-                   generator: torch.Generator | None = None) -> list[DecodeResult]:
+                   generator: torch.Generator | None = None,
+                   cuda_graph: bool | None = None) -> list[DecodeResult]:
     """Decode several sentences that share one reference ``prompt`` (or none).
 
     Args:
@@ -95,9 +103,16 @@ def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
         bert: per sentence [1024, Tx_i] phone-level BERT features.
         prompt: [Tp] semantic ids of the reference audio, or None for prompt-free decoding.
         generator: RNG for sampling; None uses torch's global RNG (as upstream).
+        cuda_graph: replay the model step as a CUDA graph (recorded for this call's batch
+            size and lengths). None: when the model is on CUDA in eval mode, else the eager
+            step (CPU, training mode, or a caller already recording a graph). True where
+            that is impossible raises ConfigError; False always runs eager.
     """
     eos = model.config.eos_id
     _check_inputs(phone_ids, bert, prompt, eos)
+    use_graph = graph_supported(model) if cuda_graph is None else cuda_graph
+    if use_graph and not graph_supported(model):
+        raise ConfigError("CUDA graph decoding needs the GPT on a CUDA device in eval mode.")
     param = next(model.parameters())
     device, dtype = param.device, param.dtype
     batch = len(phone_ids)
@@ -140,15 +155,24 @@ def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
 
     results: list[DecodeResult | None] = [None] * batch
     first_logits = torch.empty(0)
+    graphed: GraphedDecodeStep | None = None
     hidden = model.h(prefix, prefill_mask, caches, 0)[:, -1]  # [B, D]
     for idx in range(steps_cap):
-        if idx > 0:
+        pos = prefix_len + idx - 1  # cache slot this step's input token goes to
+        if idx == 0:
+            raw_logits = model.ar_predict_layer(hidden)  # [B, V]
+        elif use_graph:
+            if graphed is None:  # recorded lazily: a one-step decode never pays for it
+                graphed = GraphedDecodeStep(model, caches, history, key_valid, text_len,
+                                            prefix_len)
+            raw_logits = graphed(pos)  # the graph's buffer; .float() below may alias it
+        else:
             step_in = model.embed_audio(history[:, prompt_len + idx - 1:prompt_len + idx],
                                         start=prompt_len + idx - 1)  # [B, 1, D]
-            pos = prefix_len + idx - 1
             mask = key_valid[:, :pos + 1].view(batch, 1, 1, pos + 1) if padded else None
             hidden = model.h(step_in, mask, caches, pos)[:, -1]
-        logits = model.ar_predict_layer(hidden).float()  # [B, V]
+            raw_logits = model.ar_predict_layer(hidden)
+        logits = raw_logits.float()  # [B, V]
         if idx < options.min_steps_before_eos:
             logits = logits[:, :-1]  # EOS may not be chosen yet
         if idx == 0:

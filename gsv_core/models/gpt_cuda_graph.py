@@ -1,0 +1,131 @@
+"""One GPT decoding step (token embedding, every layer, output projection) as a CUDA graph.
+
+At batch 1 the eager step is bound by kernel launches: about a dozen small kernels per layer,
+24 layers, for a few microseconds of work each. A CUDA graph records those launches once and
+replays them with one call. A graph needs shapes and addresses that never change, so the
+step here differs from the eager one (``gpt_decode.generate_batch``) in three ways:
+
+- the write position is a device tensor (``positions``, [1] int64) that the step reads, not a
+  Python int: keys/values go into the cache by ``index_copy_``;
+- attention runs over the whole preallocated cache, and a boolean mask ([B, 1, 1, L]) hides
+  the slots not yet written (and padded phones); the step marks its own slot valid;
+- the input token is read from the shared ``history`` buffer at ``positions - text_len``
+  (the reference+generated index equals the audio position), so nothing is copied in.
+
+Sampling and the stopping rules stay eager, outside the graph, so a ``torch.Generator``
+draws exactly the same numbers as in the eager path. The graph is recorded per decode call
+for that call's batch size, cache length and dtype; recording costs about two eager steps.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+
+import torch
+
+from gsv_core.models.gpt import Text2SemanticDecoder
+
+__all__ = ["GraphedDecodeStep", "graph_supported", "static_mask", "static_step"]
+
+WARMUP_STEPS = 2  # eager runs on the capture stream first: lazy cuBLAS/attention setup
+
+
+def graph_supported(model: Text2SemanticDecoder) -> bool:
+    """True where the graphed step can run: CUDA weights, eval mode, not already capturing."""
+    param = next(model.parameters())
+    return (param.device.type == "cuda" and not model.training
+            and not torch.cuda.is_current_stream_capturing())
+
+
+def _autocast_without_cache() -> AbstractContextManager[object]:
+    """Re-enter the caller's CUDA autocast with its weight-cast cache off.
+
+    The cache would hand the graph casts made outside it, whose memory the graph does not
+    own; without the cache each replay casts the weights itself (same values).
+    """
+    if not torch.is_autocast_enabled("cuda"):
+        return nullcontext()
+    return torch.autocast("cuda", dtype=torch.get_autocast_dtype("cuda"), cache_enabled=False)
+
+
+def static_step(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, torch.Tensor]],
+                history: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
+                text_len: int) -> torch.Tensor:
+    """The decode step with fixed shapes; what the graph records (runs eagerly anywhere).
+
+    Writes the keys/values of the token ``history[:, positions - text_len]`` at cache slot
+    ``positions`` ([1] int64), marks that slot valid in ``mask`` ([B, 1, 1, L] bool, in
+    place) and returns the next-token logits [B, V].
+    """
+    audio_pos = positions - text_len  # [1]; the history column equals the audio position
+    ids = history.index_select(1, audio_pos)  # [B, 1]
+    x = model.embed_audio(ids, audio_pos)  # [B, 1, D]
+    mask.index_fill_(-1, positions, True)
+    hidden = model.h(x, mask, caches, positions)[:, -1]  # [B, D]
+    return model.ar_predict_layer(hidden)  # [B, V]
+
+
+def static_mask(key_valid: torch.Tensor, first_pos: int) -> torch.Tensor:
+    """[B, 1, 1, L] bool: real keys the prefill wrote (slots below ``first_pos``)."""
+    batch, cache_len = key_valid.shape
+    written = torch.arange(cache_len, device=key_valid.device) < first_pos  # [L]
+    return (key_valid & written).view(batch, 1, 1, cache_len)
+
+
+class GraphedDecodeStep:
+    """A recorded decode step over fixed buffers; call it with the write position.
+
+    Args:
+        model: the decoder (CUDA, eval mode).
+        caches: per layer (k, v), each [B, H, L, Dh]; the prefill has filled ``[0, first_pos)``.
+        history: [B, N] int64 reference + generated tokens; column ``pos - text_len`` holds
+            the token fed at cache position ``pos``.
+        key_valid: [B, L] bool, False at padded phone positions.
+        text_len: phones per row (padded length), the offset between cache and history.
+        first_pos: the first cache position a step writes (the prefill length).
+
+    Recording runs the step a few times for real: the slot ``first_pos`` of every cache gets
+    scratch values that the first real step overwrites before reading.
+    """
+
+    def __init__(self, model: Text2SemanticDecoder,
+                 caches: list[tuple[torch.Tensor, torch.Tensor]], history: torch.Tensor,
+                 key_valid: torch.Tensor, text_len: int, first_pos: int) -> None:
+        self.model = model
+        self.caches = caches
+        self.history = history
+        self.text_len = text_len
+        model.ar_audio_position.table(history.shape[1])  # grow now: a graph cannot resize it
+        self.positions = torch.full((1,), first_pos, dtype=torch.long, device=key_valid.device)
+        self.mask = static_mask(key_valid, first_pos)  # True = may attend
+        self.graph = torch.cuda.CUDAGraph()
+        self.logits = self._record()  # [B, V] in the model's (or autocast's) dtype
+
+    def _step(self) -> torch.Tensor:
+        return static_step(self.model, self.caches, self.history, self.mask, self.positions,
+                           self.text_len)
+
+    def _record(self) -> torch.Tensor:
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())  # the prefill must be done first
+        with torch.cuda.stream(stream), _autocast_without_cache():
+            for _ in range(WARMUP_STEPS):
+                self._step()
+            # thread_local: only this thread is barred from unsafe CUDA calls meanwhile, so
+            # other work in the app (another thread) is not broken by the recording.
+            self.graph.capture_begin(capture_error_mode="thread_local")
+            try:
+                logits = self._step()
+            finally:
+                self.graph.capture_end()
+        torch.cuda.current_stream().wait_stream(stream)
+        return logits
+
+    def __call__(self, pos: int) -> torch.Tensor:
+        """Run the step that writes cache position ``pos``; returns the logits [B, V].
+
+        The returned tensor is the graph's output buffer: the next call overwrites it.
+        """
+        self.positions.fill_(pos)
+        self.graph.replay()
+        return self.logits

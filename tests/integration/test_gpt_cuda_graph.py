@@ -1,0 +1,162 @@
+"""The fixed-shape GPT decode step (CPU) and its CUDA-graph replay against the eager step.
+
+The first tests run the fixed-shape step eagerly on CPU: same logits as the eager step,
+padded phones included. The rest need CUDA and compare whole decodes, graph vs eager:
+greedy fixture tokens in fp32 and fp16, sampling with a generator, a padded batch.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gsv_core.errors import ConfigError
+from gsv_core.models import gpt_decode
+from gsv_core.models.checkpoint import load_gpt
+from gsv_core.models.gpt import (
+    Text2SemanticDecoder,
+    joint_attention_mask,
+    left_align,
+    text_key_mask,
+)
+from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, static_mask, static_step
+from gsv_core.models.gpt_decode import generate, generate_batch
+from gsv_core.models.gpt_sampling import SamplingOptions
+from tests.fixture_paths import tiny_fixture
+
+pytestmark = pytest.mark.usefixtures("no_tf32")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+SCENARIOS = ("infer", "infer_noprompt", "infer_eos")
+STEPS = 12
+
+
+def _prefilled(model: Text2SemanticDecoder, reference: dict, lengths: tuple[int, ...],
+               cache_len: int) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor,
+                                        int]:
+    """Caches after a prefill of text (left-padded to the longest) + the reference prompt."""
+    phones, bert = reference["gpt.infer.phones"][0], reference["gpt.infer.bert"][0]
+    prompt = reference["gpt.infer.prompt"][0]
+    text_len = max(lengths)
+    ids = torch.stack([torch.nn.functional.pad(phones[:n], (0, text_len - n)) for n in lengths])
+    feats = torch.stack([torch.nn.functional.pad(bert[:, :n], (0, text_len - n))
+                         for n in lengths])
+    lens = torch.tensor(lengths)
+    text = left_align(model.embed_text(ids, feats), lens)  # [B, Tx, D]
+    prompt_ids = prompt.unsqueeze(0).expand(len(lengths), -1)
+    prefix = torch.cat([text, model.embed_audio(prompt_ids)], dim=1)
+    valid = torch.cat([text_key_mask(lens, text_len),
+                       torch.ones(len(lengths), cache_len - text_len, dtype=torch.bool)], dim=1)
+    heads, dim = model.config.num_heads, model.config.hidden_dim
+    shape = (len(lengths), heads, cache_len, dim // heads)
+    caches = [(torch.zeros(shape), torch.zeros(shape)) for _ in model.h.layers]
+    prompt_valid = torch.ones(len(lengths), prompt.shape[0], dtype=torch.bool)
+    model.h(prefix, joint_attention_mask(valid[:, :text_len], prompt_valid), caches, 0)
+    return caches, valid, text_len
+
+
+@pytest.mark.parametrize("lengths", [(40,), (40, 23, 31)])
+def test_fixed_shape_step_equals_eager_step(lengths: tuple[int, ...], reference: dict) -> None:
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cpu", torch.float32)
+    prompt_len = reference["gpt.infer.prompt"].shape[1]
+    cache_len = max(lengths) + prompt_len + STEPS + 5  # spare slots must stay hidden
+    batch = len(lengths)
+    with torch.no_grad():
+        eager_caches, valid, text_len = _prefilled(model, reference, lengths, cache_len)
+        fixed_caches = [(k.clone(), v.clone()) for k, v in eager_caches]
+        prefix_len = text_len + prompt_len
+        history = torch.randint(0, 1024, (batch, prompt_len + STEPS))
+        mask = static_mask(valid, prefix_len)
+        positions = torch.zeros(1, dtype=torch.long)
+        for step in range(STEPS):
+            pos = prefix_len + step
+            token = history[:, prompt_len + step:prompt_len + step + 1]
+            x = model.embed_audio(token, prompt_len + step)
+            eager_mask = valid[:, :pos + 1].view(batch, 1, 1, pos + 1)
+            eager = model.ar_predict_layer(model.h(x, eager_mask, eager_caches, pos)[:, -1])
+            positions.fill_(pos)
+            fixed = static_step(model, fixed_caches, history, mask, positions, text_len)
+            torch.testing.assert_close(fixed, eager, rtol=1e-5, atol=1e-5)
+    assert mask[:, 0, 0, :prefix_len + STEPS].equal(valid[:, :prefix_len + STEPS])
+    assert not mask[:, 0, 0, prefix_len + STEPS:].any()
+
+
+def test_asking_for_a_graph_on_cpu_is_an_error(reference: dict) -> None:
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cpu", torch.float32)
+    with pytest.raises(ConfigError, match="CUDA"):
+        generate(model, reference["gpt.infer.phones"][0], reference["gpt.infer.bert"][0],
+                 None, SamplingOptions(top_k=1, early_stop_tokens=5), cuda_graph=True)
+
+
+def _greedy(reference: dict, scenario: str) -> tuple[list, SamplingOptions]:
+    key = f"gpt.{scenario}."
+    prompt = reference.get(key + "prompt")
+    args = [reference[key + "phones"][0].cuda(), reference[key + "bert"][0].cuda(),
+            None if prompt is None else prompt[0].cuda()]
+    options = SamplingOptions(top_k=1, repetition_penalty=reference["gpt.infer.repetition_penalty"],
+                              early_stop_tokens=reference["gpt.infer.early_stop_num"])
+    return args, options
+
+
+@needs_cuda
+@pytest.mark.parametrize("weights", [torch.float32, torch.float16])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_graph_decode_equals_eager_decode(scenario: str, weights: torch.dtype,
+                                          reference: dict) -> None:
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", weights)
+    args, options = _greedy(reference, scenario)
+    eager = generate(model, *args, options, cuda_graph=False)
+    graphed = generate(model, *args, options, cuda_graph=True)
+    assert graphed.tokens.tolist() == eager.tokens.tolist()
+    assert (graphed.idx, graphed.eos, graphed.steps) == (eager.idx, eager.eos, eager.steps)
+    if weights == torch.float32:
+        expected = reference[f"gpt.{scenario}.generated"].tolist()
+        assert graphed.tokens.tolist() == expected
+        assert graphed.steps == reference[f"gpt.{scenario}.steps"]
+
+
+@needs_cuda
+def test_graph_is_the_default_on_cuda(monkeypatch: pytest.MonkeyPatch, reference: dict) -> None:
+    recorded = []
+
+    class Counting(GraphedDecodeStep):
+        def _record(self) -> torch.Tensor:
+            recorded.append(self.mask.shape)
+            return super()._record()
+
+    monkeypatch.setattr(gpt_decode, "GraphedDecodeStep", Counting)
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, options = _greedy(reference, "infer")
+    result = generate(model, *args, options)
+    assert result.steps > 1 and len(recorded) == 1  # one recording per call, not per step
+
+
+@needs_cuda
+def test_graph_sampling_with_generator_matches_eager(reference: dict) -> None:
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, _ = _greedy(reference, "infer")
+    options = SamplingOptions(top_k=50, top_p=0.9, temperature=1.2, early_stop_tokens=40)
+
+    def run(seed: int, graph: bool) -> list[int]:
+        generator = torch.Generator("cuda").manual_seed(seed)
+        return generate(model, *args, options, generator, cuda_graph=graph).tokens.tolist()
+
+    first = run(1, True)
+    assert first == run(1, True) == run(1, False)
+    assert first != run(2, True)
+
+
+@needs_cuda
+def test_graph_batch_with_padded_phones_equals_eager(reference: dict) -> None:
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    phones, bert = reference["gpt.infer.phones"][0].cuda(), reference["gpt.infer.bert"][0].cuda()
+    prompt = reference["gpt.infer_eos.prompt"][0].cuda()
+    lengths = (40, 23, 31)
+    options = SamplingOptions(top_k=1, early_stop_tokens=40)
+    inputs = ([phones[:n] for n in lengths], [bert[:, :n] for n in lengths], prompt, options)
+    eager = generate_batch(model, *inputs, cuda_graph=False)
+    graphed = generate_batch(model, *inputs, cuda_graph=True)
+    alone = [generate(model, phones[:n], bert[:, :n], prompt, options, cuda_graph=True)
+             for n in lengths]
+    for a, b, c in zip(eager, graphed, alone, strict=True):
+        assert a.tokens.tolist() == b.tokens.tolist() == c.tokens.tolist()
+        assert (a.idx, a.eos, a.steps) == (b.idx, b.eos, b.steps) == (c.idx, c.eos, c.steps)
