@@ -25,6 +25,7 @@ __all__ = [
     "load_language",
     "mark",
     "scan_keys",
+    "used_keys",
     "write_english",
 ]
 
@@ -69,9 +70,11 @@ def mark(text: str) -> str:
     return text
 
 
-# Calls whose first string argument is a UI text key: t("..."), mark("..."); and the
-# second argument of Reason(rule, "...").
-_KEY_CALLS = {"t": 0, "mark": 0, "Reason": 1}
+# Calls whose string argument is a UI text key, with its position: mark("...") and
+# Reason(rule, "...") anywhere; t("...") only in the UI code, where t is the translator
+# (in the library a name like t may be anything, e.g. a time).
+_LIBRARY_KEY_CALLS = {"mark": 0, "Reason": 1}
+_UI_KEY_CALLS = {**_LIBRARY_KEY_CALLS, "t": 0}
 
 
 def _literals(node: ast.expr) -> list[str]:
@@ -83,8 +86,12 @@ def _literals(node: ast.expr) -> list[str]:
     return []
 
 
-def scan_keys(paths: Iterable[Path]) -> set[str]:
-    """Every i18n key used in the given Python files (what the language files must hold)."""
+def scan_keys(paths: Iterable[Path], *, ui: bool = True) -> set[str]:
+    """Every i18n key used in the given Python files (what the language files must hold).
+
+    ``ui=False`` scans library code, where only ``mark`` and ``Reason`` carry keys.
+    """
+    calls = _UI_KEY_CALLS if ui else _LIBRARY_KEY_CALLS
     keys: set[str] = set()
     for path in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -93,16 +100,22 @@ def scan_keys(paths: Iterable[Path]) -> set[str]:
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else (
                 node.func.attr if isinstance(node.func, ast.Attribute) else None)
-            position = _KEY_CALLS.get(name or "")
+            position = calls.get(name or "")
             if position is not None and len(node.args) > position:
                 keys.update(_literals(node.args[position]))
     return keys
 
 
-def source_files(root: Path = I18N_DIR.parent.parent) -> list[Path]:
-    """The files whose text reaches the UI: the tabs, the entry point and the guidelines."""
-    return sorted([root / "webui.py", *(root / "tabs").rglob("*.py"),
-                   *(root / "gsv_core").rglob("*.py")])
+def source_files(root: Path = I18N_DIR.parent.parent) -> tuple[list[Path], list[Path]]:
+    """(UI files, library files) whose text reaches the UI."""
+    ui = sorted([root / "webui.py", *(root / "tabs").rglob("*.py")])
+    return ui, sorted((root / "gsv_core").rglob("*.py"))
+
+
+def used_keys(root: Path = I18N_DIR.parent.parent) -> set[str]:
+    """Every key the code uses: the set each language file must cover."""
+    ui, library = source_files(root)
+    return scan_keys(ui) | scan_keys(library, ui=False)
 
 
 def write_english(directory: Path = I18N_DIR) -> int:
@@ -111,7 +124,7 @@ def write_english(directory: Path = I18N_DIR) -> int:
     Run ``python -m gsv_core.i18n`` after adding UI text; then translate the new
     keys in the other language files (the test lists what is missing).
     """
-    keys = sorted(scan_keys(source_files()))
+    keys = sorted(used_keys())
     path = directory / f"{DEFAULT_LANGUAGE}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({key: key for key in keys}, ensure_ascii=False, indent=1) + "\n",

@@ -8,7 +8,7 @@ import string
 import pytest
 
 from gsv_core.errors import ConfigError
-from gsv_core.i18n import I18N_DIR, Translator, available_languages, scan_keys, source_files
+from gsv_core.i18n import I18N_DIR, Translator, available_languages, scan_keys, used_keys
 
 
 def placeholders(text: str) -> set[str]:
@@ -18,7 +18,7 @@ def placeholders(text: str) -> set[str]:
 @pytest.mark.parametrize("language", ["en_US", "zh_CN"])
 def test_every_key_in_the_code_is_translated(language: str) -> None:
     table = json.loads((I18N_DIR / f"{language}.json").read_text(encoding="utf-8"))
-    used = scan_keys(source_files())
+    used = used_keys()
     missing = sorted(used - set(table))
     assert not missing, f"{language}.json lacks {len(missing)} keys (run python -m gsv_core.i18n "
     f"for en_US, then translate): {missing[:10]}"
@@ -29,7 +29,7 @@ def test_every_key_in_the_code_is_translated(language: str) -> None:
 
 def test_no_unused_keys_linger() -> None:
     table = json.loads((I18N_DIR / "en_US.json").read_text(encoding="utf-8"))
-    assert set(table) == scan_keys(source_files())
+    assert set(table) == used_keys()
 
 
 def test_scanner_finds_the_kinds_of_key_we_use(tmp_path) -> None:
@@ -37,6 +37,7 @@ def test_scanner_finds_the_kinds_of_key_we_use(tmp_path) -> None:
     source.write_text('t("Plain")\nmark("Marked")\nReason("B-1", "A" if x else "B", {})\n'
                       'ctx.t("Attr {n}", n=1)\nt(variable)\n', encoding="utf-8")
     assert scan_keys([source]) == {"Plain", "Marked", "A", "B", "Attr {n}"}
+    assert scan_keys([source], ui=False) == {"Marked", "A", "B"}  # t() is UI-only
 
 
 def test_translator_formats_and_falls_back_to_english() -> None:
