@@ -114,3 +114,43 @@ def test_first_page_is_served_quickly_on_localhost(tmp_path) -> None:
         output, _ = process.communicate(timeout=10)
     assert elapsed is not None, output.decode(errors="replace")
     assert elapsed < 4.0, f"first page after {elapsed:.2f} s"
+
+
+OFFLINE_PROBE = r"""
+import os, socket, subprocess, sys, time, urllib.request
+with socket.socket() as probe:  # prove there is no way out of this namespace
+    probe.settimeout(2)
+    assert probe.connect_ex(("1.1.1.1", 443)) != 0, "the namespace still has a network"
+port = int(sys.argv[1])
+app = subprocess.Popen([sys.executable, sys.argv[2], "--port", str(port), "--no-browser",
+                        "--workspace", sys.argv[3]], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.STDOUT)
+try:
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as reply:
+                print(reply.status, b"GSV Studio" in reply.read())
+                break
+        except OSError:
+            time.sleep(0.1)
+finally:
+    app.terminate()
+    app.wait(timeout=10)
+"""
+
+
+def test_the_ui_starts_with_no_network_at_all(tmp_path) -> None:
+    """Run the app in a new network namespace (loopback only): nothing it needs is online."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-n", "true"],
+                                         capture_output=True).returncode != 0:
+        pytest.skip("cannot create a network namespace here (needs util-linux unshare and root)")
+    env = {**os.environ, "GSV_FAKE_GPU": "NVIDIA GeForce RTX 4090:24"}
+    command = f"ip link set lo up 2>/dev/null || true; exec {sys.executable} -c \"$0\" \"$@\""
+    result = subprocess.run([unshare, "-n", "sh", "-c", command, OFFLINE_PROBE,
+                             str(free_port()), str(REPO / "webui.py"), str(tmp_path)],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "True"]
