@@ -7,8 +7,9 @@ step here differs from the eager one (``gpt_decode.generate_batch``) in three wa
 
 - the write position is a device tensor (``positions``, [1] int64) that the step reads, not a
   Python int: keys/values go into the cache by ``index_copy_``;
-- attention runs over the whole preallocated cache, and a boolean mask ([B, 1, 1, L]) hides
-  the slots not yet written (and padded phones); the step marks its own slot valid;
+- attention runs over the whole preallocated cache (``gpt.attend_all_slots``), and an
+  additive bias ([B, H, 1, L], -inf) hides the slots not yet written and padded phones; the
+  step opens its own slot;
 - the input token is read from the shared ``history`` buffer at ``positions - text_len``
   (the reference+generated index equals the audio position), so nothing is copied in.
 
@@ -25,7 +26,7 @@ import torch
 
 from gsv_core.models.gpt import Text2SemanticDecoder
 
-__all__ = ["GraphedDecodeStep", "graph_supported", "static_mask", "static_step"]
+__all__ = ["GraphedDecodeStep", "graph_supported", "static_bias", "static_step"]
 
 WARMUP_STEPS = 2  # eager runs on the capture stream first: lazy cuBLAS/attention setup
 
@@ -49,27 +50,34 @@ def _autocast_without_cache() -> AbstractContextManager[object]:
 
 
 def static_step(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, torch.Tensor]],
-                history: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
+                history: torch.Tensor, bias: torch.Tensor, positions: torch.Tensor,
                 text_len: int) -> torch.Tensor:
     """The decode step with fixed shapes; what the graph records (runs eagerly anywhere).
 
     Writes the keys/values of the token ``history[:, positions - text_len]`` at cache slot
-    ``positions`` ([1] int64), marks that slot valid in ``mask`` ([B, 1, 1, L] bool, in
-    place) and returns the next-token logits [B, V].
+    ``positions`` ([1] int64), opens that slot in ``bias`` ([B, H, 1, L] additive, from
+    :func:`static_bias`; in place) and returns the next-token logits [B, V].
     """
     audio_pos = positions - text_len  # [1]; the history column equals the audio position
     ids = history.index_select(1, audio_pos)  # [B, 1]
     x = model.embed_audio(ids, audio_pos)  # [B, 1, D]
-    mask.index_fill_(-1, positions, True)
-    hidden = model.h(x, mask, caches, positions)[:, -1]  # [B, D]
+    bias.index_fill_(-1, positions, 0.0)
+    hidden = model.h(x, bias, caches, positions)[:, -1]  # [B, D]
     return model.ar_predict_layer(hidden)  # [B, V]
 
 
-def static_mask(key_valid: torch.Tensor, first_pos: int) -> torch.Tensor:
-    """[B, 1, 1, L] bool: real keys the prefill wrote (slots below ``first_pos``)."""
+def static_bias(key_valid: torch.Tensor, first_pos: int, heads: int,
+                dtype: torch.dtype) -> torch.Tensor:
+    """[B, H, 1, L] additive: 0 at real keys the prefill wrote (below ``first_pos``), else -inf.
+
+    One row per head, though all heads agree, so that attention reads it as the [B*H, 1, L]
+    start of its scores without an expanding copy in every layer.
+    """
     batch, cache_len = key_valid.shape
     written = torch.arange(cache_len, device=key_valid.device) < first_pos  # [L]
-    return (key_valid & written).view(batch, 1, 1, cache_len)
+    bias = torch.zeros(batch, heads, 1, cache_len, dtype=dtype, device=key_valid.device)
+    hidden = ~(key_valid & written).view(batch, 1, 1, cache_len)
+    return bias.masked_fill_(hidden, float("-inf"))
 
 
 class GraphedDecodeStep:
@@ -97,12 +105,14 @@ class GraphedDecodeStep:
         self.text_len = text_len
         model.ar_audio_position.table(history.shape[1])  # grow now: a graph cannot resize it
         self.positions = torch.full((1,), first_pos, dtype=torch.long, device=key_valid.device)
-        self.mask = static_mask(key_valid, first_pos)  # True = may attend
+        dtype = torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") \
+            else caches[0][0].dtype  # the scores' dtype, so baddbmm needs no cast
+        self.bias = static_bias(key_valid, first_pos, model.config.num_heads, dtype)
         self.graph = torch.cuda.CUDAGraph()
         self.logits = self._record()  # [B, V] in the model's (or autocast's) dtype
 
     def _step(self) -> torch.Tensor:
-        return static_step(self.model, self.caches, self.history, self.mask, self.positions,
+        return static_step(self.model, self.caches, self.history, self.bias, self.positions,
                            self.text_len)
 
     def _record(self) -> torch.Tensor:

@@ -19,7 +19,7 @@ from gsv_core.models.gpt import (
     left_align,
     text_key_mask,
 )
-from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, static_mask, static_step
+from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, static_bias, static_step
 from gsv_core.models.gpt_decode import generate, generate_batch
 from gsv_core.models.gpt_sampling import SamplingOptions
 from tests.fixture_paths import tiny_fixture
@@ -65,7 +65,7 @@ def test_fixed_shape_step_equals_eager_step(lengths: tuple[int, ...], reference:
         fixed_caches = [(k.clone(), v.clone()) for k, v in eager_caches]
         prefix_len = text_len + prompt_len
         history = torch.randint(0, 1024, (batch, prompt_len + STEPS))
-        mask = static_mask(valid, prefix_len)
+        bias = static_bias(valid, prefix_len, model.config.num_heads, torch.float32)
         positions = torch.zeros(1, dtype=torch.long)
         for step in range(STEPS):
             pos = prefix_len + step
@@ -74,10 +74,11 @@ def test_fixed_shape_step_equals_eager_step(lengths: tuple[int, ...], reference:
             eager_mask = valid[:, :pos + 1].view(batch, 1, 1, pos + 1)
             eager = model.ar_predict_layer(model.h(x, eager_mask, eager_caches, pos)[:, -1])
             positions.fill_(pos)
-            fixed = static_step(model, fixed_caches, history, mask, positions, text_len)
+            fixed = static_step(model, fixed_caches, history, bias, positions, text_len)
             torch.testing.assert_close(fixed, eager, rtol=1e-5, atol=1e-5)
-    assert mask[:, 0, 0, :prefix_len + STEPS].equal(valid[:, :prefix_len + STEPS])
-    assert not mask[:, 0, 0, prefix_len + STEPS:].any()
+    opened = bias[:, :, 0] == 0  # [B, H, L]
+    assert opened[:, 0, :prefix_len + STEPS].equal(valid[:, :prefix_len + STEPS])
+    assert not opened[:, :, prefix_len + STEPS:].any()
 
 
 def test_asking_for_a_graph_on_cpu_is_an_error(reference: dict) -> None:
@@ -120,7 +121,7 @@ def test_graph_is_the_default_on_cuda(monkeypatch: pytest.MonkeyPatch, reference
 
     class Counting(GraphedDecodeStep):
         def _record(self) -> torch.Tensor:
-            recorded.append(self.mask.shape)
+            recorded.append(self.bias.shape)
             return super()._record()
 
     monkeypatch.setattr(gpt_decode, "GraphedDecodeStep", Counting)
