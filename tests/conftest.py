@@ -11,15 +11,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import hypothesis  # noqa: F401 - see below
 import pytest
 
 from tests.fixture_paths import tiny_fixture
-
-# hypothesis is imported here, at start-up, on purpose: when a run has no hypothesis
-# test, its pytest plugin imports it only in the terminal summary, where pytest's
-# assertion rewriting of it fails in ast.parse on CPython 3.11.7 ("AST constructor
-# recursion depth mismatch") and the run crashes after every test passed.
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
