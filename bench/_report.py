@@ -53,9 +53,12 @@ def table_row(benchmark: str, device: str, settings: str, result: str) -> str:
             f"{commit()} | {settings} | {result} |\n")
 
 
-def append_row(row: str, out: Path = BENCHMARKS_MD) -> None:
-    """Print the row and append it to the table (created with its header if absent)."""
+def append_row(row: str, out: Path = BENCHMARKS_MD, *, write: bool = True) -> None:
+    """Print the row and, unless ``write`` is False, append it to the table (created with
+    its header if absent)."""
     print(row, end="")
+    if not write:
+        return
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(HEADER, encoding="utf-8")

@@ -120,10 +120,8 @@ def main() -> None:
         settings += f", best of {args.repeats}"
     row = table_row("GPT decode (full-size v2, random)", device_name(device), settings,
                     _result(args.step, timings))
-    if args.no_write:
-        print(row, end="")
-    else:
-        append_row(row, args.out)
+    append_row(row, args.out, write=not args.no_write)
+
 
 if __name__ == "__main__":
     main()

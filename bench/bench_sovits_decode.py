@@ -81,10 +81,8 @@ def main() -> None:
     )
     row = table_row("SoVITS decode (full-size v2, random)", device_name(device), settings,
                     f"{median:.3f} s ({args.seconds / median:.1f}× real time)")
-    if args.no_write:
-        print(row, end="")
-    else:
-        append_row(row, args.out)
+    append_row(row, args.out, write=not args.no_write)
+
 
 if __name__ == "__main__":
     main()
