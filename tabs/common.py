@@ -78,21 +78,38 @@ def reason_lines(reasons: Iterable[Reason], t: Translator) -> list[str]:
 
 def limit_info(limit: Limit, t: Translator) -> str:
     """The one-line ``info=`` under a control: its range, then the rule that sets the maximum."""
-    head = t("Allowed {min}–{max}, default {default}.", min=_number(limit.min),
-             max=_number(limit.max), default=_number(limit.default))
+    if limit.max <= limit.min:
+        head = t("Fixed at {value}.", value=_number(limit.value))
+    else:
+        head = t("Allowed {min}–{max}, default {default}.", min=_number(limit.min),
+                 max=_number(limit.max), default=_number(limit.default))
     return f"{head} {limit.reasons[0].text(t)}" if limit.reasons else head
+
+
+def _slider_range(limit: Limit) -> tuple[float, float, bool]:
+    """(minimum, maximum, interactive) for a slider showing ``limit``.
+
+    Gradio refuses a slider whose minimum equals its maximum, which is exactly what a
+    card that allows only batch 1 (or the CPU fallback) gives: such a slider is shown
+    fixed at its value, one step wide and not editable; ``info`` says why.
+    """
+    if limit.max > limit.min:
+        return limit.min, limit.max, limit.enabled
+    return limit.min, limit.min + limit.step, False
 
 
 def limit_update(limit: Limit, t: Translator) -> dict:
     """A Gradio update that moves a slider to ``limit``: range, clamped value, why."""
-    return gr.update(minimum=limit.min, maximum=limit.max, value=limit.value, step=limit.step,
-                     interactive=limit.enabled, info=limit_info(limit, t))
+    minimum, maximum, interactive = _slider_range(limit)
+    return gr.update(minimum=minimum, maximum=maximum, value=limit.value, step=limit.step,
+                     interactive=interactive, info=limit_info(limit, t))
 
 
 def limit_slider(limit: Limit, label: str, t: Translator, elem_id: str) -> gr.Slider:
     """A slider created from a guideline limit (so its first render is already clamped)."""
-    return gr.Slider(minimum=limit.min, maximum=limit.max, value=limit.value, step=limit.step,
-                     label=label, info=limit_info(limit, t), interactive=limit.enabled,
+    minimum, maximum, interactive = _slider_range(limit)
+    return gr.Slider(minimum=minimum, maximum=maximum, value=limit.value, step=limit.step,
+                     label=label, info=limit_info(limit, t), interactive=interactive,
                      elem_id=elem_id)
 
 

@@ -50,16 +50,23 @@ def _half_vram_rule(gb: int) -> int:
     return max(math.ceil(gb / 2) - 1, 1)
 
 
+def _reasons_with(budget: MemoryBudget, table_reason: Reason) -> list[Reason]:
+    """The table's reason first on a GPU; on the CPU fallback the H-2 reason leads (the UI
+    shows the first reason under the control, and there the CPU is the real reason)."""
+    if budget.on_gpu:
+        return [table_reason, *budget.reasons]
+    return [*budget.reasons, table_reason]
+
+
 def sovits_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_DATASET,
                        requested: float | None = None) -> Limit:
     """B-1, B-3, B-4, B-5: the SoVITS batch size range for this memory and dataset."""
-    reasons = list(budget.reasons)
     table_max = _table_max(SOVITS_MAX_BATCH, budget)
     if table_max is None:  # below 6 GB: cannot train (H-1)
-        return int_limit(1, 1, 1, requested, reasons, enabled=False)
-    reasons.insert(0, Reason("B-1", "SoVITS batch at most {max} for {row} GB with 10 s slices.",
-                             {"max": SOVITS_MAX_BATCH[VRAM_ROWS_GB.index(budget.row_gb)],
-                              "row": budget.row_gb}))
+        return int_limit(1, 1, 1, requested, list(budget.reasons), enabled=False)
+    reasons = _reasons_with(budget, Reason(
+        "B-1", "SoVITS batch at most {max} for {row} GB with 10 s slices.",
+        {"max": SOVITS_MAX_BATCH[VRAM_ROWS_GB.index(budget.row_gb)], "row": budget.row_gb}))
     factor, long_slices = _long_slice_factor(dataset)
     maximum = max(math.floor(table_max * factor), 1)
     if long_slices:
@@ -74,22 +81,20 @@ def sovits_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_D
 def gpt_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_DATASET,
                     dpo: bool = False, requested: float | None = None) -> Limit:
     """B-2, B-3, B-4, D-2: the GPT batch size range, from the DPO row when DPO is on."""
-    reasons = list(budget.reasons)
     table = GPT_MAX_BATCH_DPO if dpo else GPT_MAX_BATCH
     table_max = _table_max(table, budget)
     if table_max is None:
+        reasons = list(budget.reasons)
         if dpo and budget.row_gb is not None:
             reasons.insert(0, Reason("D-2", "DPO needs at least {min} GB of VRAM.",
                                      {"min": MIN_DPO_VRAM_GB}))
         return int_limit(1, 1, 1, requested, reasons, enabled=False)
     row_value = table[VRAM_ROWS_GB.index(budget.row_gb)]
-    if dpo:
-        reasons.insert(0, Reason("D-2", "DPO on: GPT batch at most {max} for {row} GB "
-                                        "(DPO row of B-2).",
-                                 {"max": row_value, "row": budget.row_gb}))
-    else:
-        reasons.insert(0, Reason("B-2", "GPT batch at most {max} for {row} GB with 10 s slices.",
-                                 {"max": row_value, "row": budget.row_gb}))
+    reasons = _reasons_with(budget, Reason(
+        "D-2", "DPO on: GPT batch at most {max} for {row} GB (DPO row of B-2).",
+        {"max": row_value, "row": budget.row_gb}) if dpo else Reason(
+        "B-2", "GPT batch at most {max} for {row} GB with 10 s slices.",
+        {"max": row_value, "row": budget.row_gb}))
     factor, long_slices = _long_slice_factor(dataset)
     maximum = max(math.floor(table_max * factor), 1)
     if long_slices:

@@ -55,7 +55,9 @@ def test_dpo_toggle_lowers_the_gpt_batch_maximum_and_clamps_the_value(context) -
 def test_selecting_a_smaller_gpu_reclamps_everything(context) -> None:
     result = refresh_training(context, gpu=1, dpo=True)
     assert result["sovits_batch"]["maximum"] == 5 and result["sovits_batch"]["value"] == 5
-    assert result["gpt_batch"]["maximum"] == 1
+    # 12 GB with DPO allows GPT batch 1 only: shown fixed (one step wide, read-only).
+    gpt = result["gpt_batch"]
+    assert (gpt["value"], gpt["interactive"]) == (1, False) and "Fixed at 1" in gpt["info"]
     assert "GPU 1" in result["device"] and "H-3" in result["device"]
 
 
@@ -136,3 +138,36 @@ def test_recommended_plan_sets_every_control(context, goal: str, dpo: bool,
     assert result["sovits_batch"]["value"] == 11 and result["sovits_epochs"]["value"] == 10
     assert result["sovits_epochs"]["maximum"] == 100  # clean, proofread, over an hour (R-3)
     assert result["dpo_confirm"]["visible"] is False  # clean data needs no D-3 confirmation
+
+
+@pytest.mark.parametrize("spec", ["cpu", "mps", "NVIDIA GeForce GTX 1050 Ti:4",
+                                  "NVIDIA GeForce GTX 1060 6GB:6", None])
+def test_the_app_builds_on_machines_that_allow_only_batch_1(spec, fake_gpu) -> None:
+    """Batch limits of 1..1 (CPU fallback, 6 GB cards) must still give working sliders.
+
+    ``None`` is this machine's real hardware (no GPU on CI).
+    """
+    if spec is not None:
+        fake_gpu(spec)
+    import webui
+
+    config = webui.build_app().get_config_file()
+    sliders = {c["props"].get("elem_id"): c["props"] for c in config["components"]
+               if c["type"] == "slider"}
+    batch = sliders["sovits-batch"]
+    assert batch["value"] == 1 and batch["minimum"] == 1
+    if batch["maximum"] == 2:  # a fixed value is shown one step wide, not editable
+        assert batch["interactive"] is False and "Fixed at 1" in batch["info"]
+
+
+def test_fixed_limits_render_as_read_only_sliders(fake_gpu) -> None:
+    fake_gpu("cpu")
+    with gr.Blocks() as app:
+        pass
+    ctx = AppContext(t=Translator("en_US"), profile=detect_machine(), workspace=None, app=app)
+    result = refresh_training(ctx, sovits_batch=4, gpt_batch=3)
+    for name in ("sovits_batch", "gpt_batch"):
+        update = result[name]
+        assert (update["minimum"], update["maximum"], update["value"]) == (1, 2, 1)
+        assert update["interactive"] is False and update["info"].startswith("Fixed at 1.")
+        assert "H-2" in update["info"]
