@@ -45,6 +45,7 @@ from gsv_core.guidelines.plan import (
     training_limits,
 )
 from gsv_core.guidelines.results import (
+    DEFAULT_DATASET,
     DatasetSummary,
     DeviceDecision,
     DpoAdvice,
@@ -61,8 +62,6 @@ from gsv_core.guidelines.rounds import (
     save_every_limit,
     sovits_epochs_limit,
 )
-
-DEFAULT_DATASET = DatasetSummary()
 
 __all__ = [
     "DEFAULT_DATASET",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from gsv_core.guidelines.results import (
+    DEFAULT_DATASET,
     DatasetSummary,
     DpoAdvice,
     Goal,
@@ -22,8 +23,6 @@ from gsv_core.guidelines.tables import (
     SOVITS_MAX_BATCH,
     VRAM_ROWS_GB,
 )
-
-DEFAULT_DATASET = DatasetSummary()
 
 
 def _long_slice_factor(dataset: DatasetSummary) -> tuple[float, Reason | None]:

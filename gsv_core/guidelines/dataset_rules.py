@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gsv_core.guidelines.results import DatasetSummary, Limit, Notice, Reason
+from gsv_core.guidelines.results import DEFAULT_DATASET, DatasetSummary, Limit, Notice, Reason
 from gsv_core.guidelines.tables import (
     DATASET_GOOD_LENGTH_S,
     EMOTION_RECOMMEND_S,
@@ -10,8 +10,6 @@ from gsv_core.guidelines.tables import (
     SLICE_FLAG_S,
     SLICE_MIN_S,
 )
-
-DEFAULT_DATASET = DatasetSummary()
 
 
 def dataset_length_advice(dataset: DatasetSummary) -> Notice:

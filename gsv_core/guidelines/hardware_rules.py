@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from gsv_core.guidelines.results import (
+    DEFAULT_DATASET,
     DatasetSummary,
     DeviceDecision,
     GpuVerdict,
@@ -20,9 +21,6 @@ from gsv_core.guidelines.tables import (
     VRAM_ROWS_GB,
 )
 from gsv_core.hardware import GpuInfo, MachineProfile
-
-DEFAULT_DATASET = DatasetSummary()
-
 
 _GEFORCE_MODEL = re.compile(r"\b(?:GTX|RTX|GT)\s*(\d{3,4})\b")
 

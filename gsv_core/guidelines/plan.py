@@ -17,6 +17,7 @@ from gsv_core.guidelines.hardware_rules import (
     training_schedule,
 )
 from gsv_core.guidelines.results import (
+    DEFAULT_DATASET,
     DatasetSummary,
     DeviceDecision,
     DpoAdvice,
@@ -35,8 +36,6 @@ from gsv_core.guidelines.rounds import (
 )
 from gsv_core.guidelines.tables import SLICE_FLAG_S
 from gsv_core.hardware import MachineProfile
-
-DEFAULT_DATASET = DatasetSummary()
 
 
 @dataclass(frozen=True)
@@ -64,20 +63,24 @@ class TrainingLimits:
 
 
 def training_limits(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET, *,
-                    gpu_index: int | None = None, dpo: bool = False, goal: Goal = "best",
+                    gpu_index: int | None = None, dpo: bool | None = False,
+                    goal: Goal = "best",
                     sovits_batch: float | None = None, gpt_batch: float | None = None,
                     sovits_epochs: float | None = None, gpt_epochs: float | None = None,
                     lr_weight: float | None = None, sovits_save_every: float | None = None,
                     gpt_save_every: float | None = None) -> TrainingLimits:
     """Clamp the given control values (None = default) to the guidelines.
 
-    DPO asked for on a card that cannot do it is turned off, with the D-2
-    reason in ``warnings``; on an unproofread or unchecked dataset it stays on
-    with the D-3 warning (the UI asks for a confirmation).
+    ``dpo`` None takes the advice for ``goal`` (D-1..D-3). DPO asked for on a
+    card that cannot do it is turned off, with the D-2 reason in ``warnings``;
+    on an unproofread or unchecked dataset it stays on with the D-3 warning
+    (the UI asks for a confirmation).
     """
     decision = decide_device(profile, gpu_index, dataset)
     budget = memory_budget(profile, decision)
     advice = dpo_advice(budget, dataset, goal)
+    if dpo is None:
+        dpo = advice.recommended
     dpo_on = dpo and advice.available
     warnings = list(decision.warnings)
     if dpo and not advice.available:
@@ -142,9 +145,6 @@ def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET
     """
     if goal not in ("best", "fast"):
         raise ValueError(f"goal must be 'best' or 'fast', got {goal!r}")
-    if dpo is None:
-        decision = decide_device(profile, gpu_index, dataset)
-        dpo = dpo_advice(memory_budget(profile, decision), dataset, goal).recommended
     limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo, goal=goal)
     return TrainPlan(limits=limits, emotion=emotion_advice(dataset),
                      dataset_length=dataset_length_advice(dataset))

@@ -97,6 +97,8 @@ class DatasetSummary:
         return self.reviewed_fraction >= 1.0
 
 
+DEFAULT_DATASET = DatasetSummary()  # nothing measured yet: every rule stays on the safe side
+
 
 @dataclass(frozen=True)
 class GpuVerdict:

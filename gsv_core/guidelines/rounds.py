@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gsv_core.guidelines.results import DatasetSummary, Limit, Reason, int_limit
+from gsv_core.guidelines.results import DEFAULT_DATASET, DatasetSummary, Limit, Reason, int_limit
 from gsv_core.guidelines.tables import (
     GPT_EPOCHS_DEFAULT,
     GPT_EPOCHS_MAX,
@@ -17,8 +17,6 @@ from gsv_core.guidelines.tables import (
     SOVITS_EPOCHS_UNLOCKED_MAX,
     SOVITS_UNLOCK_DURATION_S,
 )
-
-DEFAULT_DATASET = DatasetSummary()
 
 
 def gpt_epochs_limit(requested: float | None = None) -> Limit:
