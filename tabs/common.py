@@ -6,7 +6,7 @@ module renders them as Gradio components and updates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import gradio as gr
@@ -151,3 +151,19 @@ def error_markdown(error: GsvError, t: Translator) -> str:
     if error.advice:
         lines.append("➡️ " + error.advice)
     return "\n\n".join(lines)
+
+
+def refresh_live(ctx: AppContext, inputs: Sequence[gr.components.Component],
+                 outputs: Sequence[gr.components.Component],
+                 refresh: Callable[..., object]) -> None:
+    """Run ``refresh(ctx, *input values)`` on page load and whenever a user edits an input.
+
+    ``.input`` fires for user edits only, so the updates ``refresh`` returns never
+    re-trigger it (no event loops between controls that clamp each other).
+    """
+
+    def handler(*values: object) -> object:
+        return refresh(ctx, *values)
+
+    gr.on([component.input for component in inputs] + [ctx.app.load], handler,
+          inputs=list(inputs), outputs=list(outputs), show_progress="hidden")

@@ -26,6 +26,7 @@ from tabs.common import (
     limit_update,
     not_available_button,
     notice_markdown,
+    refresh_live,
     why_markdown,
 )
 
@@ -139,10 +140,5 @@ def refresh(ctx: AppContext, slice_length_s: float, minutes: float | None,
 
 
 def wire(tab: DatasetTab, ctx: AppContext) -> None:
-    inputs = [tab.slice_length, *tab.inputs.components()]
-
-    def handler(*values: object) -> tuple:
-        return refresh(ctx, *values)
-
-    gr.on([c.input for c in inputs] + [ctx.app.load], handler, inputs=inputs,
-          outputs=[tab.slice_length, tab.slice_why, tab.advice_md], show_progress="hidden")
+    refresh_live(ctx, [tab.slice_length, *tab.inputs.components()],
+                 [tab.slice_length, tab.slice_why, tab.advice_md], refresh)

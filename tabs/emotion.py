@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from gsv_core.guidelines import emotion_advice
-from tabs.common import AppContext, dataset_summary, not_available_button, notice_markdown
+from tabs.common import (
+    AppContext,
+    dataset_summary,
+    not_available_button,
+    notice_markdown,
+    refresh_live,
+)
 
 
 @dataclass
@@ -50,10 +56,4 @@ def refresh(ctx: AppContext, minutes: float | None, p95_slice_s: float | None,
 
 def wire(tab: EmotionTab, ctx: AppContext) -> None:
     assert ctx.dataset is not None, "build the dataset tab before wiring the emotion tab"
-    inputs = ctx.dataset.components()
-
-    def handler(*values: object) -> str:
-        return refresh(ctx, *values)
-
-    gr.on([c.input for c in inputs] + [ctx.app.load], handler, inputs=inputs,
-          outputs=[tab.advice_md], show_progress="hidden")
+    refresh_live(ctx, ctx.dataset.components(), [tab.advice_md], refresh)

@@ -12,7 +12,14 @@ from gsv_core.hardware import GIB, GpuSample, MachineProfile, sample_gpus
 from gsv_core.i18n import Translator
 from gsv_core.models.registry import HF_REPO, download_missing, pretrained_status
 from gsv_core.workspace import Workspace
-from tabs.common import AppContext, dataset_summary, error_markdown, gpu_index, notice_markdown
+from tabs.common import (
+    AppContext,
+    dataset_summary,
+    error_markdown,
+    gpu_index,
+    notice_markdown,
+    refresh_live,
+)
 
 
 @dataclass
@@ -138,13 +145,8 @@ def refresh(ctx: AppContext, gpu: int | None, dpo: bool, minutes: float | None,
 
 def wire(tab: SystemTab, ctx: AppContext, dpo: gr.Checkbox) -> None:
     assert ctx.dataset is not None and ctx.gpu_choice is not None, "build the other tabs first"
-    inputs = [ctx.gpu_choice, dpo, *ctx.dataset.components()]
-
-    def handler(*values: object) -> tuple[str, str]:
-        return refresh(ctx, *values)
-
-    gr.on([c.input for c in inputs] + [ctx.app.load], handler, inputs=inputs,
-          outputs=[tab.decision_md, tab.rules_md], show_progress="hidden")
+    refresh_live(ctx, [ctx.gpu_choice, dpo, *ctx.dataset.components()],
+                 [tab.decision_md, tab.rules_md], refresh)
     tab.sample_button.click(lambda: samples_markdown(sample_gpus(ctx.profile), ctx.t),
                             outputs=[tab.samples_md])
 

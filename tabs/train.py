@@ -23,6 +23,7 @@ from tabs.common import (
     limit_update,
     not_available_button,
     notice_markdown,
+    refresh_live,
     why_markdown,
 )
 
@@ -177,14 +178,7 @@ def apply_recommended(ctx: AppContext, gpu: int | None, goal: str, minutes: floa
 
 def wire(tab: TrainTab, ctx: AppContext) -> None:
     assert ctx.dataset is not None, "build the dataset tab before wiring the training tab"
-    inputs = tab.value_inputs() + ctx.dataset.components()
-
-    def handler(*values: object) -> tuple:
-        return refresh(ctx, *values)
-
-    # .input fires for user edits only, so our own updates never re-trigger a refresh.
-    gr.on([c.input for c in inputs] + [ctx.app.load], handler, inputs=inputs,
-          outputs=tab.outputs(), show_progress="hidden")
+    refresh_live(ctx, tab.value_inputs() + ctx.dataset.components(), tab.outputs(), refresh)
 
     def plan_handler(*values: object) -> tuple:
         return apply_recommended(ctx, *values)
