@@ -18,6 +18,14 @@ others.
 
 Loading goes through ``torch.load(weights_only=True)``; the only class beyond torch's own
 allow-list is ``utils.HParams``, mapped to :class:`_HParamsShim` and turned into plain dicts.
+The shim is added to torch's allow-list once, for the whole process, instead of with
+``torch.serialization.safe_globals`` around each load: that context manager adds to and then
+removes from one process-wide list, so a thread leaving it took the shim away from a thread
+still loading ("Unsupported global: GLOBAL utils.HParams").
+
+Writing goes to a temp file in the target folder (created like ``open()`` would, so the umask
+decides its permissions), fsynced, renamed over the target, then the folder is fsynced: after
+a crash or power loss the file is either the old one or the complete new one.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import tempfile
+import secrets
+import threading
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -85,7 +94,21 @@ class _HParamsShim:
         self.fields = dict(state)
 
 
-_SAFE_GLOBALS = [(_HParamsShim, "utils.HParams")]
+_HPARAMS_GLOBAL = (_HParamsShim, "utils.HParams")
+# torch's allow-list is replaced, not updated in place, by every add: two unlocked adds can
+# lose one. The lock makes check-and-add one step.
+_ALLOW_LIST_LOCK = threading.Lock()
+
+
+def _allow_hparams_shim() -> None:
+    """Make sure ``utils.HParams`` → the shim is on torch's process-wide allow-list.
+
+    Checked on every load (cheap) rather than remembered in a flag of ours, so the entry is
+    put back if other code removed it (e.g. by leaving its own ``safe_globals`` block).
+    """
+    with _ALLOW_LIST_LOCK:
+        if _HPARAMS_GLOBAL not in torch.serialization.get_safe_globals():
+            torch.serialization.add_safe_globals([_HPARAMS_GLOBAL])
 
 
 def _to_plain(value: Any) -> Any:
@@ -143,9 +166,9 @@ def read_checkpoint_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
             "Re-download or re-export the file.",
             details=f"{path}: starts with {data[:8]!r}",
         )
+    _allow_hparams_shim()
     try:
-        with torch.serialization.safe_globals(_SAFE_GLOBALS):
-            loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise CheckpointError(
             f"{path.name} contains Python objects that are not loaded for safety.",
@@ -190,24 +213,43 @@ def sovits_symbol_version(weight: Mapping[str, torch.Tensor]) -> str:
 
 
 def write_checkpoint_dict(path: str | os.PathLike[str], payload: Mapping[str, Any]) -> Path:
-    """Save ``payload`` with ``torch.save`` atomically (temp file in the same folder, then rename).
+    """Save ``payload`` with ``torch.save`` atomically and durably (see the module docstring).
 
     The file is a plain torch zip (``PK``), which every upstream loader reads. ``payload`` must
     hold only tensors, dicts, lists, strings, numbers, booleans and None (checked first, so
-    the file always opens with ``weights_only=True``).
+    the file always opens with ``weights_only=True``). Its permissions are those of a file
+    made with ``open(path, "wb")`` (0666 less the umask), not ``mkstemp``'s private 0600: a
+    weight file is meant to be copied and shared.
     """
     path = Path(path)
     _check_plain(payload, "payload")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    # O_EXCL: never write into a file that already exists (a random name makes that rare).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(dict(payload), handle)
-        os.replace(tmp_name, path)
+            handle.flush()
+            os.fsync(handle.fileno())  # the bytes are on disk before the name points at them
+        os.replace(tmp, path)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Persist a rename in ``folder`` (POSIX; Windows cannot open a folder for fsync)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
