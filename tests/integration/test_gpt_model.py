@@ -212,7 +212,27 @@ def test_dpo_forward_adds_preference_term() -> None:
     assert model.bert_proj.weight.grad is not None
 
 
-def test_bf16_weights_decode_and_stayassert_close_to_reference() -> None:
+def test_dpo_forward_preference_uses_beta_0_2() -> None:
+    """The preference term of a DPO step is mean(log(1 + exp(-0.2 (logp_real - logp_rejected))))
+    (upstream t2s_model.forward: reference-free, beta 0.2). The rejected twins are redrawn from
+    the same seed. Mutation probe: dpo_forward's default beta 0.2 -> 0.5 fails here."""
+    ref, model = _reference(), _tiny_model()
+    inputs = _forward_inputs(ref)
+    phones, phone_lens, semantic, semantic_lens, bert = inputs
+    with torch.no_grad():
+        out = dpo_forward(model, *inputs, generator=torch.Generator().manual_seed(0))
+        rejected, rejected_lens = make_rejected(semantic, semantic_lens, model.config.eos_id,
+                                                torch.Generator().manual_seed(0))
+        rejected_logits, rejected_targets = model.teacher_forced_logits(
+            phones, phone_lens, rejected, rejected_lens, bert)
+    margin = (sequence_logps(out.logits, out.targets)
+              - sequence_logps(rejected_logits, rejected_targets)).double()
+    assert margin.abs().min() > 1.0  # the beta is visible: the margins are not near zero
+    expected = torch.log1p(torch.exp(-0.2 * margin)).mean().item()
+    assert out.dpo_loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_bf16_weights_decode_and_stay_close_to_the_reference() -> None:
     # The reduced-precision path runs on CPU too; CUDA specifics are in test_cuda_parity.py.
     ref = _reference()
     model = _tiny_model().to(torch.bfloat16)

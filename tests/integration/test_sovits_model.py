@@ -19,7 +19,7 @@ from gsv_core.models.checkpoint import load_sovits
 from gsv_core.models.discriminator import MultiPeriodDiscriminator
 from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
 from tests.fixture_paths import manifest, tiny_fixture
-from tests.reference_compare import relative_error
+from tests.reference_compare import assert_close_to_reference, relative_error
 
 pytestmark = pytest.mark.usefixtures("no_tf32")
 
@@ -30,11 +30,6 @@ DEVICES = [
     ),
 ]
 SPEEDS = [(1.0, "speed1"), (1.25, "speed1p25")]
-
-
-def assert_matches(ours: torch.Tensor, ref: torch.Tensor, rel: float = 1e-4) -> None:
-    error = relative_error(ours, ref)
-    assert error <= rel, f"max error {error:.3g} of max|ref| (allowed {rel:g})"
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +137,10 @@ def test_decode_matches_reference(
         noise_scale=0.0,
         speed=speed,
     )
-    assert_matches(out.ge, reference["sovits.decode.ge"])
+    assert_close_to_reference(out.ge, reference["sovits.decode.ge"])
     for name in ("m_p", "logs_p", "y_mask", "z"):
-        assert_matches(getattr(out, name), reference[f"sovits.decode.{key}.{name}"])
-    assert_matches(out.wav, reference[f"sovits.decode.out_{key}"])
+        assert_close_to_reference(getattr(out, name), reference[f"sovits.decode.{key}.{name}"])
+    assert_close_to_reference(out.wav, reference[f"sovits.decode.out_{key}"])
 
 
 def test_decode_from_precomputed_style_is_identical(tiny_cpu, reference: dict) -> None:
@@ -179,6 +174,33 @@ def test_noise_scale_draws_from_the_given_generator(tiny_cpu, reference: dict) -
     assert torch.equal(wav(1), wav(1))
     assert not torch.equal(wav(1), wav(2))
     assert not torch.equal(wav(1), tiny_cpu.decode(*args, ge=ge, noise_scale=0.0).wav)
+
+
+def test_prior_noise_is_scaled_by_the_prior_std(tiny_cpu, reference: dict) -> None:
+    """``decode`` samples ``z_p = m_p + eps * exp(logs_p) * noise_scale`` (upstream's
+    ``SynthesizerTrn.decode``). The fixture's references use noise_scale 0 and cannot see this.
+
+    Seam: ``eps`` is the first draw, ``torch.randn(m_p.shape, generator=...)``, of the generator
+    passed in, so the test redraws it from the same seed, builds ``z_p`` from the formula and
+    runs it through the flow (pinned by the reference above). Mutation probes that fail here:
+    ``exp(logs_p)`` dropped, ``noise_scale`` ignored.
+    """
+    codes, text = reference["sovits.decode.codes"][..., :10], reference["sovits.decode.text"]
+    ge = tiny_cpu.style_embedding([reference["sovits.decode.refer_spec"]])
+    noise_scale, seed = 0.5, 3
+    out = tiny_cpu.decode(codes, text, ge=ge, noise_scale=noise_scale,
+                          generator=torch.Generator().manual_seed(seed))
+    eps = torch.randn(out.m_p.shape, generator=torch.Generator().manual_seed(seed))
+    z_p = out.m_p + eps * torch.exp(out.logs_p) * noise_scale
+    with torch.no_grad():
+        expected_z = tiny_cpu.flow(z_p, out.y_mask, g=out.ge, reverse=True)
+    assert_close_to_reference(out.z, expected_z)
+
+
+def test_reference_comparison_checks_the_shape_first() -> None:
+    # the difference broadcasts, so without the shape check a lost batch axis would pass
+    with pytest.raises(AssertionError, match="shape"):
+        assert_close_to_reference(torch.ones(3, 4), torch.ones(1, 3, 4))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
