@@ -16,23 +16,28 @@ Layout (one rule family per module):
     tables          every number of the rule book
     results         Reason, Limit, DatasetSummary and the other frozen answers
     hardware_rules  H-1..H-4, B-3: usable cards, table rows, device, order, heat
-    batch           B-1..B-5, D-1..D-3: batch limits and the DPO toggle
+    batch           B-1..B-5, B-8, D-1..D-3: batch limits and the DPO toggle
     rounds          R-1..R-5: rounds, LR weight, save interval
     dataset_rules   Q-3, Q-4, E-1: dataset and slice length, emotion advice
-    plan            training_limits, recommend, rule_overview: all of them together
+    dataset_input   raw dataset form fields -> a valid summary plus what was refused
+    plan            training_limits, recommend, plan_changes, rule_overview: all together
+    glossary        every rule id in plain language (the UI's "Rules" section)
 """
 
 from __future__ import annotations
 
 from gsv_core.guidelines.batch import dpo_advice, gpt_batch_limit, sovits_batch_limit
+from gsv_core.guidelines.dataset_input import DatasetInput, dataset_from_fields
 from gsv_core.guidelines.dataset_rules import (
     dataset_length_advice,
     emotion_advice,
     slice_length_limit,
 )
+from gsv_core.guidelines.glossary import RuleEntry, rule_glossary
 from gsv_core.guidelines.hardware_rules import (
     classify_gpu,
     decide_device,
+    gpu_memory_budget,
     heat_notice,
     memory_budget,
     training_schedule,
@@ -40,6 +45,8 @@ from gsv_core.guidelines.hardware_rules import (
 from gsv_core.guidelines.plan import (
     TrainingLimits,
     TrainPlan,
+    plan_changes,
+    plan_from_fields,
     recommend,
     rule_overview,
     training_limits,
@@ -65,6 +72,7 @@ from gsv_core.guidelines.rounds import (
 
 __all__ = [
     "DEFAULT_DATASET",
+    "DatasetInput",
     "DatasetSummary",
     "DeviceDecision",
     "DpoAdvice",
@@ -73,20 +81,26 @@ __all__ = [
     "MemoryBudget",
     "Notice",
     "Reason",
+    "RuleEntry",
     "TrainPlan",
     "TrainingLimits",
     "TrainingSchedule",
     "classify_gpu",
+    "dataset_from_fields",
     "dataset_length_advice",
     "decide_device",
     "dpo_advice",
     "emotion_advice",
     "gpt_batch_limit",
     "gpt_epochs_limit",
+    "gpu_memory_budget",
     "heat_notice",
     "lr_weight_limit",
     "memory_budget",
+    "plan_changes",
+    "plan_from_fields",
     "recommend",
+    "rule_glossary",
     "rule_overview",
     "save_every_limit",
     "slice_length_limit",

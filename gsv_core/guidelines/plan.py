@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from gsv_core.guidelines.batch import dpo_advice, gpt_batch_limit, sovits_batch_limit
+from gsv_core.guidelines.dataset_input import dataset_from_fields
 from gsv_core.guidelines.dataset_rules import (
     dataset_length_advice,
     emotion_advice,
@@ -12,6 +13,7 @@ from gsv_core.guidelines.dataset_rules import (
 )
 from gsv_core.guidelines.hardware_rules import (
     decide_device,
+    gpu_memory_budget,
     heat_notice,
     memory_budget,
     training_schedule,
@@ -34,7 +36,7 @@ from gsv_core.guidelines.rounds import (
     save_every_limit,
     sovits_epochs_limit,
 )
-from gsv_core.guidelines.tables import SLICE_FLAG_S
+from gsv_core.guidelines.tables import DPO_SLOWDOWN_FACTOR, SLICE_FLAG_S
 from gsv_core.hardware import MachineProfile
 
 
@@ -44,10 +46,17 @@ class TrainingLimits:
 
     The training tab re-reads this on every change (card, DPO, dataset, a
     slider) and applies it to its controls; ``recommend`` builds on it.
+
+    ``budget`` is the memory SoVITS trains with; ``gpt_budget`` the memory GPT
+    trains with — the same card, except when the two train in parallel on two
+    usable cards (H-3), where ``gpt_batch`` and ``dpo`` come from GPT's card.
+    ``blockers`` say why training cannot start as set (D-3: DPO on an
+    unchecked or unproofread dataset without ``dpo_confirmed``); empty = go.
     """
 
     decision: DeviceDecision
     budget: MemoryBudget
+    gpt_budget: MemoryBudget
     sovits_batch: Limit
     gpt_batch: Limit
     sovits_epochs: Limit
@@ -57,14 +66,25 @@ class TrainingLimits:
     gpt_save_every: Limit
     dpo: DpoAdvice
     dpo_on: bool
+    dpo_confirmed: bool
     schedule: TrainingSchedule
     heat: Notice
     warnings: tuple[Reason, ...]
+    blockers: tuple[Reason, ...]
+
+
+def _dpo_blockers(dpo_on: bool, advice: DpoAdvice, confirmed: bool) -> tuple[Reason, ...]:
+    """D-3: DPO on a dataset that failed its checks trains only after an explicit confirmation."""
+    if not (dpo_on and advice.needs_confirmation) or confirmed:
+        return ()
+    return (Reason("D-3", "DPO is on although the dataset has not passed the quality checks or "
+                          "is not fully proofread: confirm that you accept the risk, or turn "
+                          "DPO off.", {}),)
 
 
 def training_limits(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET, *,
                     gpu_index: int | None = None, dpo: bool | None = False,
-                    goal: Goal = "best",
+                    dpo_confirmed: bool = False, goal: Goal = "best",
                     sovits_batch: float | None = None, gpt_batch: float | None = None,
                     sovits_epochs: float | None = None, gpt_epochs: float | None = None,
                     lr_weight: float | None = None, sovits_save_every: float | None = None,
@@ -74,11 +94,15 @@ def training_limits(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_D
     ``dpo`` None takes the advice for ``goal`` (D-1..D-3). DPO asked for on a
     card that cannot do it is turned off, with the D-2 reason in ``warnings``;
     on an unproofread or unchecked dataset it stays on with the D-3 warning
-    (the UI asks for a confirmation).
+    (the UI asks for a confirmation) and, until ``dpo_confirmed``, a D-3
+    entry in ``blockers``.
     """
     decision = decide_device(profile, gpu_index, dataset)
     budget = memory_budget(profile, decision)
-    advice = dpo_advice(budget, dataset, goal)
+    schedule = training_schedule(profile, decision)
+    gpt_budget = (gpu_memory_budget(schedule.gpt_gpu)
+                  if schedule.parallel and schedule.gpt_gpu is not None else budget)
+    advice = dpo_advice(gpt_budget, dataset, goal)
     if dpo is None:
         dpo = advice.recommended
     dpo_on = dpo and advice.available
@@ -89,19 +113,20 @@ def training_limits(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_D
         warnings.extend(r for r in advice.reasons if r.rule == "D-3")
     if dataset.p95_slice_s is not None and dataset.p95_slice_s > SLICE_FLAG_S:
         warnings.append(Reason("Q-4", "95% of slices are up to {p95:.1f} s: re-slice overlong "
-                                      "audio (over 15 s) before training.",
-                               {"p95": dataset.p95_slice_s}))
+                                      "audio (over {flag:g} s) before training.",
+                               {"p95": dataset.p95_slice_s, "flag": SLICE_FLAG_S}))
     sovits_rounds = sovits_epochs_limit(dataset, sovits_epochs)
     gpt_rounds = gpt_epochs_limit(gpt_epochs)
     return TrainingLimits(
-        decision=decision, budget=budget,
+        decision=decision, budget=budget, gpt_budget=gpt_budget,
         sovits_batch=sovits_batch_limit(budget, dataset, sovits_batch),
-        gpt_batch=gpt_batch_limit(budget, dataset, dpo_on, gpt_batch),
+        gpt_batch=gpt_batch_limit(gpt_budget, dataset, dpo_on, gpt_batch),
         sovits_epochs=sovits_rounds, gpt_epochs=gpt_rounds, lr_weight=lr_weight_limit(lr_weight),
         sovits_save_every=save_every_limit(int(sovits_rounds.value), sovits_save_every),
         gpt_save_every=save_every_limit(int(gpt_rounds.value), gpt_save_every),
-        dpo=advice, dpo_on=dpo_on, schedule=training_schedule(profile, decision),
-        heat=heat_notice(decision), warnings=tuple(warnings))
+        dpo=advice, dpo_on=dpo_on, dpo_confirmed=dpo_confirmed, schedule=schedule,
+        heat=heat_notice(decision), warnings=tuple(warnings),
+        blockers=_dpo_blockers(dpo_on, advice, dpo_confirmed))
 
 
 @dataclass(frozen=True)
@@ -111,6 +136,7 @@ class TrainPlan:
     limits: TrainingLimits
     emotion: Notice
     dataset_length: Notice
+    dataset_problems: tuple[Reason, ...] = field(default=())  # fields refused (plan_from_fields)
 
     # The plan's numbers are the limits' values; these read like the plan itself.
     @property
@@ -133,21 +159,101 @@ class TrainPlan:
     def warnings(self) -> tuple[Reason, ...]:
         return self.limits.warnings
 
+    @property
+    def blockers(self) -> tuple[Reason, ...]:
+        return self.limits.blockers
+
 
 def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET,
               goal: Goal = "best", *, gpu_index: int | None = None,
-              dpo: bool | None = None) -> TrainPlan:
+              dpo: bool | None = None, dpo_confirmed: bool = False) -> TrainPlan:
     """A full recommended training plan for this machine and dataset.
 
     ``dpo`` None lets the plan decide: on when available and advisable for
     ``goal="best"`` (D-1..D-3), off for ``goal="fast"`` (DPO trains about 4x
     slower). True/False forces the toggle, and the GPT batch follows it (D-2).
+    This one function is the recommendation everywhere: the plan command and
+    the training tab's "Use the recommended plan" button both call it (through
+    ``plan_from_fields`` when they start from raw fields).
     """
     if goal not in ("best", "fast"):
         raise ValueError(f"goal must be 'best' or 'fast', got {goal!r}")
-    limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo, goal=goal)
+    limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo, goal=goal,
+                             dpo_confirmed=dpo_confirmed)
     return TrainPlan(limits=limits, emotion=emotion_advice(dataset),
                      dataset_length=dataset_length_advice(dataset))
+
+
+def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,
+                     p95_slice_s: float | None = None, clip_count: float | None = None,
+                     quality: str | None = None, reviewed_pct: float | None = None,
+                     goal: Goal = "best", gpu_index: int | None = None,
+                     dpo: bool | None = None, dpo_confirmed: bool = False) -> TrainPlan:
+    """``recommend`` from the raw dataset fields, as the UI button and the plan command have them.
+
+    Both call this, so identical inputs give identical plans. Refused fields
+    (see ``dataset_from_fields``) are treated as not measured and listed in
+    ``dataset_problems``; the command turns them into an error, the UI shows them.
+    """
+    dataset = dataset_from_fields(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
+    plan = recommend(profile, dataset.summary, goal, gpu_index=gpu_index, dpo=dpo,
+                     dpo_confirmed=dpo_confirmed)
+    return replace(plan, dataset_problems=dataset.problems)
+
+
+def _dpo_change(plan: TrainPlan) -> Reason:
+    if plan.dpo_on:
+        return Reason("D-1", "DPO on: the card has enough memory and the dataset is clean and "
+                             "proofread, so DPO's better GPT model is worth its about {slow}x "
+                             "longer training.", {"slow": DPO_SLOWDOWN_FACTOR})
+    if not plan.dpo.available:
+        return Reason("D-2", "DPO off: this card does not have enough memory for DPO.", {})
+    if plan.dpo.needs_confirmation:
+        return Reason("D-3", "DPO off: the dataset has not passed the quality checks or is not "
+                             "fully proofread.", {})
+    return Reason("D-1", "DPO off: it trains about {slow}x slower, and the goal is fast "
+                         "training.", {"slow": DPO_SLOWDOWN_FACTOR})
+
+
+def _value_change(name: str, old: float, new: float, rule: str) -> Reason:
+    """One "control old → new" line; one literal template per control, for translation."""
+    params = {"old": old, "new": new}
+    templates = {
+        "sovits_batch": Reason(rule, "SoVITS batch {old} → {new}.", params),
+        "gpt_batch": Reason(rule, "GPT batch {old} → {new}.", params),
+        "sovits_epochs": Reason(rule, "SoVITS rounds {old} → {new}.", params),
+        "gpt_epochs": Reason(rule, "GPT rounds {old} → {new}.", params),
+        "lr_weight": Reason(rule, "Text learning-rate weight {old} → {new}.", params),
+        "sovits_save_every": Reason(rule, "SoVITS saves every {old} → {new} rounds.", params),
+        "gpt_save_every": Reason(rule, "GPT saves every {old} → {new} rounds.", params),
+    }
+    return templates[name]
+
+
+# The rule that gives each control's recommended (default) value, when it is not its maximum.
+_DEFAULT_RULES = {"sovits_batch": "B-5", "gpt_batch": "B-5", "sovits_epochs": "R-2",
+                  "gpt_epochs": "R-1", "lr_weight": "R-4", "sovits_save_every": "R-5",
+                  "gpt_save_every": "R-5"}
+
+
+def plan_changes(current: TrainingLimits, plan: TrainPlan) -> tuple[Reason, ...]:
+    """What applying ``plan`` changes in ``current``, each line with the rule behind it.
+
+    For the "Use the recommended plan" button: "D-1: DPO on: ...",
+    "R-2: SoVITS rounds 60 → 10." A value set to its maximum names the rule
+    that sets that maximum (the limit's binding reason); any other value the
+    rule that gives the default. Empty when the plan changes nothing.
+    """
+    changes = []
+    if current.dpo_on != plan.dpo_on:
+        changes.append(_dpo_change(plan))
+    for name, default_rule in _DEFAULT_RULES.items():
+        old, new = getattr(current, name), getattr(plan.limits, name)
+        if old.value != new.value:
+            binding = new.binding
+            rule = binding.rule if binding is not None and new.value == new.max else default_rule
+            changes.append(_value_change(name, old.value, new.value, rule))
+    return tuple(changes)
 
 
 def rule_overview(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET, *,
@@ -161,7 +267,7 @@ def rule_overview(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DAT
     groups = [limits.decision.reasons, limits.sovits_batch.reasons, limits.gpt_batch.reasons,
               limits.dpo.reasons, limits.sovits_epochs.reasons, limits.gpt_epochs.reasons,
               limits.lr_weight.reasons, limits.sovits_save_every.reasons,
-              limits.schedule.reasons, limits.heat.reasons, limits.warnings,
+              limits.schedule.reasons, limits.heat.reasons, limits.warnings, limits.blockers,
               dataset_length_advice(dataset).reasons, emotion_advice(dataset).reasons,
               slice_length_limit(None, dataset).reasons]
     unique = {reason.text(): reason for group in groups for reason in group}

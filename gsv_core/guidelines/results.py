@@ -5,6 +5,7 @@ All frozen: the UI and the plan command render them, nothing mutates them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -40,6 +41,11 @@ class Limit:
     ``requested`` is what the user (or caller) asked for; ``value`` is what is
     allowed. ``enabled`` is False when the control cannot be used at all (e.g.
     training batch on a card that cannot train).
+
+    ``binding`` is the ONE reason that sets the current maximum (or the fixed
+    value) — the rule that binds now, e.g. B-4 when long slices lowered the
+    B-1 table value. The UI shows it under the control; ``reasons`` is the full
+    list, binding reason first. Every limit the engine returns has it set.
     """
 
     min: float
@@ -50,6 +56,12 @@ class Limit:
     step: float = 1
     requested: float | None = None
     enabled: bool = True
+    binding: Reason | None = None
+
+    @property
+    def fixed(self) -> bool:
+        """True when there is nothing to choose (min == max): show a read-only number."""
+        return self.min == self.max
 
     @property
     def clamped(self) -> bool:
@@ -60,17 +72,29 @@ class Limit:
         return [reason.text(translate) for reason in self.reasons]
 
 
+def binding_first(binding: Reason, reasons: list[Reason]) -> tuple[Reason, ...]:
+    """The full reason list with the binding reason leading (and not repeated)."""
+    return (binding, *(reason for reason in reasons if reason != binding))
+
+
 def int_limit(lo: int, hi: int, default: int, requested: float | None,
-               reasons: list[Reason], *, enabled: bool = True) -> Limit:
-    """An integer limit: batch sizes and rounds are never fractional (X-6)."""
+              reasons: list[Reason], *, binding: Reason, enabled: bool = True) -> Limit:
+    """An integer limit: batch sizes and rounds are never fractional (X-6).
+
+    A request that is not a finite number (NaN, infinity) counts as no request:
+    the control shows its default rather than crashing on ``round(nan)``.
+    """
+    if requested is not None and not math.isfinite(requested):
+        requested = None
     hi = max(hi, lo)
     default = min(max(default, lo), hi)
     value = default if requested is None else min(max(round(requested), lo), hi)
     if requested is not None and requested != int(requested):
         reasons.append(Reason("X-6", "Batch sizes and rounds are whole numbers; using {value}.",
                               {"value": value}))
-    return Limit(min=lo, max=hi, default=default, value=value, reasons=tuple(reasons),
-                 requested=requested, enabled=enabled)
+    return Limit(min=lo, max=hi, default=default, value=value,
+                 reasons=binding_first(binding, reasons), requested=requested, enabled=enabled,
+                 binding=binding)
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,10 @@ class DatasetSummary:
     """What the guidelines need to know about a dataset (the dataset tab measures it).
 
     Unknown fields are None; rules that need them then stay on the safe side.
+    Impossible values (negative, NaN or infinite numbers, a fractional clip
+    count) are refused here, so no rule ever computes with them; the dataset
+    tab turns its raw fields into a summary through ``dataset_from_fields``,
+    which reports such values instead of raising.
     """
 
     total_duration_s: float | None = None
@@ -87,6 +115,14 @@ class DatasetSummary:
     reviewed_fraction: float = 0.0        # share of labels a person proofread, 0-1
 
     def __post_init__(self) -> None:
+        for name in ("total_duration_s", "p95_slice_s"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0 or None, got {value!r}")
+        clips = self.clip_count
+        if clips is not None and (isinstance(clips, bool) or not isinstance(clips, int)
+                                  or clips < 0):
+            raise ValueError(f"clip_count must be a whole number >= 0 or None, got {clips!r}")
         if not 0.0 <= self.reviewed_fraction <= 1.0:
             raise ValueError(f"reviewed_fraction must be in 0..1, got {self.reviewed_fraction}")
         if self.quality not in ("good", "poor", "unknown"):
@@ -122,6 +158,11 @@ class DeviceDecision:
     reasons: tuple[Reason, ...]
     warnings: tuple[Reason, ...]
 
+    @property
+    def on_gpu(self) -> bool:
+        """True when training runs on a GPU; the UI then says "GPU", otherwise "CPU" (H-2)."""
+        return self.gpu is not None
+
 
 @dataclass(frozen=True)
 class DpoAdvice:
@@ -142,6 +183,7 @@ class TrainingSchedule:
     sovits_device: str
     gpt_device: str
     reasons: tuple[Reason, ...]
+    gpt_gpu: GpuInfo | None = None   # the card GPT trains on (another card when parallel)
 
 
 @dataclass(frozen=True)
@@ -155,7 +197,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class MemoryBudget:
-    """The memory the batch tables are read with: a GPU's VRAM or, on CPU, half the RAM."""
+    """The memory the batch tables are read with: a GPU's VRAM or, on CPU, the smallest row."""
 
     gb: int
     row_gb: int | None

@@ -1,6 +1,8 @@
 """Every number of the rule book (shared/guidelines.md), named, with its rule id.
 
-The only place these numbers appear: the rules in the sibling modules read them.
+The only place these numbers appear: the rules in the sibling modules read them,
+and every reason text takes them as parameters (no number is written into a
+reason's English template), so changing a number here changes what the UI says.
 """
 
 from __future__ import annotations
@@ -12,6 +14,17 @@ GPT_MAX_BATCH_DPO = (None, None, 1, 1, 4, 6, 6, 8, 18)              # B-2, DPO o
 REFERENCE_SLICE_S = 10.0       # B-1/B-2 tables assume 10-second slices (B-4, Q-4)
 MIN_TRAINING_VRAM_GB = 6       # H-1, B-3
 MIN_DPO_VRAM_GB = 12           # D-2
+BYTES_PER_GB = 1024**3         # B-3: card memory in GB = total bytes / this, rounded to nearest
+
+# H-1: GeForce models that commonly cannot train. Model numbers below the first
+# series cannot; within a series, models below its floor cannot; the listed
+# (model, memory) pairs cannot at or below that memory.
+H1_FIRST_USABLE_SERIES_MODEL = 1000                                 # "before the 10 series"
+H1_SERIES_FLOOR_MODEL = {10: 1060, 16: 1660, 20: 2060}              # series -> first usable
+H1_UNUSABLE_MODEL_MAX_GB = {3050: 4}                                # "the 3050 4 GB"
+
+DPO_VRAM_FACTOR = 2            # D-1: "more than 2x the VRAM"
+DPO_SLOWDOWN_FACTOR = 4        # D-1: "trains about 4x slower"
 
 GPT_EPOCHS_MAX, GPT_EPOCHS_DEFAULT = 20, 10                         # R-1
 SOVITS_EPOCHS_MAX, SOVITS_EPOCHS_DEFAULT = 15, 10                   # R-3 locked range
@@ -20,12 +33,22 @@ SOVITS_UNLOCK_DURATION_S = 3600.0                                   # R-3: "over
 # R-4; the 0.2 floor and 0.05 step are upstream's slider
 LR_WEIGHT_MIN, LR_WEIGHT_DEFAULT, LR_WEIGHT_STEP = 0.2, 0.4, 0.05
 SAVE_CHECKPOINTS_TARGET = 4    # save_every default: about four checkpoints to compare by ear (R-5)
+LOSS_MEANINGFUL_ROUNDS = 30    # R-5: loss curves mean little below about 30 rounds
 DATASET_GOOD_LENGTH_S = 30 * 60.0                                   # Q-3
 EMOTION_RECOMMEND_S = 3600.0                                        # E-1
 SLICE_MIN_S, SLICE_FLAG_S = 3.0, 15.0                               # Q-4
+SLICE_STEP_S = 0.5                                                  # Q-4 slider step
 SOVITS_DROP_S, GPT_DROP_S = 38.0, 54.0  # Q-4: upstream silently drops longer clips; we reject
 APPLE_CPU_OK_AUDIO_S = 30.0                                         # H-2
 # H-2's estimate: how many times slower CPU training is than a 6-12 GB GPU.
 # An order of magnitude to set expectations, not a promise; replace with a
 # measured figure once bench/ has one for the trainers.
 CPU_SLOWDOWN_RANGE = (20, 50)
+CPU_SLOWDOWN_GPU_GB = (6, 12)  # ... the GPUs that estimate compares with
+
+# What a dataset summary can plausibly hold (dataset_input). Values outside are
+# typing mistakes, refused with a message rather than fed to the rules: no
+# voice dataset is 1000 hours, and no slice is longer than an hour.
+DATASET_MAX_MINUTES = 60_000.0          # 1000 hours
+SLICE_MAX_P95_S = 3600.0
+DATASET_MAX_CLIPS = 10_000_000
