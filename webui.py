@@ -7,9 +7,12 @@ Importing this module is cheap (no gradio, no torch): both load inside
 from __future__ import annotations
 
 import argparse
+import errno
+import ipaddress
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +24,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("gsv_studio")
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 9874  # GPT-SoVITS's own web UI port, so bookmarks keep working
+# Not one of GPT-SoVITS's own ports (config.py at 48b1a01: 9871 proofreading, 9872 inference,
+# 9873 UVR5, 9874 main web UI; 9880 its API), so both run side by side, and outside Gradio's
+# own 7860-7959 range, which other Gradio apps take when they are given no port.
+DEFAULT_PORT = 9890
+PORT_TRIES = 100  # a busy --port falls back to the next free one among this many
 EXIT_OK, EXIT_USAGE = 0, 2
-SHARE_USER = "gsv"
+LOGIN_USER = "gsv"
+SHARE_USER = LOGIN_USER  # the former name, kept for callers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,9 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="GSV Studio: make a GPT-SoVITS v2 voice in your browser. "
                     "Run 'gsv-studio plan --help' for the headless training planner.")
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default {DEFAULT_HOST}: this computer only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"port to listen on (default {DEFAULT_PORT})")
+                        help=f"address to listen on (default {DEFAULT_HOST}: this computer only); "
+                             "any other address requires a login (--auth, or a generated "
+                             "password that is printed)")
+    parser.add_argument("--port", type=_port_number, default=DEFAULT_PORT,
+                        help=f"port to listen on (default {DEFAULT_PORT}); when it is busy the "
+                             "next free port is used, and printed")
     parser.add_argument("--share", action="store_true",
                         help="also make a public demo link; it always requires a login "
                              "(--auth, or a generated password that is printed)")
@@ -50,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return port
+
+
 def parse_auth(text: str | None) -> tuple[str, str] | None:
     """'user:password' → (user, password); the password may itself contain ':'."""
     if text is None:
@@ -60,14 +81,83 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def resolve_auth(share: bool, auth: tuple[str, str] | None) -> tuple[tuple[str, str] | None, bool]:
-    """A public link never runs without a login: generate one when none was given.
+def is_loopback(host: str) -> bool:
+    """Whether only this computer can reach ``host`` (127.0.0.0/8, ::1, "localhost").
+
+    Any other name or address, including 0.0.0.0 and names we cannot judge, counts as
+    reachable from the network: the safe side when deciding whether a login is needed.
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_auth(share: bool, auth: tuple[str, str] | None,
+                 host: str = DEFAULT_HOST) -> tuple[tuple[str, str] | None, bool]:
+    """A UI other computers can reach never runs without a login: a public link (``--share``)
+    or a non-loopback ``--host``. A login is generated when none was given.
 
     Returns the credentials and whether they were generated (so they get printed).
     """
-    if auth is not None or not share:
+    if auth is not None or not (share or not is_loopback(host)):
         return auth, False
-    return (SHARE_USER, secrets.token_urlsafe(12)), True
+    return (LOGIN_USER, secrets.token_urlsafe(16)), True
+
+
+def login_notice(auth: tuple[str, str], share: bool, host: str) -> str:
+    """The block printed once at start-up with a generated login, hard to miss in a console."""
+    reason = "--share makes a public link" if share else (
+        f"--host {host} is reachable from other computers")
+    rule = "=" * 64
+    return (f"{rule}\n  Login required ({reason}).\n  user:     {auth[0]}\n"
+            f"  password: {auth[1]}\n  This password is shown only now and changes at every "
+            f"start;\n  pass --auth USER:PASSWORD to choose your own.\n{rule}")
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    """Can a server bind ``host:port`` now? Bound the way uvicorn binds (SO_REUSEADDR on
+    POSIX, so a port in TIME_WAIT after a restart counts as free, as it is for uvicorn)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        if os.name == "posix":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            # Windows says WSAEACCES for a port another program holds exclusively.
+            busy = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE),
+                    getattr(errno, "WSAEACCES", errno.EADDRINUSE)}
+            if exc.errno in busy:
+                return False
+            raise
+    return True
+
+
+def pick_port(host: str, wanted: int, tries: int = PORT_TRIES) -> int:
+    """``wanted`` when it is free, else the next free port above it (up to ``tries`` ports).
+
+    Another program may still take the port before the server binds it; the window is the
+    moment between this check and the launch.
+
+    Raises:
+        ConfigError: every port tried is busy, or ``host`` is not an address of this computer.
+    """
+    from gsv_core.errors import ConfigError
+
+    last = min(wanted + tries, 65536) - 1
+    for port in range(wanted, last + 1):
+        try:
+            if _port_is_free(host, port):
+                return port
+        except OSError as exc:
+            raise ConfigError(f"Cannot listen on {host}: {exc.strerror or exc}.",
+                              "Use an address of this computer, e.g. 127.0.0.1 (this computer "
+                              "only) or 0.0.0.0 (every network).") from exc
+    raise ConfigError(f"Ports {wanted}-{last} on {host} are all in use.",
+                      "Stop a program that uses them, or pass --port with another number.")
 
 
 def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Blocks:
@@ -119,19 +209,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"gsv-studio: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    auth, generated = resolve_auth(args.share, auth)
+    auth, generated = resolve_auth(args.share, auth, args.host)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     from gsv_core.errors import GsvError
 
     try:
         app = build_app(args.lang, args.workspace)
-    except GsvError as exc:  # e.g. an unknown --lang or a bad GSV_FAKE_GPU
+        # After the build, so the port is still free when the server binds it moments later.
+        port = pick_port(args.host, args.port)
+    except GsvError as exc:  # an unknown --lang, a bad GSV_FAKE_GPU, no free port
         print(f"gsv-studio: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if port != args.port:
+        print(f"Port {args.port} is in use; GSV Studio uses port {port} instead.", flush=True)
     if generated:
-        print(f"Public link login: user '{auth[0]}', password '{auth[1]}'", flush=True)
-    app.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
+        print(login_notice(auth, args.share, args.host), flush=True)
+    app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
                inbrowser=not args.no_browser, show_error=True)
     return EXIT_OK
 
