@@ -3,6 +3,9 @@
 Discovery tries, in order: the ``GSV_FAKE_GPU`` simulation, NVML (the NVIDIA
 driver's own library, through ``nvidia-ml-py``), ``torch.cuda`` (covers ROCm
 builds and machines where NVML is missing), Apple MPS, and finally the CPU.
+Apple MPS is also recognised without torch, from platform facts (Apple
+silicon, macOS 12.3 or later), so the light UI start-up and the planner agree
+on a Mac.
 NVML comes first because it reports the card's real total and free memory and
 its temperature without creating a CUDA context (which would cost the UI
 process ~300 MB of GPU memory and seconds of start-up).
@@ -23,8 +26,10 @@ tests and demos::
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
+import re
 import threading
 import time
 from collections import deque
@@ -51,6 +56,10 @@ log = logging.getLogger(__name__)
 
 FAKE_GPU_ENV = "GSV_FAKE_GPU"
 GIB = 1024**3
+# A plausibility bound for simulated cards, not a guideline: the largest cards sold have
+# under 300 GB, so "9999" is a typing mistake, refused rather than planned for.
+MAX_SIMULATED_GPU_GB = 1024
+MPS_MIN_MACOS = (12, 3)  # the first macOS with the Metal Performance Shaders backend of torch
 
 Vendor = Literal["nvidia", "amd", "intel", "apple", "unknown"]
 Source = Literal["nvml", "torch", "fake"]
@@ -75,9 +84,13 @@ class GpuInfo:
         """Memory as vendors label the card: the total rounded to the nearest GB (B-3).
 
         NVML reports an RTX 4090 as 23.99 GiB and a 3060 as 12.0 GiB; rounding
-        (not flooring) puts both in the row printed on the box.
+        (not flooring) puts both in the row printed on the box. The rounding is
+        a guideline (B-3), so it lives in the guidelines package; imported here
+        at call time because that package itself builds on this module.
         """
-        return round(self.total_memory_bytes / GIB)
+        from gsv_core.guidelines.tables import card_memory_gb
+
+        return card_memory_gb(self.total_memory_bytes)
 
     @property
     def is_laptop(self) -> bool:
@@ -114,7 +127,8 @@ class MachineProfile:
                 return gpu
         known = ", ".join(str(g.index) for g in self.gpus) or "none"
         raise ConfigError(f"There is no GPU with index {index} (GPUs found: {known}).",
-                          "Pick one of the GPUs listed on the System tab.")
+                          f"Use one of the GPU indices found ({known})." if self.gpus else
+                          "This machine has no GPU; leave the GPU choice automatic.")
 
 
 @dataclass(frozen=True)
@@ -131,8 +145,15 @@ class GpuSample:
 
 # --------------------------------------------------------------------------- fake hardware
 
+# NVIDIA datacenter and workstation cards as NVML names them on older drivers, without
+# "NVIDIA": "A100-SXM4-40GB", "H100 PCIe", "L4", "T4", "Tesla V100-SXM2-16GB", "A10G" ...
+_NVIDIA_DATACENTER = re.compile(
+    r"^(?:tesla\b|titan\b|(?:gh|gb)\d{3}\b|[abhklptv]\d{1,3}[a-z]?s?(?=$|[\s\-_]))")
+
+
 def _vendor_from_name(name: str) -> Vendor:
-    lowered = name.lower()
+    """The vendor of a simulated card, from its name (a real NVML card is always NVIDIA)."""
+    lowered = name.strip().lower()
     if any(word in lowered for word in ("nvidia", "geforce", "quadro", "tesla", "rtx", "gtx")):
         return "nvidia"
     if any(word in lowered for word in ("amd", "radeon", "instinct")):
@@ -141,6 +162,8 @@ def _vendor_from_name(name: str) -> Vendor:
         return "intel"
     if "apple" in lowered:
         return "apple"
+    if _NVIDIA_DATACENTER.match(lowered):
+        return "nvidia"
     return "unknown"
 
 
@@ -149,9 +172,10 @@ def _parse_gb(text: str, entry: str, source: str) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not value > 0:
+    if not (math.isfinite(value) and 0 < value <= MAX_SIMULATED_GPU_GB):
         raise ConfigError(
-            f"{source}: '{entry}' has memory '{text}', which is not a positive number of GB.",
+            f"{source}: '{entry}' has memory '{text}', which is not a number of GB between 0 "
+            f"and {MAX_SIMULATED_GPU_GB}.",
             f'Write each card as NAME:GB, e.g. {source}="NVIDIA GeForce RTX 4090:24".')
     return value
 
@@ -169,8 +193,9 @@ def parse_fake_gpu(spec: str, source: str = FAKE_GPU_ENV) -> FakeHardware:
     """Parse a ``GSV_FAKE_GPU`` value; bad input raises ConfigError naming ``source`` and entry."""
     entries = [part.strip() for part in spec.split(";") if part.strip()]
     if not entries:
-        raise ConfigError(f"{source} is set but empty.",
-                          "Unset it, or give cards as NAME:GB separated by ';', or 'cpu'/'mps'.")
+        raise ConfigError(f"{source} is given but empty.",
+                          f"Leave {source} out, or give cards as NAME:GB separated by ';', or "
+                          "'cpu' / 'mps'.")
     first = entries[0].lower()
     for kind in ("cpu", "mps"):
         if first == kind or first.startswith(kind + ":"):
@@ -256,6 +281,24 @@ def _discover_torch() -> tuple[list[GpuInfo], bool, str]:
     return gpus, mps, ""
 
 
+def _macos_version() -> tuple[int, ...]:
+    """(14, 2, 1) on macOS 14.2.1; () elsewhere or when the platform does not say."""
+    release = platform.mac_ver()[0]
+    try:
+        return tuple(int(part) for part in release.split(".") if part)
+    except ValueError:
+        return ()
+
+
+def mps_supported(os_name: OsName, machine: str, macos_version: tuple[int, ...]) -> bool:
+    """Apple MPS from platform facts alone: Apple silicon on macOS 12.3 or later.
+
+    What torch's MPS backend needs; lets ``detect_machine(use_torch=False)``
+    (the UI's fast start) report MPS as the torch path does.
+    """
+    return os_name == "macos" and machine == "arm64" and macos_version >= MPS_MIN_MACOS
+
+
 def _os_name() -> OsName:
     system = platform.system()
     return {"Windows": "windows", "Linux": "linux", "Darwin": "macos"}.get(system, "other")
@@ -287,11 +330,13 @@ def detect_machine(env: Mapping[str, str] | None = None, *, use_torch: bool = Tr
     ``fake_source`` names where a simulated spec came from, for error messages
     (the plan command passes ``--gpu``). ``use_torch=False`` skips the torch
     fallback, for callers that must stay light (the UI start-up); NVML alone
-    finds every NVIDIA card with a driver.
+    finds every NVIDIA card with a driver, and MPS is then read from the
+    platform (``mps_supported``), so both paths report a Mac alike.
     """
     env = os.environ if env is None else env
     os_name = _os_name()
     apple_silicon = os_name == "macos" and platform.machine() == "arm64"
+    platform_mps = mps_supported(os_name, platform.machine(), _macos_version())
     base = {"os_name": os_name, "cpu_name": _cpu_name(), "cpu_count": os.cpu_count() or 1}
     spec = env.get(FAKE_GPU_ENV, "").strip()
     if spec:
@@ -304,13 +349,18 @@ def detect_machine(env: Mapping[str, str] | None = None, *, use_torch: bool = Tr
     gpus, why = _discover_nvml()
     if why:
         notes.append(why)
-    mps = False
+    mps = platform_mps
     if not gpus and use_torch:
-        gpus, mps, why = _discover_torch()
+        gpus, torch_mps, why = _discover_torch()
         if why:
-            notes.append(why)
-        elif not gpus:
-            notes.append("torch sees no CUDA or ROCm device")
+            notes.append(why)  # torch missing: the platform's MPS answer stands
+        else:
+            mps = torch_mps
+            if not gpus:
+                notes.append("torch sees no CUDA or ROCm device")
+    if mps and not use_torch:
+        notes.append(f"MPS assumed from the platform (Apple silicon, macOS "
+                     f"{'.'.join(map(str, _macos_version()))})")
     log.info("hardware: %d GPU(s); %s", len(gpus), "; ".join(notes) or "NVML ok")
     return MachineProfile(gpus=tuple(gpus), ram_gb=_ram_gb(), apple_silicon=apple_silicon,
                           mps_available=mps, notes=tuple(notes), **base)

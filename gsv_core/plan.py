@@ -1,76 +1,128 @@
 """``gsv-studio plan``: the guideline engine's training plan, for scripts and support.
 
+Without ``--dpo``/``--no-dpo`` the plan is exactly the one the training tab's
+"Use the recommended plan" button applies: both call
+``gsv_core.guidelines.plan_from_fields`` with the same inputs, and DPO follows
+the goal's recommendation (D-1..D-3). The flags override it.
+
 Prints a readable plan, or with ``--json`` one JSON object whose shape is a
 compatibility promise (keys may be added, never removed or renamed)::
 
     {"gpu": {"name", "vram_gb", "row_gb", "usable", "reasons"},
      "limits": {"sovits_batch": L, "gpt_batch": L, "sovits_epochs": L, "gpt_epochs": L,
-                "lr_weight": L, "save_every": L},
-     "dpo": {"available", "recommended", "reasons"},
+                "lr_weight": L, "sovits_save_every": L, "gpt_save_every": L,
+                "save_every": L},
+     "dpo": {"available", "recommended", "needs_confirmation", "reasons"},
      "plan": {"sovits_batch", "gpt_batch", "sovits_epochs", "gpt_epochs", "dpo",
-              "emotion_classification", "order", "device", "warnings"}}
+              "dpo_confirmed", "emotion_classification", "order", "parallel", "device",
+              "sovits_device", "gpt_device", "inference_device", "lr_weight",
+              "sovits_save_every", "gpt_save_every", "warnings", "blockers", "notes"}}
 
-with each ``L`` = ``{"min", "max", "default", "reasons"}`` and every reason
-starting with its rule id. Exit codes: 0 ok, 2 bad arguments (message on stderr).
+with each ``L`` = ``{"min", "max", "default", "value", "binding", "reasons"}``:
+``binding`` is the reason that sets the maximum now, ``reasons`` all of them,
+every reason starting with its rule id. ``limits.save_every`` is the SoVITS
+save interval, kept under its first name for compatibility (same as
+``limits.sovits_save_every``). ``gpu`` is the card SoVITS trains on (or the
+first card when training runs on the CPU); in parallel training GPT's card is
+``plan.gpt_device``, and ``limits.gpt_batch`` and ``dpo`` are that card's.
+
+Exit codes: 0 ok, 2 bad arguments (a message on stderr saying what to change).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 
 from gsv_core.errors import ConfigError
-from gsv_core.guidelines import DatasetSummary, Limit, TrainPlan, classify_gpu, recommend
-from gsv_core.hardware import FAKE_GPU_ENV, MachineProfile, detect_machine
+from gsv_core.guidelines import (
+    Limit,
+    TrainPlan,
+    classify_gpu,
+    dataset_from_fields,
+    plan_from_fields,
+)
+from gsv_core.hardware import FAKE_GPU_ENV, MachineProfile, detect_machine, parse_fake_gpu
 
-__all__ = ["build_parser", "main", "plan_to_dict"]
+__all__ = ["build_parser", "format_plan", "main", "plan_to_dict"]
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
+# The dataset flags and the plan_from_fields argument each one fills.
+_DATASET_FLAGS = (("--minutes", "minutes"), ("--p95-slice", "p95_slice_s"),
+                  ("--clips", "clip_count"), ("--quality", "quality"),
+                  ("--reviewed", "reviewed_pct"))
 
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+
+def _finite_number(text: str) -> float:
+    """A finite number; the range is checked by the guideline engine (dataset_from_fields)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number: give a plain "
+                                         "number such as 45")
     return value
 
 
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not value >= 0.0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
+def _reviewed_pct(text: str) -> float:
+    """'0.5' (a fraction) or '50%' (a percentage) → 50.0 percent proofread."""
+    stripped = text.strip()
+    percent = stripped.endswith("%")
+    advice = "give a fraction from 0 to 1 (e.g. 0.5) or a percentage (e.g. 50%)"
+    try:
+        value = float(stripped[:-1] if percent else stripped)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number: {advice}") from None
+    pct = value if percent else value * 100
+    if not (math.isfinite(pct) and 0 <= pct <= 100):
+        raise argparse.ArgumentTypeError(f"'{text}' is out of range: {advice}")
+    return pct
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0.0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-    return value
+def _gpu_index(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a GPU index: give a whole number such as 0") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gsv-studio plan",
         description="Recommend a GPT-SoVITS v2 training plan for a GPU and a dataset, "
-                    "following the training guidelines (every reason names its rule).")
+                    "following the training guidelines (every reason names its rule). "
+                    "Without --dpo/--no-dpo, DPO follows the recommendation for --goal.")
     parser.add_argument("--gpu", metavar="NAME:GB[;NAME:GB...]",
                         help="cards to plan for, e.g. 'NVIDIA GeForce RTX 4090:24', or 'cpu' / "
                              "'mps' (default: this machine's hardware)")
-    parser.add_argument("--gpu-index", type=int, default=None,
+    parser.add_argument("--gpu-index", type=_gpu_index, default=None, metavar="N",
                         help="which card to train on (default: the usable card with most memory)")
-    parser.add_argument("--dpo", action="store_true",
-                        help="turn DPO on (the GPT batch limit then uses the DPO row)")
-    parser.add_argument("--minutes", type=_non_negative, default=None,
-                        help="total dataset duration in minutes")
-    parser.add_argument("--p95-slice", type=_positive, default=None, metavar="S",
+    dpo = parser.add_mutually_exclusive_group()
+    dpo.add_argument("--dpo", dest="dpo", action="store_const", const=True, default=None,
+                     help="turn DPO on (the GPT batch limit then uses the DPO row)")
+    dpo.add_argument("--no-dpo", dest="dpo", action="store_const", const=False,
+                     help="turn DPO off")
+    parser.add_argument("--confirm-dpo", action="store_true",
+                        help="accept DPO on a dataset that failed its quality checks or is not "
+                             "fully proofread (D-3)")
+    parser.add_argument("--minutes", type=_finite_number, default=None,
+                        help="total dataset duration in minutes (default: not measured)")
+    parser.add_argument("--p95-slice", type=_finite_number, default=None, metavar="S",
                         help="95th-percentile slice length in seconds")
+    parser.add_argument("--clips", type=_finite_number, default=None, metavar="N",
+                        help="number of clips in the dataset (a batch holds at most this many)")
     parser.add_argument("--quality", choices=("good", "poor", "unknown"), default="unknown",
                         help="verdict of the dataset quality checks")
-    parser.add_argument("--reviewed", type=_fraction, default=0.0, metavar="F",
-                        help="fraction (0-1) of labels proofread by a person")
+    parser.add_argument("--reviewed", type=_reviewed_pct, default=0.0, metavar="F|P%",
+                        help="share of labels proofread by a person: a fraction (0.5) or a "
+                             "percentage (50%%)")
     parser.add_argument("--goal", choices=("best", "fast"), default="best",
                         help="'best' quality or 'fast' training")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -78,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _limit_dict(limit: Limit) -> dict[str, object]:
-    return {"min": limit.min, "max": limit.max, "default": limit.default,
+    return {"min": limit.min, "max": limit.max, "default": limit.default, "value": limit.value,
+            "binding": limit.binding.text() if limit.binding else None,
             "reasons": limit.reason_texts()}
 
 
@@ -90,11 +143,9 @@ def plan_to_dict(plan: TrainPlan, profile: MachineProfile) -> dict[str, object]:
     gpu_reasons += [r.text() for r in plan.decision.reasons if r.text() not in gpu_reasons]
     chosen = plan.limits
     limits = {name: _limit_dict(getattr(chosen, name)) for name in (
-        "sovits_batch", "gpt_batch", "sovits_epochs", "gpt_epochs", "lr_weight")}
-    # One "save_every" for the promised shape: SoVITS's (both follow the same rule);
-    # the GPT one is given too.
-    limits["save_every"] = _limit_dict(chosen.sovits_save_every)
-    limits["gpt_save_every"] = _limit_dict(chosen.gpt_save_every)
+        "sovits_batch", "gpt_batch", "sovits_epochs", "gpt_epochs", "lr_weight",
+        "sovits_save_every", "gpt_save_every")}
+    limits["save_every"] = limits["sovits_save_every"]  # the first name, kept for compatibility
     return {
         "gpu": {"name": gpu.name if gpu else "CPU", "vram_gb": gpu.vram_gb if gpu else 0,
                 "row_gb": verdict.row_gb if verdict else None,
@@ -108,37 +159,62 @@ def plan_to_dict(plan: TrainPlan, profile: MachineProfile) -> dict[str, object]:
             "gpt_batch": int(chosen.gpt_batch.value),
             "sovits_epochs": int(chosen.sovits_epochs.value),
             "gpt_epochs": int(chosen.gpt_epochs.value), "dpo": plan.dpo_on,
+            "dpo_confirmed": chosen.dpo_confirmed,
             "emotion_classification": plan.emotion.recommended,
             "order": list(plan.schedule.order), "parallel": plan.schedule.parallel,
-            "device": plan.decision.device, "inference_device": plan.decision.inference_device,
+            "device": plan.decision.device, "sovits_device": plan.schedule.sovits_device,
+            "gpt_device": plan.schedule.gpt_device,
+            "inference_device": plan.decision.inference_device,
             "lr_weight": chosen.lr_weight.value,
             "sovits_save_every": int(chosen.sovits_save_every.value),
             "gpt_save_every": int(chosen.gpt_save_every.value),
             "warnings": [r.text() for r in plan.warnings],
+            "blockers": [r.text() for r in plan.blockers],
             "notes": [r.text() for r in (*plan.schedule.reasons, *plan.emotion.reasons,
                                          *plan.dataset_length.reasons, *chosen.heat.reasons)]},
     }
 
 
+def _device_label(device: str) -> str:
+    """'cuda:1' → 'GPU 1'; 'cpu' → 'the CPU'."""
+    return f"GPU {device.split(':', 1)[1]}" if device.startswith("cuda:") else "the CPU"
+
+
+def _order_line(plan: dict) -> str:
+    if plan["parallel"]:
+        return (f"Order: in parallel: SoVITS on {_device_label(plan['sovits_device'])}, "
+                f"GPT on {_device_label(plan['gpt_device'])}")
+    return f"Order: SoVITS first, then GPT, both on {_device_label(plan['sovits_device'])}"
+
+
 def format_plan(data: dict) -> str:
     """The readable form: the plan first, then each limit with its reasons."""
     gpu, plan = data["gpu"], data["plan"]
-    lines = [f"GPU: {gpu['name']} ({gpu['vram_gb']} GB, "
-             f"{'usable' if gpu['usable'] else 'not usable for training'})"]
+    if plan["device"] == "cpu":
+        lines = [f"Training device: CPU ({gpu['name']} cannot train)" if gpu["vram_gb"] else
+                 "Training device: CPU (no GPU found)"]
+    else:
+        lines = [f"Training device: {_device_label(plan['device'])}: {gpu['name']} "
+                 f"({gpu['vram_gb']} GB)"]
     lines += [f"  - {reason}" for reason in gpu["reasons"]]
-    lines.append(f"Train on: {plan['device']}   order: {' -> '.join(plan['order'])}"
-                 f"{' (in parallel)' if plan['parallel'] else ''}")
+    lines.append(_order_line(plan))
     lines.append(f"Plan: SoVITS batch {plan['sovits_batch']}, {plan['sovits_epochs']} rounds; "
                  f"GPT batch {plan['gpt_batch']}, {plan['gpt_epochs']} rounds; "
                  f"DPO {'on' if plan['dpo'] else 'off'}; "
                  "emotion classification "
-                 f"{'recommended' if plan['emotion_classification'] else 'optional'}")
+                 f"{'first (recommended)' if plan['emotion_classification'] else 'optional'}")
     for name, limit in data["limits"].items():
-        lines.append(f"{name}: {limit['min']}-{limit['max']} (default {limit['default']})")
-        lines += [f"  - {reason}" for reason in limit["reasons"]]
+        if name == "save_every":
+            continue  # the same limit as sovits_save_every, printed once
+        lines.append(f"{name}: {limit['min']}-{limit['max']} (default {limit['default']}) — "
+                     f"{limit['binding']}")
+        lines += [f"  - {reason}" for reason in limit["reasons"] if reason != limit["binding"]]
     lines.append(f"DPO: {'available' if data['dpo']['available'] else 'not available'}"
                  f"{', recommended' if data['dpo']['recommended'] else ''}")
     lines += [f"  - {reason}" for reason in data["dpo"]["reasons"]]
+    if plan["blockers"]:
+        lines.append("Cannot start as set:")
+        lines += [f"  ✗ {blocker}" for blocker in plan["blockers"]]
     if plan["warnings"]:
         lines.append("Warnings:")
         lines += [f"  ! {warning}" for warning in plan["warnings"]]
@@ -147,21 +223,60 @@ def format_plan(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _dataset_flag_problems(fields: dict[str, object]) -> list[str]:
+    """Each refused dataset value, prefixed with the flag that gave it."""
+    problems = []
+    for flag, field in _DATASET_FLAGS:
+        only = {name: None for _, name in _DATASET_FLAGS} | {field: fields[field]}
+        problems += [f"{flag}: {p.text()}" for p in dataset_from_fields(**only).problems]
+    return problems
+
+
+def _gpu_index_problem(profile: MachineProfile, index: int | None) -> str | None:
+    known = [gpu.index for gpu in profile.gpus]
+    if index is None or index in known:
+        return None
+    found = ", ".join(map(str, known)) or "none"
+    return (f"--gpu-index {index}: there is no GPU with that index (GPUs found: {found}). "
+            "Leave --gpu-index out to train on the best usable card.")
+
+
+def _usage_error(message: str) -> int:
+    print(f"gsv-studio plan: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _print(text: str) -> None:
+    """Print, staying quiet when the reader went away (``gsv-studio plan | head -1``)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's documented recipe: point stdout at devnull so the flush at exit
+        # does not raise (and print a traceback) a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a message on bad arguments
-    env = {FAKE_GPU_ENV: args.gpu} if args.gpu else None
+    fields = {field: getattr(args, flag[2:].replace("-", "_")) for flag, field in _DATASET_FLAGS}
     try:
+        if args.gpu is not None:
+            parse_fake_gpu(args.gpu, "--gpu")  # an empty or malformed --gpu is an error here
+        env = {FAKE_GPU_ENV: args.gpu} if args.gpu is not None else None
         profile = detect_machine(env, fake_source="--gpu")
-        dataset = DatasetSummary(
-            total_duration_s=None if args.minutes is None else args.minutes * 60,
-            p95_slice_s=args.p95_slice, quality=args.quality, reviewed_fraction=args.reviewed)
-        plan = recommend(profile, dataset, args.goal, gpu_index=args.gpu_index, dpo=args.dpo)
+        problems = _dataset_flag_problems(fields)
+        index_problem = _gpu_index_problem(profile, args.gpu_index)
+        if problems or index_problem:
+            return _usage_error(" ".join([*problems, *filter(None, [index_problem])]))
+        plan = plan_from_fields(profile, **fields, goal=args.goal, gpu_index=args.gpu_index,
+                                dpo=args.dpo, dpo_confirmed=args.confirm_dpo)
     except ConfigError as exc:
-        print(f"gsv-studio plan: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(str(exc))
     data = plan_to_dict(plan, profile)
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_plan(data))
+    _print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_plan(data))
     return EXIT_OK
 
 

@@ -56,7 +56,7 @@ def _minutes(raw: object, problems: list[Reason]) -> float | None:
         return value
     problems.append(Reason(
         "Q-3", "Dataset duration '{value}' min is not possible: enter the total minutes of "
-               "audio (more than 0, at most {max:g}), or leave it empty while not measured.",
+               "audio (more than 0, at most {max:g}), or leave it unset while not measured.",
         {"value": raw, "max": DATASET_MAX_MINUTES}))
     return None
 
@@ -69,7 +69,7 @@ def _p95(raw: object, problems: list[Reason]) -> float | None:
         return value
     problems.append(Reason(
         "Q-4", "Slice length '{value}' s is not possible: enter the 95th-percentile slice "
-               "length in seconds (more than 0, at most {max:g}), or leave it empty while not "
+               "length in seconds (more than 0, at most {max:g}), or leave it unset while not "
                "measured.", {"value": raw, "max": SLICE_MAX_P95_S}))
     return None
 
@@ -82,7 +82,7 @@ def _clips(raw: object, problems: list[Reason]) -> int | None:
         return int(value)
     problems.append(Reason(
         "B-8", "Number of clips '{value}' is not possible: enter a whole number of clips (at "
-               "least 1, at most {max}), or leave it empty while not counted.",
+               "least 1, at most {max}), or leave it unset while not counted.",
         {"value": raw, "max": DATASET_MAX_CLIPS}))
     return None
 
@@ -121,7 +121,7 @@ def dataset_from_fields(minutes: float | None, p95_slice_s: float | None,
     ``reviewed_pct``: share of labels proofread, 0-100. None or an empty
     string means not measured. 0 minutes, 0 s or 0 clips cannot describe a
     dataset that trains, so they are refused too (not read as "unknown"
-    silently): the message says to leave the field empty instead.
+    silently): the message says to leave the field unset instead.
     """
     problems: list[Reason] = []
     summary = DatasetSummary(

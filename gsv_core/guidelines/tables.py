@@ -16,6 +16,12 @@ MIN_TRAINING_VRAM_GB = 6       # H-1, B-3
 MIN_DPO_VRAM_GB = 12           # D-2
 BYTES_PER_GB = 1024**3         # B-3: card memory in GB = total bytes / this, rounded to nearest
 
+
+def card_memory_gb(total_memory_bytes: int) -> int:
+    """B-3: memory as vendors label cards, the total rounded to the nearest GB (23.99 → 24)."""
+    return round(total_memory_bytes / BYTES_PER_GB)
+
+
 # H-1: GeForce models that commonly cannot train. Model numbers below the first
 # series cannot; within a series, models below its floor cannot; the listed
 # (model, memory) pairs cannot at or below that memory.
