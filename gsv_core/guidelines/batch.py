@@ -121,8 +121,9 @@ def sovits_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_D
                                  "{reference:g} s slices (SoVITS batch-size table).",
                           {"max": table_max, "row": row, "reference": REFERENCE_SLICE_S})
     rule_of_thumb = Reason("B-5", "Rule of thumb: keep the SoVITS batch below half the memory "
-                                  "in GB (a {min} GB card uses 1); a larger batch is not "
-                                  "necessarily faster.", {"min": MIN_TRAINING_VRAM_GB})
+                                  "in GB (a {min} GB card uses {min_batch}); a larger batch is "
+                                  "not necessarily faster.",
+                           {"min": MIN_TRAINING_VRAM_GB, "min_batch": SOVITS_MAX_BATCH[0]})
     default = _half_vram_rule(budget.gb) if budget.gb > MIN_TRAINING_VRAM_GB else 1
     return _batch_limit(budget, dataset, table_max, table_reason, default, requested,
                         [rule_of_thumb] if budget.on_gpu else [])

@@ -39,9 +39,9 @@ _ENTRIES = (
         "size at or below its own, with its memory rounded the way it is printed on the box. "
         "Very large cards get proportionally larger limits; very small ones cannot train.")),
     RuleEntry("B-4", mark("Long clips need smaller batches"), mark(
-        "The batch-size tables assume clips of about ten seconds. When most clips are longer, "
-        "each one takes more memory, so the largest batch is lowered in proportion. Shorter "
-        "clips never raise it.")),
+        "The batch-size tables assume clips of a reference length (the reason shows it). When "
+        "most clips are longer, each one takes more memory, so the largest batch is lowered in "
+        "proportion. Shorter clips never raise it.")),
     RuleEntry("B-5", mark("Rule of thumb for the batch size"), mark(
         "Keep the SoVITS batch below half of the card's memory in gigabytes. A bigger batch is "
         "not automatically faster.")),
@@ -93,12 +93,13 @@ _ENTRIES = (
         "A good dataset is the foundation. If the voice keeps coming out poorly, look at the "
         "recordings and transcripts before changing settings.")),
     RuleEntry("Q-3", mark("How much audio is enough"), mark(
-        "Quality improves a lot up to about half an hour of audio. More is only worth it with "
-        "a powerful graphics card; long datasets also call for emotion classification.")),
+        "Quality improves a lot as the dataset grows to a moderate length (the reason says how "
+        "long). More is only worth it with a powerful graphics card; long datasets also call "
+        "for emotion classification.")),
     RuleEntry("Q-4", mark("Clip length"), mark(
-        "Clips of about ten seconds work best. Overlong clips use too much memory and are "
-        "flagged so they can be cut again; clips far too long to train on are refused with a "
-        "message instead of being skipped silently.")),
+        "Clips of a moderate length work best (the reason gives the reference). Overlong clips "
+        "use too much memory and are flagged so they can be cut again; clips far too long to "
+        "train on are refused with a message instead of being skipped silently.")),
     RuleEntry("Q-5", mark("Supported languages"), mark(
         "Transcripts may be Chinese, English, Japanese, Korean or Cantonese. Lines in any other "
         "language are reported when the dataset is prepared, never skipped silently.")),
@@ -125,7 +126,8 @@ _ENTRIES = (
         "Interrupted training continues from the last saved point when started again with the "
         "same experiment name.")),
     RuleEntry("T-3", mark("When training is finished"), mark(
-        "The app shows when training has completed, counting rounds from 1 (round N of N).")),
+        "The app shows when training has completed, counting rounds the way people do (round N "
+        "of N).")),
     RuleEntry("T-4", mark("A silent start"), mark(
         "Training may stay silent for a while as it starts. The app shows a heartbeat; if it "
         "stays silent for long, enlarge the system's virtual memory or lower the batch size "
@@ -142,7 +144,7 @@ _ENTRIES = (
     RuleEntry("X-2", mark("Blank lines in text"), mark(
         "Several empty lines in a row in the text to speak cause no error.")),
     RuleEntry("X-3", mark("Decimal numbers"), mark(
-        "Splitting text into sentences never splits a decimal number such as 3.14.")),
+        "Splitting text into sentences never cuts a decimal number at its decimal point.")),
     RuleEntry("X-4", mark("Punctuation-only text"), mark(
         "Text that is only punctuation, or has several punctuation marks in a row, is handled "
         "without error.")),

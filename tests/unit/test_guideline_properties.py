@@ -46,6 +46,10 @@ def test_limits_are_integers_and_hold_their_value(vram, dataset, dpo, sovits_bat
         assert limit.min <= limit.default <= limit.max
         assert limit.min <= limit.value <= limit.max
         assert limit.reasons and all(r.rule[0] in "BDRQEHTX" for r in limit.reasons)
+        assert limit.binding is not None and limit.reasons[0] == limit.binding  # item 3
+        if dataset.clip_count:  # B-8: a batch never holds more clips than the dataset has
+            assert limits.sovits_batch.max <= dataset.clip_count
+            assert limits.gpt_batch.max <= dataset.clip_count
     lr = limits.lr_weight
     assert lr.min <= lr.value <= lr.max == 0.4
 

@@ -369,3 +369,126 @@ def test_dataset_summary_rejects_impossible_values() -> None:
         g.DatasetSummary(reviewed_fraction=1.5)
     with pytest.raises(ValueError, match="quality"):
         g.DatasetSummary(quality="great")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------- issue 7
+
+@pytest.mark.parametrize(("quality", "reviewed"), [("poor", 1.0), ("good", 0.5)])
+def test_d3_confirmation_is_an_engine_input_and_blocks_until_given(quality: str,
+                                                                  reviewed: float) -> None:
+    dataset = g.DatasetSummary(total_duration_s=3600, quality=quality, reviewed_fraction=reviewed)
+    profile = machine("NVIDIA GeForce RTX 4090:24")
+    unconfirmed = g.training_limits(profile, dataset, dpo=True)
+    assert unconfirmed.dpo_on and not unconfirmed.dpo_confirmed
+    assert rules(unconfirmed.blockers) == ["D-3"]
+    confirmed = g.training_limits(profile, dataset, dpo=True, dpo_confirmed=True)
+    assert confirmed.dpo_confirmed and confirmed.blockers == ()
+    assert "D-3" in rules(confirmed.warnings)  # still warned, no longer blocked
+    plan = g.recommend(profile, dataset, dpo=True, dpo_confirmed=True)
+    assert plan.blockers == () and plan.limits.dpo_confirmed
+
+
+def test_d3_clean_data_or_dpo_off_never_blocks() -> None:
+    profile = machine("NVIDIA GeForce RTX 4090:24")
+    assert g.training_limits(profile, GOOD_BIG, dpo=True).blockers == ()
+    assert g.training_limits(profile, g.DatasetSummary(), dpo=False).blockers == ()
+
+
+def test_h3_gpt_limits_come_from_the_card_gpt_trains_on() -> None:
+    """4090 (SoVITS) + 3060 12 GB (GPT) in parallel: GPT's batch is the 12 GB row's."""
+    limits = g.training_limits(machine("NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12"),
+                               GOOD_BIG, dpo=False)
+    assert limits.schedule.parallel and limits.schedule.gpt_gpu.index == 1
+    assert (limits.budget.gb, limits.gpt_budget.gb) == (24, 12)
+    assert limits.sovits_batch.max == 14 and limits.gpt_batch.max == 4
+    assert limits.gpt_batch.binding.params["row"] == 12
+
+
+def test_h3_dpo_availability_follows_the_gpt_card() -> None:
+    """Two usable cards, GPT on an 8 GB one: DPO is not available although SoVITS has 24 GB."""
+    limits = g.training_limits(machine("NVIDIA GeForce RTX 3060 Ti:8;NVIDIA GeForce RTX 4090:24"),
+                               GOOD_BIG, dpo=True)
+    assert limits.decision.gpu.index == 1 and limits.schedule.gpt_gpu.index == 0
+    assert not limits.dpo.available and not limits.dpo_on and limits.gpt_batch.max == 2
+    assert "D-2" in rules(limits.warnings)
+
+
+def test_h3_one_card_uses_the_same_budget_for_gpt() -> None:
+    limits = g.training_limits(machine("NVIDIA GeForce RTX 4090:24"))
+    assert limits.gpt_budget == limits.budget and limits.schedule.gpt_gpu == limits.decision.gpu
+
+
+def test_h1_chosen_unusable_card_falls_back_to_the_best_usable_card() -> None:
+    profile = machine("NVIDIA GeForce RTX 4090:24;NVIDIA GeForce GT 730:2")
+    decision = g.decide_device(profile, gpu_index=1)
+    assert decision.on_gpu and decision.device == "cuda:0" and decision.kind == "gpu"
+    texts = [r.text() for r in decision.reasons]
+    assert not any("No usable GPU" in text or "No GPU here" in text for text in texts)
+    assert any(r.rule == "H-1" and r.params.get("chosen") == 1 and r.params.get("index") == 0
+               for r in decision.warnings)
+    assert any("GT 730" in text for text in texts)  # why the chosen card cannot train
+    limits = g.training_limits(profile, gpu_index=1)
+    assert limits.budget.on_gpu and limits.sovits_batch.max == 14
+
+
+def test_h2_cpu_only_when_no_card_can_train() -> None:
+    decision = g.decide_device(machine("NVIDIA GeForce GT 730:2;NVIDIA GeForce GTX 1050:2"),
+                               gpu_index=0)
+    assert not decision.on_gpu and decision.device == "cpu" and "H-2" in rules(decision)
+
+
+@pytest.mark.parametrize("spec", ["cpu", "mps", "NVIDIA GeForce GTX 1050:2"])
+def test_h4_cpu_mode_never_talks_about_training_on_a_gpu(spec: str) -> None:
+    limits = g.training_limits(machine(spec))
+    heat = " ".join(r.text() for r in limits.heat.reasons)
+    assert "CPU" in heat and "GPU" not in heat
+    # The card tables' own texts ("at most 1 on a 6 GB card", B-5's rule of thumb) would
+    # suggest training used a card: on the CPU the batch speaks through H-2 alone.
+    assert set(rules(limits.sovits_batch)) | set(rules(limits.gpt_batch)) == {"H-2"}
+
+
+def test_h4_gpu_mode_keeps_the_gpu_temperature_advice() -> None:
+    heat = g.heat_notice(g.decide_device(machine("NVIDIA GeForce RTX 4090:24")))
+    assert any("GPU temperature" in r.text() for r in heat.reasons)
+
+
+def test_recommend_example_of_issue_7_item_10() -> None:
+    """24 GB, 180 min, good, all reviewed, goal best: DPO on, GPT batch <= 6, rounds <= 20."""
+    plan = g.recommend(machine("NVIDIA GeForce RTX 4090:24"),
+                       g.DatasetSummary(total_duration_s=180 * 60, quality="good",
+                                        reviewed_fraction=1.0), "best")
+    assert plan.dpo_on and plan.limits.gpt_batch.value <= 6 and plan.limits.gpt_batch.max == 6
+    assert plan.limits.sovits_epochs.value <= 20 and plan.limits.gpt_epochs.value <= 20
+    assert plan.emotion.recommended and plan.blockers == ()
+
+
+def test_plan_changes_name_what_changed_and_the_rule() -> None:
+    profile = machine("NVIDIA GeForce RTX 4090:24")
+    current = g.training_limits(profile, GOOD_BIG, dpo=False, sovits_epochs=60, gpt_batch=11)
+    plan = g.recommend(profile, GOOD_BIG, "best")
+    changes = g.plan_changes(current, plan)
+    by_key = {r.key: r for r in changes}
+    assert changes[0].rule == "D-1" and changes[0].key.startswith("DPO on")
+    rounds = by_key["SoVITS rounds {old} → {new}."]
+    assert (rounds.rule, rounds.params["old"], rounds.params["new"]) == ("R-2", 60, 10)
+    assert rounds.text() == "R-2: SoVITS rounds 60 → 10."
+    gpt = by_key["GPT batch {old} → {new}."]
+    assert (gpt.rule, gpt.params["new"]) == ("D-2", 6)  # set to its maximum: the DPO row binds
+    assert g.plan_changes(plan.limits, plan) == ()
+
+
+def test_plan_changes_says_why_dpo_goes_off() -> None:
+    profile = machine("NVIDIA GeForce RTX 4090:24")
+    on = g.training_limits(profile, GOOD_BIG, dpo=True)
+    (change, *_) = g.plan_changes(on, g.recommend(profile, GOOD_BIG, "fast"))
+    assert change.rule == "D-1" and change.key.startswith("DPO off")
+
+
+def test_plan_from_fields_is_recommend_on_the_validated_fields() -> None:
+    profile = machine("NVIDIA GeForce RTX 4090:24")
+    from_fields = g.plan_from_fields(profile, minutes=180, p95_slice_s=None, clip_count=-2,
+                                     quality="good", reviewed_pct=100, goal="best")
+    direct = g.recommend(profile, g.DatasetSummary(total_duration_s=180 * 60, quality="good",
+                                                   reviewed_fraction=1.0), "best")
+    assert from_fields.limits == direct.limits
+    assert rules(from_fields.dataset_problems) == ["B-8"]

@@ -119,3 +119,114 @@ def test_gpu_monitor_keeps_a_bounded_history_and_calls_back() -> None:
     times = [samples[0].time_s for samples in monitor.history()]
     assert len(times) == 3 and times == sorted(times)
     assert times[0] >= 3  # samples 0-2 were dropped: the history stays bounded
+
+
+# ---------------------------------------------------------------------------------- issue 7
+
+DATACENTER_NAMES = ["A100-SXM4-40GB", "H100 PCIe", "L4", "T4", "Tesla V100-SXM2-16GB",
+                    "Quadro RTX 6000", "A10G", "L40S", "H200", "GH200 480GB", "A800 80GB PCIe",
+                    "P100-PCIE-16GB"]
+
+
+@pytest.mark.parametrize("name", DATACENTER_NAMES)
+def test_item13_datacenter_names_as_older_nvml_reports_them_are_nvidia(name: str) -> None:
+    from gsv_core.guidelines import classify_gpu
+
+    (gpu,) = parse_fake_gpu(f"{name}:24").gpus
+    assert gpu.vendor == "nvidia"
+    assert classify_gpu(gpu).usable
+
+
+@pytest.mark.parametrize(("name", "vendor"), [("AMD Instinct MI300X", "amd"),
+                                              ("Intel Arc A770", "intel"), ("Apple M2", "apple"),
+                                              ("Mystery Card 9000", "unknown")])
+def test_item13_other_vendors_keep_their_vendor(name: str, vendor: str) -> None:
+    assert parse_fake_gpu(f"{name}:16").gpus[0].vendor == vendor
+
+
+class _FakeNvml:
+    """A stand-in for the pynvml module (no NVIDIA driver here): one card with a bare name."""
+
+    class NVMLError(Exception):
+        pass
+
+    NVML_TEMPERATURE_GPU = 0
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def nvmlInit(self) -> None:  # pynvml's camelCase names, as the real module has them
+        return None
+
+    def nvmlSystemGetDriverVersion(self) -> str:
+        return "470.00"
+
+    def nvmlDeviceGetCount(self) -> int:
+        return 1
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+        return index
+
+    def nvmlDeviceGetMemoryInfo(self, handle: int):
+        class Memory:
+            total = 16 * GIB
+            free = 15 * GIB
+        return Memory()
+
+    def nvmlDeviceGetCudaComputeCapability(self, handle: int) -> tuple[int, int]:
+        return (7, 5)
+
+    def nvmlDeviceGetName(self, handle: int) -> bytes:
+        return self._name.encode()
+
+
+def test_item13_any_card_nvml_reports_is_nvidia_whatever_its_name(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pynvml", _FakeNvml("Mystery Card 9000"))  # pynvml mocked
+    profile = detect_machine({}, use_torch=False)
+    (gpu,) = profile.gpus
+    assert (gpu.name, gpu.vendor, gpu.source, gpu.vram_gb) == ("Mystery Card 9000", "nvidia",
+                                                               "nvml", 16)
+
+
+@pytest.mark.parametrize(("system", "machine", "release", "mps"), [
+    ("Darwin", "arm64", "14.2.1", True), ("Darwin", "arm64", "12.3", True),
+    ("Darwin", "arm64", "12.2.1", False), ("Darwin", "x86_64", "14.0", False),
+    ("Linux", "arm64", "", False)])
+def test_item19_mps_is_detected_without_torch(monkeypatch, system: str, machine: str,
+                                              release: str, mps: bool) -> None:
+    """The UI's fast start (use_torch=False) reports MPS as the torch path does on a Mac.
+
+    The platform facts are monkeypatched (this is no Mac); torch is made unimportable so a
+    pass cannot come from torch.
+    """
+    import platform
+    import sys
+
+    monkeypatch.setattr(platform, "system", lambda: system)
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    monkeypatch.setattr(platform, "mac_ver", lambda: (release, ("", "", ""), ""))
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # no NVIDIA driver on a Mac
+    monkeypatch.setitem(sys.modules, "torch", None)
+    profile = detect_machine({}, use_torch=False)
+    assert profile.mps_available is mps
+    assert profile.apple_silicon is (system == "Darwin" and machine == "arm64")
+    from gsv_core.guidelines import decide_device
+
+    assert decide_device(profile).inference_device == ("mps" if mps else "cpu")
+
+
+@pytest.mark.parametrize("spec", ["RTX 4090:9999", "RTX 4090:inf", "RTX 4090:1e9"])
+def test_item14_absurd_simulated_memory_is_refused(spec: str) -> None:
+    with pytest.raises(ConfigError, match="between 0 and"):
+        parse_fake_gpu(spec)
+
+
+def test_item14_missing_gpu_index_advice_names_no_ui_tab() -> None:
+    profile = parse_fake_gpu("NVIDIA GeForce RTX 4090:24")
+    machine = MachineProfile(gpus=profile.gpus, os_name="linux", cpu_name="x", cpu_count=1,
+                             ram_gb=8, apple_silicon=False, mps_available=False)
+    with pytest.raises(ConfigError) as info:
+        machine.gpu(3)
+    assert "tab" not in str(info.value) and "0" in info.value.advice
