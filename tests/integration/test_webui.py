@@ -70,8 +70,12 @@ class UiProcess:
 @contextmanager
 def running_ui(command: Sequence[str], *, cwd: Path | None = None,
                env: dict[str, str] | None = None) -> Iterator[UiProcess]:
-    """Start ``command`` (a UI launch) with a simulated RTX 4090; stop it on exit."""
-    env = {**os.environ, "GSV_FAKE_GPU": FAKE_4090, "PYTHONUNBUFFERED": "1", **(env or {})}
+    """Start ``command`` (a UI launch) with a simulated RTX 4090; stop it on exit.
+
+    ``env`` replaces this process's environment (default: inherit it).
+    """
+    env = {**(os.environ if env is None else env), "GSV_FAKE_GPU": FAKE_4090,
+           "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(list(command), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
     ui = UiProcess(process)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 import string
+from importlib import resources
+from pathlib import Path
 
 import pytest
 
+import gsv_core
 from gsv_core.errors import ConfigError
-from gsv_core.i18n import I18N_DIR, Translator, available_languages, scan_keys, used_keys
+from gsv_core.i18n import (
+    I18N_DIR,
+    Translator,
+    available_languages,
+    scan_keys,
+    used_keys,
+    write_english,
+)
 
 
 def placeholders(text: str) -> set[str]:
@@ -51,3 +61,18 @@ def test_unknown_language_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="fr_FR") as info:
         Translator("fr_FR")
     assert "en_US" in info.value.advice
+
+
+def test_language_files_are_package_data() -> None:
+    # Inside the gsv_core package, so a wheel carries them (tests/integration/
+    # test_install_wheel.py installs one and starts the translated UI).
+    package = Path(gsv_core.__file__).resolve().parent
+    assert Path(str(I18N_DIR)).resolve().is_relative_to(package)
+    assert (resources.files("gsv_core") / "assets" / "i18n" / "zh_CN.json").is_file()
+
+
+def test_write_english_writes_every_used_key_into_the_folder(tmp_path) -> None:
+    count = write_english(tmp_path)
+    table = json.loads((tmp_path / "en_US.json").read_text(encoding="utf-8"))
+    assert count == len(table) and set(table) == used_keys()
+    assert all(key == value for key, value in table.items())
