@@ -11,7 +11,7 @@ import pytest
 from gsv_core.plan import main
 
 LIMIT_NAMES = {"sovits_batch", "gpt_batch", "sovits_epochs", "gpt_epochs", "lr_weight",
-               "save_every"}
+               "save_every", "sovits_save_every", "gpt_save_every"}
 RULE_PREFIX = r"^[A-Z]-\d+: "
 
 
@@ -29,7 +29,8 @@ def test_json_has_exactly_the_promised_shape(capsys) -> None:
         "NVIDIA GeForce RTX 4090", 24, 24, True)
     assert set(data["limits"]) >= LIMIT_NAMES
     for limit in data["limits"].values():
-        assert {"min", "max", "default", "reasons"} <= set(limit)
+        assert {"min", "max", "default", "value", "binding", "reasons"} <= set(limit)
+        assert limit["binding"] == limit["reasons"][0]
         assert all(isinstance(limit[k], int | float) for k in ("min", "max", "default"))
     plan = data["plan"]
     expected_types = {"sovits_batch": int, "gpt_batch": int, "sovits_epochs": int,
@@ -53,7 +54,7 @@ def test_every_reason_starts_with_its_rule_id(capsys) -> None:
 
 
 def test_dpo_flag_switches_the_gpt_batch_limit_to_the_dpo_row(capsys) -> None:
-    off = run_json(capsys, "--gpu", "NVIDIA GeForce RTX 4090:24")
+    off = run_json(capsys, "--gpu", "NVIDIA GeForce RTX 4090:24", "--no-dpo")
     on = run_json(capsys, "--gpu", "NVIDIA GeForce RTX 4090:24", "--dpo")
     assert (off["limits"]["gpt_batch"]["max"], on["limits"]["gpt_batch"]["max"]) == (11, 6)
     assert on["plan"]["dpo"] is True and off["plan"]["dpo"] is False
@@ -98,3 +99,134 @@ def test_module_and_console_script_entry_points() -> None:
     bad = subprocess.run([sys.executable, "-m", "gsv_core.cli", "plan", "--reviewed", "7"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--reviewed" in bad.stderr
+
+
+# ---------------------------------------------------------------------------------- issue 7
+
+EXAMPLE = ["--gpu", "NVIDIA GeForce RTX 4090:24", "--minutes", "180", "--quality", "good",
+           "--reviewed", "1", "--goal", "best"]
+
+
+def test_item10_plan_without_dpo_flag_is_the_recommendation(capsys) -> None:
+    """The issue's example: 24 GB, 180 min, good, all reviewed, best → DPO on, batch <= 6."""
+    data = run_json(capsys, *EXAMPLE)
+    plan = data["plan"]
+    assert plan["dpo"] is True and plan["gpt_batch"] <= 6
+    assert data["limits"]["gpt_batch"]["max"] == 6
+    assert plan["sovits_epochs"] <= 20 and plan["gpt_epochs"] <= 20
+    assert plan["emotion_classification"] is True and plan["blockers"] == []
+    assert run_json(capsys, *EXAMPLE, "--goal", "fast")["plan"]["dpo"] is False
+
+
+def test_item10_dpo_flags_override_the_recommendation(capsys) -> None:
+    off = run_json(capsys, *EXAMPLE, "--no-dpo")
+    assert off["plan"]["dpo"] is False and off["limits"]["gpt_batch"]["max"] == 11
+    unclean = ["--gpu", "NVIDIA GeForce RTX 4090:24", "--quality", "poor"]
+    assert run_json(capsys, *unclean)["plan"]["dpo"] is False
+    forced = run_json(capsys, *unclean, "--dpo")
+    assert forced["plan"]["dpo"] is True and forced["plan"]["blockers"][0].startswith("D-3")
+    confirmed = run_json(capsys, *unclean, "--dpo", "--confirm-dpo")
+    assert confirmed["plan"]["blockers"] == [] and confirmed["plan"]["dpo_confirmed"] is True
+
+
+CASES = [
+    ({"gpu": "NVIDIA GeForce RTX 4090:24", "minutes": 180, "quality": "good", "reviewed": 100},
+     {}),
+    ({"gpu": "NVIDIA GeForce RTX 3060:12", "minutes": 20, "p95": 14, "clips": 9,
+      "quality": "poor", "reviewed": 50}, {"goal": "fast"}),
+    ({"gpu": "NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12", "minutes": 90,
+      "quality": "good", "reviewed": 100}, {"dpo": True}),
+    ({"gpu": "cpu", "minutes": 5}, {"dpo": False}),
+]
+
+
+@pytest.mark.parametrize(("fields", "options"), CASES)
+def test_item10_cli_and_plan_from_fields_give_identical_plans(capsys, fields: dict,
+                                                              options: dict) -> None:
+    """The UI button calls plan_from_fields with the dataset tab's fields; the CLI too."""
+    from gsv_core.guidelines import plan_from_fields
+    from gsv_core.hardware import FAKE_GPU_ENV, detect_machine
+    from gsv_core.plan import plan_to_dict
+
+    args = ["--gpu", fields["gpu"]]
+    for flag, key in (("--minutes", "minutes"), ("--p95-slice", "p95"), ("--clips", "clips"),
+                      ("--quality", "quality")):
+        if key in fields:
+            args += [flag, str(fields[key])]
+    if "reviewed" in fields:
+        args += ["--reviewed", f"{fields['reviewed']}%"]
+    if "goal" in options:
+        args += ["--goal", options["goal"]]
+    if "dpo" in options:
+        args.append("--dpo" if options["dpo"] else "--no-dpo")
+    from_cli = run_json(capsys, *args)
+    profile = detect_machine({FAKE_GPU_ENV: fields["gpu"]})
+    plan = plan_from_fields(profile, minutes=fields.get("minutes"),
+                            p95_slice_s=fields.get("p95"), clip_count=fields.get("clips"),
+                            quality=fields.get("quality"), reviewed_pct=fields.get("reviewed"),
+                            goal=options.get("goal", "best"), dpo=options.get("dpo"))
+    assert from_cli == json.loads(json.dumps(plan_to_dict(plan, profile)))
+
+
+def test_item11_readable_plan_says_which_card_trains_what_in_parallel(capsys) -> None:
+    assert main(["--gpu", "NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12"]) == 0
+    out = capsys.readouterr().out
+    assert "in parallel: SoVITS on GPU 0, GPT on GPU 1" in out and "->" not in out
+    data = run_json(capsys, "--gpu", "NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12",
+                    "--no-dpo")
+    assert (data["plan"]["sovits_device"], data["plan"]["gpt_device"]) == ("cuda:0", "cuda:1")
+    assert data["limits"]["gpt_batch"]["max"] == 4  # the 12 GB card's GPT row
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--gpu", ""], "--gpu is given but empty"), (["--gpu", "   "], "--gpu is given but empty"),
+    (["--gpu", "RTX 4090"], "NAME:GB"), (["--gpu", "RTX 4090:9999"], "between 0 and"),
+    (["--minutes", "inf"], "finite"), (["--minutes", "nan"], "finite"),
+    (["--minutes", "abc"], "not a number"), (["--minutes", "1e9"], "--minutes"),
+    (["--minutes", "0"], "--minutes"), (["--clips", "2.5"], "--clips"),
+    (["--p95-slice", "-1"], "--p95-slice"), (["--gpu-index", "x"], "GPU index"),
+    (["--gpu", "cpu", "--gpu-index", "1"], "Leave --gpu-index out"),
+    (["--reviewed", "150%"], "percentage"), (["--dpo", "--no-dpo"], "not allowed"),
+])
+def test_item14_bad_arguments_get_a_human_message(args: list[str], needle: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        raise SystemExit(main(args))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err, err
+    assert "invalid _" not in err and "Traceback" not in err
+    assert "tab" not in err.lower()  # errors speak CLI, not UI
+
+
+@pytest.mark.parametrize(("given", "fraction"), [("0.5", 0.5), ("50%", 0.5), ("100%", 1.0),
+                                                 ("1", 1.0), ("0", 0.0), ("12.5%", 0.125)])
+def test_item14_reviewed_accepts_a_fraction_or_a_percentage(capsys, given: str,
+                                                            fraction: float) -> None:
+    data = run_json(capsys, "--gpu", "NVIDIA GeForce RTX 4090:24", "--quality", "good",
+                    "--reviewed", given, "--dpo")
+    d3 = [r for r in data["dpo"]["reasons"] if r.startswith("D-3: Only")]
+    if fraction < 1:
+        assert d3 and f"{100 * fraction:.0f}%" in d3[0]
+    else:
+        assert not d3
+
+
+def test_item14_sovits_save_every_key_next_to_the_kept_save_every(capsys) -> None:
+    limits = run_json(capsys, "--gpu", "cpu")["limits"]
+    assert limits["sovits_save_every"] == limits["save_every"]
+    assert "gpt_save_every" in limits
+
+
+def test_item14_no_broken_pipe_traceback_when_the_reader_goes_away() -> None:
+    """`gsv-studio plan | head -1`: the reader is gone before the plan is printed."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # a reader that already left: every write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "gsv_core.plan", "--gpu", "cpu"],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.returncode == 0
