@@ -33,9 +33,9 @@ def _long_slice_reason(dataset: DatasetSummary, row_gb: int, table_max: int,
     p95 = dataset.p95_slice_s
     if p95 is None or p95 <= REFERENCE_SLICE_S:
         return None
-    return Reason("B-4", "95% of slices are up to {p95:.1f} s, longer than the {reference:g} s "
-                         "the batch-size tables assume, so the {row} GB value {table} is scaled "
-                         "by {reference:g}/{p95:.1f} to {max}.",
+    return Reason("B-4", "95% of slices are up to {p95:.3g} s, longer than the {reference:g} s "
+                         "the batch-size tables assume, so the table's {table} for {row} GB is "
+                         "scaled by {reference:g}/{p95:.3g} to {max}.",
                   {"p95": p95, "reference": REFERENCE_SLICE_S, "row": row_gb,
                    "table": table_max, "max": maximum})
 

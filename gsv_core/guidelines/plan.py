@@ -257,13 +257,15 @@ def plan_changes(current: TrainingLimits, plan: TrainPlan) -> tuple[Reason, ...]
 
 
 def rule_overview(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET, *,
-                  gpu_index: int | None = None, dpo: bool = False) -> list[Reason]:
+                  gpu_index: int | None = None, dpo: bool = False,
+                  dpo_confirmed: bool = False) -> list[Reason]:
     """What every rule says right now, one entry per distinct statement, sorted by rule id.
 
     The System tab shows this so a user (or a support question) sees the
     whole rule book applied to this machine and dataset at once.
     """
-    limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo)
+    limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo,
+                             dpo_confirmed=dpo_confirmed)
     groups = [limits.decision.reasons, limits.sovits_batch.reasons, limits.gpt_batch.reasons,
               limits.dpo.reasons, limits.sovits_epochs.reasons, limits.gpt_epochs.reasons,
               limits.lr_weight.reasons, limits.sovits_save_every.reasons,
