@@ -157,7 +157,7 @@ def test_auth_password_may_contain_colons() -> None:
 
 def test_share_never_runs_without_a_login() -> None:
     auth, generated = webui.resolve_auth(share=True, auth=None)
-    assert generated and auth[0] == webui.SHARE_USER and len(auth[1]) >= 12
+    assert generated and auth[0] == webui.LOGIN_USER and len(auth[1]) >= 16
     assert webui.resolve_auth(share=True, auth=None)[0][1] != auth[1]  # fresh each time
     assert webui.resolve_auth(share=True, auth=("a", "b")) == (("a", "b"), False)
     assert webui.resolve_auth(share=False, auth=None) == (None, False)
