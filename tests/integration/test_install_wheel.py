@@ -49,9 +49,15 @@ def _venv_paths(root: Path) -> tuple[Path, Path, Path]:
     """(python, gsv-studio script, site-packages) of the venv at ``root``."""
     scripts = root / ("Scripts" if os.name == "nt" else "bin")
     suffix = ".exe" if os.name == "nt" else ""
-    site = Path(sysconfig.get_path("purelib", vars={"base": str(root),
-                                                    "platbase": str(root)}))
-    return scripts / f"python{suffix}", scripts / f"gsv-studio{suffix}", site
+    python = scripts / f"python{suffix}"
+    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+    return python, scripts / f"gsv-studio{suffix}", Path(site.stdout.strip())
+
+
+def _dependency_paths() -> str:
+    """This venv's site-packages folders, one a line, for the new venv's ``.pth`` file."""
+    folders = dict.fromkeys(sysconfig.get_path(name) for name in ("purelib", "platlib"))
+    return "".join(f"{folder}\n" for folder in folders)
 
 
 @pytest.mark.slow
@@ -67,8 +73,7 @@ def test_wheel_installs_and_serves_a_translated_ui(tmp_path: Path) -> None:
     python, script, site = _venv_paths(root)
     _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
           "--no-index", "--quiet", str(wheel)])
-    (site / "_test_venv_dependencies.pth").write_text(
-        sysconfig.get_path("purelib") + "\n", encoding="utf-8")
+    (site / "_test_venv_dependencies.pth").write_text(_dependency_paths(), encoding="utf-8")
 
     outside = tmp_path / "elsewhere"  # not the checkout: nothing can come from there
     outside.mkdir()
