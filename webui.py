@@ -30,8 +30,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9890
 PORT_TRIES = 100  # a busy --port falls back to the next free one among this many
 EXIT_OK, EXIT_USAGE = 0, 2
-LOGIN_USER = "gsv"
-SHARE_USER = LOGIN_USER  # the former name, kept for callers
+LOGIN_USER = "gsv"  # the user name of a generated login
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,7 +168,7 @@ def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Bloc
     from gsv_core.i18n import Translator
     from gsv_core.workspace import Workspace
     from tabs import dataset, emotion, infer, system, train
-    from tabs.common import AppContext
+    from tabs.common import AppContext, chain_refreshes
 
     t = Translator(language)
     # NVML finds every NVIDIA card without torch; skipping torch keeps start-up fast.
@@ -190,13 +189,14 @@ def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Bloc
             train_tab = train.build(ctx)
         with gr.Tab(t("Inference")):
             infer_tab = infer.build(ctx)
-        with gr.Tab(t("System")):
+        with gr.Tab(t("System"), elem_id="tab-system"):
             system_tab = system.build(ctx)
         dataset.wire(dataset_tab, ctx)
         emotion.wire(emotion_tab, ctx)
         train.wire(train_tab, ctx)
         infer.wire(infer_tab, ctx)
-        system.wire(system_tab, ctx, train_tab.dpo)
+        system.wire(system_tab, ctx)
+        chain_refreshes(ctx)  # after "Use the recommended plan", every tab refreshes
     return app
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from gsv_core.errors import GsvError
-from gsv_core.guidelines import DatasetSummary, Limit, Reason, classify_gpu
+from gsv_core.guidelines import Limit, Reason, classify_gpu, decide_device
 from gsv_core.hardware import MachineProfile
 from gsv_core.i18n import Translator
 from gsv_core.workspace import Workspace
+from tabs.governed import GovernedSlider
 
 AUTO_GPU = -1  # dropdown value: let the guidelines pick the best usable card
 
@@ -34,6 +35,15 @@ class DatasetInputs:
         return [self.minutes, self.p95_slice_s, self.clip_count, self.quality, self.reviewed_pct]
 
 
+@dataclass(frozen=True)
+class LiveRefresh:
+    """One tab's ``refresh`` as ``refresh_live`` wired it, so it can be re-run on demand."""
+
+    handler: Callable[..., object]
+    inputs: list[gr.components.Component]
+    outputs: list[gr.components.Component]
+
+
 @dataclass
 class AppContext:
     """Built once per app; tabs register the components other tabs listen to."""
@@ -44,18 +54,11 @@ class AppContext:
     app: gr.Blocks
     dataset: DatasetInputs | None = None
     gpu_choice: gr.Dropdown | None = None
-    extras: dict[str, object] = field(default_factory=dict)
-
-
-def dataset_summary(minutes: float | None, p95_slice_s: float | None, clip_count: float | None,
-                    quality: str | None, reviewed_pct: float | None) -> DatasetSummary:
-    """The typed summary from the dataset tab's fields (empty number fields mean unknown)."""
-    return DatasetSummary(
-        total_duration_s=None if minutes in (None, 0) else float(minutes) * 60,
-        p95_slice_s=None if p95_slice_s in (None, 0) else float(p95_slice_s),
-        clip_count=None if clip_count in (None, 0) else int(clip_count),
-        quality=quality or "unknown",
-        reviewed_fraction=min(max(float(reviewed_pct or 0) / 100, 0.0), 1.0))
+    dpo: gr.Checkbox | None = None
+    # Events that set controls from code (which fires no user-edit event), and every tab's
+    # live refresh: ``chain_refreshes`` re-runs all refreshes after each such event.
+    programmatic_changes: list[gr.events.Dependency] = field(default_factory=list)
+    live_refreshes: list[LiveRefresh] = field(default_factory=list)
 
 
 def gpu_index(choice: int | None) -> int | None:
@@ -64,7 +67,9 @@ def gpu_index(choice: int | None) -> int | None:
 
 def gpu_choices(profile: MachineProfile, t: Translator) -> list[tuple[str, int]]:
     """Dropdown entries: 'automatic' first, then every card, unusable ones marked."""
-    choices = [(t("Automatic (best usable GPU)"), AUTO_GPU)]
+    automatic = (t("Automatic (best usable GPU)") if decide_device(profile).on_gpu
+                 else t("Automatic (the CPU: no GPU here can train)"))
+    choices = [(automatic, AUTO_GPU)]
     for gpu in profile.gpus:
         usable = classify_gpu(gpu).usable
         label = f"{gpu.index}: {gpu.name} ({gpu.vram_gb} GB)"
@@ -72,68 +77,145 @@ def gpu_choices(profile: MachineProfile, t: Translator) -> list[tuple[str, int]]
     return choices
 
 
-def reason_lines(reasons: Iterable[Reason], t: Translator) -> list[str]:
-    return [reason.text(t) for reason in reasons]
+@dataclass
+class GovernedControl:
+    """One control the guidelines govern: a slider, or a read-only number when fixed.
+
+    A Gradio slider cannot have minimum == maximum, which is what a limit with a single
+    allowed value gives (batch 1 on a 6 GB card or the CPU). Such a limit shows ``fixed``,
+    a read-only number with the reason, instead of a fake two-step slider; the slider is
+    hidden but keeps receiving the value, so handlers always read ``slider``.
+    """
+
+    slider: GovernedSlider
+    fixed: gr.Number
+
+    def outputs(self) -> list[gr.components.Component]:
+        return [self.slider, self.fixed]
+
+
+def governed_control(limit: Limit, label: str, t: Translator, elem_id: str) -> GovernedControl:
+    """A control created from a guideline limit (so its first render shows the right form)."""
+    minimum, maximum = _slider_range(limit)
+    slider = GovernedSlider(minimum=minimum, maximum=maximum, value=None, step=limit.step,
+                            label=label, info=limit_info(limit, t), elem_id=elem_id,
+                            interactive=limit.enabled, visible=not _is_fixed(limit))
+    fixed = gr.Number(value=limit.value, label=label, info=limit_info(limit, t),
+                      interactive=False, visible=_is_fixed(limit), elem_id=f"{elem_id}-fixed")
+    return GovernedControl(slider, fixed)
+
+
+def governed_update(limit: Limit, t: Translator) -> tuple[dict, dict]:
+    """The updates that move a ``GovernedControl`` to ``limit``: (slider, fixed number)."""
+    minimum, maximum = _slider_range(limit)
+    info = limit_info(limit, t)
+    fixed = _is_fixed(limit)
+    return (gr.update(minimum=minimum, maximum=maximum, value=limit.value, step=limit.step,
+                      interactive=limit.enabled, info=info, visible=not fixed),
+            gr.update(value=limit.value, info=info, visible=fixed))
+
+
+def _is_fixed(limit: Limit) -> bool:
+    return limit.max <= limit.min
+
+
+def _slider_range(limit: Limit) -> tuple[float, float]:
+    """The slider's (minimum, maximum); a fixed limit's hidden slider gets one step of room,
+    since Gradio refuses minimum == maximum."""
+    if _is_fixed(limit):
+        return limit.min, limit.min + limit.step
+    return limit.min, limit.max
+
+
+def rule_anchor(rule: str) -> str:
+    """The HTML id of a rule's glossary entry on the System tab ("B-4" → "rule-b-4")."""
+    return "rule-" + rule.lower()
+
+
+def reason_markdown(reason: Reason, t: Translator) -> str:
+    """A reason as Markdown, its rule id linking to the glossary entry."""
+    return f"[{reason.rule}](#{rule_anchor(reason.rule)}): " + t(reason.key).format(
+        **reason.params)
+
+
+def binding_reason(limit: Limit) -> Reason | None:
+    """The one reason that sets the limit now (the engine names it; the first otherwise)."""
+    return limit.binding or (limit.reasons[0] if limit.reasons else None)
 
 
 def limit_info(limit: Limit, t: Translator) -> str:
-    """The one-line ``info=`` under a control: its range, then the rule that sets the maximum."""
-    if limit.max <= limit.min:
-        head = t("Fixed at {value}.", value=_number(limit.value))
-    else:
-        head = t("Allowed {min}–{max}, default {default}.", min=_number(limit.min),
-                 max=_number(limit.max), default=_number(limit.default))
-    return f"{head} {limit.reasons[0].text(t)}" if limit.reasons else head
+    """The one-line ``info=`` under a control: what happened to the value, the binding rule.
 
-
-def _slider_range(limit: Limit) -> tuple[float, float, bool]:
-    """(minimum, maximum, interactive) for a slider showing ``limit``.
-
-    Gradio refuses a slider whose minimum equals its maximum, which is exactly what a
-    card that allows only batch 1 (or the CPU fallback) gives: such a slider is shown
-    fixed at its value, one step wide and not editable; ``info`` says why.
+    "99 → 14 (clamped), B-1: …" after a clamp; the range and default otherwise.
     """
-    if limit.max > limit.min:
-        return limit.min, limit.max, limit.enabled
-    return limit.min, limit.min + limit.step, False
-
-
-def limit_update(limit: Limit, t: Translator) -> dict:
-    """A Gradio update that moves a slider to ``limit``: range, clamped value, why."""
-    minimum, maximum, interactive = _slider_range(limit)
-    return gr.update(minimum=minimum, maximum=maximum, value=limit.value, step=limit.step,
-                     interactive=interactive, info=limit_info(limit, t))
-
-
-def limit_slider(limit: Limit, label: str, t: Translator, elem_id: str) -> gr.Slider:
-    """A slider created from a guideline limit (so its first render is already clamped)."""
-    minimum, maximum, interactive = _slider_range(limit)
-    return gr.Slider(minimum=minimum, maximum=maximum, value=limit.value, step=limit.step,
-                     label=label, info=limit_info(limit, t), interactive=interactive,
-                     elem_id=elem_id)
+    if limit.clamped:
+        head = t("{requested} → {value} (clamped),", requested=_number(limit.requested),
+                 value=_number(limit.value))
+    elif _is_fixed(limit):
+        head = t("Fixed at {value}:", value=_number(limit.value))
+    elif limit.requested is None:
+        head = t("Set to the default {default} (allowed {min}–{max}):",
+                 default=_number(limit.default), min=_number(limit.min),
+                 max=_number(limit.max))
+    else:
+        head = t("Allowed {min}–{max}, default {default}:", min=_number(limit.min),
+                 max=_number(limit.max), default=_number(limit.default))
+    binding = binding_reason(limit)
+    return f"{head} {reason_markdown(binding, t)}" if binding else head
 
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def why_accordion(t: Translator, elem_id: str) -> gr.Markdown:
+    """The collapsed "Why these limits?" box of a section; ``why_markdown`` fills it."""
+    with gr.Accordion(t("Why these limits?"), open=False, elem_id=f"{elem_id}-box"):
+        return gr.Markdown(elem_id=elem_id)
+
+
 def why_markdown(entries: Sequence[tuple[str, Limit]], t: Translator,
-                 extra: Iterable[Reason] = ()) -> str:
-    """The 'why' box under a group of controls: each limit's reasons, clamps called out."""
+                 extra: Iterable[Reason] = (), shown: set[str] | None = None) -> str:
+    """Every reason of a section's limits: clamps first, then each binding rule, then the rest.
+
+    ``shown`` holds the reasons already on the page (another section, the device line);
+    they are left out here, so no rule line appears twice, and the new ones are added.
+    """
+    shown = set() if shown is None else shown
+    clamps = ["**" + t("{label}: {requested} → {value} (clamped)", label=label,
+                        requested=_number(limit.requested), value=_number(limit.value)) + "**"
+              for label, limit in entries if limit.clamped]
+    ordered = [(label, reason) for label, limit in entries
+               for reason in _binding_first(limit)]
+    ordered += [("", reason) for reason in extra]
     lines = []
-    for label, limit in entries:
-        if limit.clamped:
-            lines.append("- **" + t("{label}: {requested} → {value} (clamped)", label=label,
-                                    requested=_number(limit.requested),
-                                    value=_number(limit.value)) + "**")
-        lines += [f"- {label} · {text}" for text in reason_lines(limit.reasons, t)]
-    lines += [f"- {text}" for text in reason_lines(extra, t)]
-    return "\n".join(dict.fromkeys(lines))  # keep order, drop repeats
+    for label, reason in ordered:
+        if reason.text() in shown:
+            continue
+        shown.add(reason.text())
+        lines.append(f"{label} · {reason_markdown(reason, t)}" if label
+                     else reason_markdown(reason, t))
+    return "\n".join(f"- {line}" for line in [*clamps, *lines])
 
 
-def notice_markdown(reasons: Iterable[Reason], t: Translator, icon: str = "ℹ️") -> str:
+def _binding_first(limit: Limit) -> list[Reason]:
+    binding = binding_reason(limit)
+    return [reason for reason in (binding, *limit.reasons) if reason is not None][:1] + [
+        reason for reason in limit.reasons if reason != binding]
+
+
+def notice_markdown(reasons: Iterable[Reason], t: Translator, icon: str = "ℹ️",
+                    shown: set[str] | None = None) -> str:
+    """Reasons as separate paragraphs; with ``shown``, those already on the page are skipped."""
+    lines = []
+    for reason in reasons:
+        if shown is not None:
+            if reason.text() in shown:
+                continue
+            shown.add(reason.text())
+        lines.append(f"{icon} {reason_markdown(reason, t)}".strip())
     # A blank line between entries: Markdown folds single newlines into one paragraph.
-    return "\n\n".join(f"{icon} {text}" for text in reason_lines(reasons, t))
+    return "\n\n".join(dict.fromkeys(lines))
 
 
 def not_available_button(label: str, when: str, t: Translator) -> gr.Button:
@@ -153,17 +235,53 @@ def error_markdown(error: GsvError, t: Translator) -> str:
     return "\n\n".join(lines)
 
 
+def user_edit(component: gr.components.Component) -> object:
+    """The event that fires once per user edit of ``component``, never for our own updates.
+
+    - A dropdown fires ``input`` twice per choice (on the pick, and again when it loses focus)
+      and on a focus change without a pick; the second request left while the first was in
+      flight and carried stale control values, which is how changing the training GPU
+      popped "Value 11 is greater than maximum value 5". ``select`` fires once per pick.
+    - A slider fires ``input`` on every keystroke in its number box, so "12" would be clamped
+      as "1" before the "2" is typed (and an emptied box reset mid-typing); ``release`` fires
+      when the user lets go of the handle, leaves the box, or presses ↺.
+    - Everything else (checkbox, radio, number box) fires ``input`` once per edit.
+    """
+    if isinstance(component, gr.Dropdown):
+        return component.select
+    if isinstance(component, gr.Slider):
+        return component.release
+    return component.input
+
+
 def refresh_live(ctx: AppContext, inputs: Sequence[gr.components.Component],
                  outputs: Sequence[gr.components.Component],
-                 refresh: Callable[..., object]) -> None:
-    """Run ``refresh(ctx, *input values)`` on page load and whenever a user edits an input.
+                 refresh: Callable[..., object]) -> gr.events.Dependency:
+    """Run ``refresh(ctx, *input values)`` on page load and after every user edit of an input.
 
-    ``.input`` fires for user edits only, so the updates ``refresh`` returns never
-    re-trigger it (no event loops between controls that clamp each other).
+    The triggers (``user_edit``) never fire for the updates ``refresh`` returns, so controls
+    that clamp each other cannot loop. ``always_last`` runs an edit made while a refresh is
+    in flight after it, with the values that refresh left, so the page always ends on the
+    latest edit and no request carries stale values. Returns the event, for ``.then``.
     """
 
     def handler(*values: object) -> object:
         return refresh(ctx, *values)
 
-    gr.on([component.input for component in inputs] + [ctx.app.load], handler,
-          inputs=list(inputs), outputs=list(outputs), show_progress="hidden")
+    ctx.live_refreshes.append(LiveRefresh(handler, list(inputs), list(outputs)))
+    return gr.on([user_edit(component) for component in inputs] + [ctx.app.load], handler,
+                 inputs=list(inputs), outputs=list(outputs), show_progress="hidden",
+                 trigger_mode="always_last")
+
+
+def chain_refreshes(ctx: AppContext) -> None:
+    """After each event that sets controls from code, re-run every tab's refresh.
+
+    Such updates fire no user-edit event, so without this the System tab would keep stating
+    the rules for the values before "Use the recommended plan". Call once, after every tab
+    is wired; the refreshes run side by side, each after the event has finished.
+    """
+    for event in ctx.programmatic_changes:
+        for live in ctx.live_refreshes:
+            event.then(live.handler, inputs=live.inputs, outputs=live.outputs,
+                       show_progress="hidden")

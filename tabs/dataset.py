@@ -14,21 +14,26 @@ from dataclasses import dataclass
 import gradio as gr
 
 from gsv_core.guidelines import (
+    dataset_from_fields,
     dataset_length_advice,
     emotion_advice,
     slice_length_limit,
 )
+from gsv_core.i18n import Translator, mark
 from tabs.common import (
     AppContext,
     DatasetInputs,
-    dataset_summary,
-    limit_slider,
-    limit_update,
+    GovernedControl,
+    governed_control,
+    governed_update,
     not_available_button,
     notice_markdown,
+    reason_markdown,
     refresh_live,
+    why_accordion,
     why_markdown,
 )
+from tabs.governed import GovernedNumber, GovernedSlider
 
 ASR_LANGUAGES = ("zh", "yue", "en", "ja", "ko", "auto")
 
@@ -36,12 +41,17 @@ ASR_LANGUAGES = ("zh", "yue", "en", "ja", "ko", "auto")
 @dataclass
 class DatasetTab:
     inputs: DatasetInputs
-    slice_length: gr.Slider
+    slice_length: GovernedControl
     slice_why: gr.Markdown
     advice_md: gr.Markdown
 
+    def outputs(self) -> list[gr.components.Component]:
+        """What ``refresh`` returns, in order."""
+        return [*self.slice_length.outputs(), self.slice_why, self.advice_md,
+                *self.inputs.components()]
 
-def _slicer_section(ctx: AppContext) -> gr.Slider:
+
+def _slicer_section(ctx: AppContext) -> tuple[GovernedControl, gr.Markdown]:
     t = ctx.t
     with gr.Accordion(t("1. Slice long recordings"), open=True):
         with gr.Row():
@@ -51,8 +61,8 @@ def _slicer_section(ctx: AppContext) -> gr.Slider:
                        value=str(ctx.workspace.slicer_dir),
                        info=t("Where the slices are written (GPT-SoVITS: output/slicer_opt)."))
         with gr.Row():
-            slice_length = limit_slider(slice_length_limit(), t("Maximum slice length (s)"), t,
-                                        "slice-length")
+            slice_length = governed_control(slice_length_limit(), t("Maximum slice length (s)"),
+                                            t, "slice-length")
             gr.Slider(-60, 0, value=-34, step=1, label=t("Silence threshold (dB)"),
                       info=t("Quieter than this counts as silence; raise it for noisy audio."))
             gr.Slider(1000, 20000, value=4000, step=100, label=t("Minimum slice length (ms)"),
@@ -64,7 +74,7 @@ def _slicer_section(ctx: AppContext) -> gr.Slider:
                       info=t("How much of each silence stays around a slice."))
             gr.Slider(0.1, 1.0, value=0.9, step=0.05, label=t("Peak level after slicing"),
                       info=t("Slices are normalised to this peak amplitude."))
-        slice_why = gr.Markdown(elem_id="slice-why")
+        slice_why = why_accordion(t, "slice-why")
         not_available_button(t("Slice"), t("arrives with the dataset release"), t)
     return slice_length, slice_why
 
@@ -82,30 +92,38 @@ def _asr_section(ctx: AppContext) -> None:
         not_available_button(t("Transcribe"), t("arrives with the dataset release"), t)
 
 
+# The summary fields' own explanations, shown while their value is fine (``field_infos``).
+MINUTES_INFO = mark("All clips together (Q-3, E-1, R-3). Empty: not measured.")
+P95_INFO = mark("Longer slices lower the batch limits (B-4, Q-4). Empty: not measured.")
+CLIPS_INFO = mark("Lines in the .list file; a batch holds at most this many clips (B-8). "
+                  "Empty: not counted.")
+QUALITY_INFO = mark("Noise, reverb, loudness, clipping (Q-1); gates DPO (D-3) and high SoVITS "
+                    "rounds (R-3).")
+REVIEWED_INFO = mark("Share of transcripts a person has checked (D-3, R-3).")
+
+
 def _summary_section(ctx: AppContext) -> DatasetInputs:
     t = ctx.t
     with gr.Accordion(t("3. Dataset summary"), open=True):
         gr.Markdown(t("Measured by the quality check in a later release; fill it in by hand for "
                       "now. Every tab's limits follow it."))
         with gr.Row():
-            minutes = gr.Number(label=t("Total duration (minutes)"), value=None, minimum=0,
-                                info=t("All clips together (Q-3, E-1, R-3)."),
-                                elem_id="ds-minutes")
-            p95 = gr.Number(label=t("95th-percentile slice length (s)"), value=None, minimum=0,
-                            info=t("Longer slices lower the batch limits (B-4, Q-4)."),
-                            elem_id="ds-p95")
-            clips = gr.Number(label=t("Number of clips"), value=None, minimum=0, precision=0,
-                              info=t("Lines in the .list file."), elem_id="ds-clips")
+            minutes = GovernedNumber(label=t("Total duration (minutes)"), value=None,
+                                     placeholder=t("not measured"), info=t(MINUTES_INFO),
+                                     elem_id="ds-minutes")
+            p95 = GovernedNumber(label=t("95th-percentile slice length (s)"), value=None,
+                                 placeholder=t("not measured"), info=t(P95_INFO),
+                                 elem_id="ds-p95")
+            clips = GovernedNumber(label=t("Number of clips"), value=None,
+                                   placeholder=t("not counted"), info=t(CLIPS_INFO),
+                                   elem_id="ds-clips")
         with gr.Row():
             quality = gr.Dropdown([(t("unknown"), "unknown"), (t("good"), "good"),
                                    (t("poor"), "poor")], value="unknown",
-                                  label=t("Quality check verdict"),
-                                  info=t("Noise, reverb, loudness, clipping (Q-1); gates DPO "
-                                         "(D-3) and high SoVITS rounds (R-3)."),
+                                  label=t("Quality check verdict"), info=t(QUALITY_INFO),
                                   elem_id="ds-quality")
-            reviewed = gr.Slider(0, 100, value=0, step=1, label=t("Labels proofread (%)"),
-                                 info=t("Share of transcripts a person has checked (D-3, R-3)."),
-                                 elem_id="ds-reviewed")
+            reviewed = GovernedSlider(0, 100, value=0, step=1, label=t("Labels proofread (%)"),
+                                      info=t(REVIEWED_INFO), elem_id="ds-reviewed")
     return DatasetInputs(minutes, p95, clips, quality, reviewed)
 
 
@@ -127,18 +145,41 @@ def build(ctx: AppContext) -> DatasetTab:
     return DatasetTab(inputs, slice_length, slice_why, advice_md)
 
 
-def refresh(ctx: AppContext, slice_length_s: float, minutes: float | None,
+def field_infos(t: Translator, minutes: float | None, p95_slice_s: float | None,
+                clip_count: float | None, quality: str | None,
+                reviewed_pct: float | None) -> list[dict]:
+    """Each summary field's ``info``: its explanation, or why its value was refused.
+
+    The engine checks each field on its own here, so a refusal lands under the field it
+    is about (the others given as not measured).
+    """
+    fields = [minutes, p95_slice_s, clip_count, quality, reviewed_pct]
+    infos = (MINUTES_INFO, P95_INFO, CLIPS_INFO, QUALITY_INFO, REVIEWED_INFO)
+    updates = []
+    for index, info in enumerate(infos):
+        alone = [value if position == index else None for position, value in enumerate(fields)]
+        problems = dataset_from_fields(*alone).problems
+        updates.append(gr.update(info=" ".join("⚠️ " + reason_markdown(reason, t)
+                                               for reason in problems) or t(info)))
+    return updates
+
+
+def refresh(ctx: AppContext, slice_length_s: float | None, minutes: float | None,
             p95_slice_s: float | None, clip_count: float | None, quality: str | None,
             reviewed_pct: float | None) -> tuple:
-    """Re-clamp the slice length and restate the dataset advice (Q-3, Q-4, E-1)."""
+    """Re-clamp the slice length, restate the dataset advice (Q-3, Q-4, E-1), refuse nonsense.
+
+    Returns ``DatasetTab.outputs`` in order.
+    """
     t = ctx.t
-    dataset = dataset_summary(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
+    fields = (minutes, p95_slice_s, clip_count, quality, reviewed_pct)
+    dataset = dataset_from_fields(*fields).summary
     limit = slice_length_limit(slice_length_s, dataset)
     advice = [*dataset_length_advice(dataset).reasons, *emotion_advice(dataset).reasons]
-    return (limit_update(limit, t), why_markdown([(t("Slice length"), limit)], t),
-            notice_markdown(advice, t))
+    return (*governed_update(limit, t), why_markdown([(t("Slice length"), limit)], t),
+            notice_markdown(advice, t), *field_infos(t, *fields))
 
 
 def wire(tab: DatasetTab, ctx: AppContext) -> None:
-    refresh_live(ctx, [tab.slice_length, *tab.inputs.components()],
-                 [tab.slice_length, tab.slice_why, tab.advice_md], refresh)
+    refresh_live(ctx, [tab.slice_length.slider, *tab.inputs.components()], tab.outputs(),
+                 refresh)

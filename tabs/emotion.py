@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from gsv_core.guidelines import emotion_advice
+from gsv_core.guidelines import dataset_from_fields, emotion_advice
 from tabs.common import (
     AppContext,
-    dataset_summary,
     not_available_button,
     notice_markdown,
     refresh_live,
@@ -49,8 +48,8 @@ def build(ctx: AppContext) -> EmotionTab:
 
 def refresh(ctx: AppContext, minutes: float | None, p95_slice_s: float | None,
             clip_count: float | None, quality: str | None, reviewed_pct: float | None) -> str:
-    advice = emotion_advice(dataset_summary(minutes, p95_slice_s, clip_count, quality,
-                                            reviewed_pct))
+    advice = emotion_advice(dataset_from_fields(minutes, p95_slice_s, clip_count, quality,
+                                                reviewed_pct).summary)
     return notice_markdown(advice.reasons, ctx.t, "⭐" if advice.recommended else "ℹ️")
 
 

@@ -7,19 +7,44 @@ from dataclasses import dataclass
 import gradio as gr
 
 from gsv_core.errors import GsvError
-from gsv_core.guidelines import classify_gpu, decide_device, rule_overview
+from gsv_core.guidelines import (
+    classify_gpu,
+    dataset_from_fields,
+    decide_device,
+    rule_glossary,
+    rule_overview,
+)
 from gsv_core.hardware import GIB, GpuSample, MachineProfile, sample_gpus
 from gsv_core.i18n import Translator
 from gsv_core.models.registry import HF_REPO, download_missing, pretrained_status
 from gsv_core.workspace import Workspace
 from tabs.common import (
     AppContext,
-    dataset_summary,
     error_markdown,
     gpu_index,
     notice_markdown,
+    reason_markdown,
     refresh_live,
+    rule_anchor,
 )
+
+# Rule ids in reasons link to "#rule-…" anchors; the glossary lives on this tab, so a click
+# on another tab first opens this one, then scrolls to the entry (Markdown cannot switch tabs).
+RULE_LINKS_JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#rule-"]');
+    if (!link) return;
+    event.preventDefault();
+    const id = link.getAttribute("href").slice(1);
+    const show = () => document.getElementById(id)?.scrollIntoView({block: "center"});
+    const entry = document.getElementById(id);
+    if (entry && entry.offsetParent !== null) return show();
+    document.getElementById("tab-system-button")?.click();
+    setTimeout(show, 200);
+  }, true);
+}
+"""
 
 
 @dataclass
@@ -109,6 +134,14 @@ def samples_markdown(samples: list[GpuSample], t: Translator) -> str:
     return "\n".join(lines)
 
 
+def glossary_markdown(t: Translator) -> str:
+    """The "Rules" section: every rule id in plain language, each with the anchor reasons
+    link to (``rule_anchor``)."""
+    return "\n\n".join(f'<a id="{rule_anchor(entry.rule)}"></a>**{entry.rule} · '
+                        f"{t(entry.title)}** — {t(entry.summary)}"
+                        for entry in rule_glossary())
+
+
 def build(ctx: AppContext) -> SystemTab:
     t = ctx.t
     gr.Markdown("### " + t("This machine"))
@@ -128,6 +161,9 @@ def build(ctx: AppContext) -> SystemTab:
     gr.Markdown("### " + t("What each rule says now"))
     gr.Markdown(t("For the GPU chosen on the Training tab and the dataset summary."))
     rules_md = gr.Markdown(elem_id="system-rules")
+    gr.Markdown("### " + t("Rules"))
+    gr.Markdown(t("What each rule id means; the rule ids in every reason link here."))
+    gr.Markdown(glossary_markdown(t), elem_id="system-glossary")
     return SystemTab(decision_md, rules_md, samples_md, sample_button, models_md,
                      download_button, download_md)
 
@@ -135,17 +171,22 @@ def build(ctx: AppContext) -> SystemTab:
 def refresh(ctx: AppContext, gpu: int | None, dpo: bool, minutes: float | None,
             p95_slice_s: float | None, clip_count: float | None, quality: str | None,
             reviewed_pct: float | None) -> tuple[str, str]:
+    """The device decision, then every other rule as it applies now (none stated twice)."""
     t = ctx.t
-    dataset = dataset_summary(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
+    dataset = dataset_from_fields(minutes, p95_slice_s, clip_count, quality, reviewed_pct).summary
     decision = decide_device(ctx.profile, gpu_index(gpu), dataset)
     rules = rule_overview(ctx.profile, dataset, gpu_index=gpu_index(gpu), dpo=bool(dpo))
+    shown = {reason.text() for reason in (*decision.reasons, *decision.warnings)}
     return (notice_markdown([*decision.reasons, *decision.warnings], t),
-            "\n".join(f"- {reason.text(t)}" for reason in rules))
+            "\n".join(f"- {reason_markdown(reason, t)}" for reason in rules
+                      if reason.text() not in shown))
 
 
-def wire(tab: SystemTab, ctx: AppContext, dpo: gr.Checkbox) -> None:
-    assert ctx.dataset is not None and ctx.gpu_choice is not None, "build the other tabs first"
-    refresh_live(ctx, [ctx.gpu_choice, dpo, *ctx.dataset.components()],
+def wire(tab: SystemTab, ctx: AppContext) -> None:
+    assert ctx.dataset is not None and ctx.gpu_choice is not None and ctx.dpo is not None, (
+        "build the other tabs first")
+    ctx.app.load(None, js=RULE_LINKS_JS)
+    refresh_live(ctx, [ctx.gpu_choice, ctx.dpo, *ctx.dataset.components()],
                  [tab.decision_md, tab.rules_md], refresh)
     tab.sample_button.click(lambda: samples_markdown(sample_gpus(ctx.profile), ctx.t),
                             outputs=[tab.samples_md])
