@@ -202,12 +202,18 @@ def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,
 
 
 def _dpo_change(plan: TrainPlan) -> Reason:
+    """Why the plan turns DPO on or off (D-1 benefit and cost, D-2 memory, D-3 data)."""
+    if plan.dpo_on and plan.dpo.needs_confirmation:
+        return Reason("D-3", "DPO on, as asked, although the dataset has not passed the quality "
+                             "checks or is not fully proofread: it needs your confirmation.", {})
     if plan.dpo_on:
         return Reason("D-1", "DPO on: the card has enough memory and the dataset is clean and "
                              "proofread, so DPO's better GPT model is worth its about {slow}x "
                              "longer training.", {"slow": DPO_SLOWDOWN_FACTOR})
     if not plan.dpo.available:
-        return Reason("D-2", "DPO off: this card does not have enough memory for DPO.", {})
+        return Reason("D-2", "DPO off: this card does not have enough memory for DPO."
+                      if plan.decision.on_gpu else "DPO off: training runs on the CPU, and DPO "
+                      "needs a GPU.", {})
     if plan.dpo.needs_confirmation:
         return Reason("D-3", "DPO off: the dataset has not passed the quality checks or is not "
                              "fully proofread.", {})

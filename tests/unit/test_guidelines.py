@@ -492,3 +492,17 @@ def test_plan_from_fields_is_recommend_on_the_validated_fields() -> None:
                                                    reviewed_fraction=1.0), "best")
     assert from_fields.limits == direct.limits
     assert rules(from_fields.dataset_problems) == ["B-8"]
+
+
+@pytest.mark.parametrize(("spec", "dataset", "dpo", "rule", "start"), [
+    ("NVIDIA GeForce RTX 4090:24", g.DatasetSummary(quality="poor"), True, "D-3", "DPO on, as"),
+    ("NVIDIA GeForce RTX 3060 Ti:8", GOOD_BIG, False, "D-2", "DPO off: this card"),
+])
+def test_plan_changes_dpo_line_names_the_deciding_rule(spec: str, dataset: g.DatasetSummary,
+                                                       dpo: bool, rule: str, start: str) -> None:
+    profile = machine(spec)
+    current = g.training_limits(profile, dataset, dpo=not dpo)
+    if current.dpo_on == dpo:  # DPO cannot be on here to begin with: compare with a 24 GB plan
+        current = g.training_limits(machine("NVIDIA GeForce RTX 4090:24"), dataset, dpo=True)
+    (change, *_) = g.plan_changes(current, g.recommend(profile, dataset, dpo=dpo))
+    assert change.rule == rule and change.key.startswith(start)
