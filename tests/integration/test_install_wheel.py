@@ -80,8 +80,8 @@ def test_wheel_installs_and_serves_a_translated_ui(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = _run([str(python), "-c", "import gsv_core, tabs, webui; "
                   "print(gsv_core.__file__, tabs.__file__, webui.__file__, sep='\\n')"],
-                 cwd=outside, env=env).stdout.split()
-    assert all(Path(path).is_relative_to(site) for path in where), where
+                 cwd=outside, env=env).stdout.splitlines()
+    assert len(where) == 3 and all(Path(path).is_relative_to(site) for path in where), where
 
     zh_cn = json.loads((site / "gsv_core" / "assets" / "i18n" / "zh_CN.json")
                        .read_text(encoding="utf-8"))

@@ -109,3 +109,11 @@ def test_all_interfaces_host_requires_the_printed_login(tmp_path) -> None:
         assert "--host 0.0.0.0 is reachable from other computers" in printed
         assert _login(port, webui.LOGIN_USER, password.group(1) + "x") == 400
         assert _login(port, webui.LOGIN_USER, password.group(1)) == 200
+
+
+def test_an_address_this_computer_lacks_is_a_config_error() -> None:
+    from gsv_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"Cannot listen on 203\.0\.113\.7") as info:
+        webui.pick_port("203.0.113.7", webui.DEFAULT_PORT)  # TEST-NET-3: never local
+    assert "127.0.0.1" in info.value.advice
