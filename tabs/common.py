@@ -260,9 +260,12 @@ def refresh_live(ctx: AppContext, inputs: Sequence[gr.components.Component],
     """Run ``refresh(ctx, *input values)`` on page load and after every user edit of an input.
 
     The triggers (``user_edit``) never fire for the updates ``refresh`` returns, so controls
-    that clamp each other cannot loop. ``always_last`` runs an edit made while a refresh is
-    in flight after it, with the values that refresh left, so the page always ends on the
-    latest edit and no request carries stale values. Returns the event, for ``.then``.
+    that clamp each other cannot loop. Every edit sends its own request (``multiple``), and
+    the queue answers one tab's requests in order, so the page ends on the latest edit:
+    Gradio's default ("once") drops an edit made while a refresh is in flight, and
+    "always_last" sends it only after that refresh has written its answer over the edit.
+    ``refresh`` is a pure function of all the values, so a request sent before the previous
+    answer arrived is clamped as completely as any other. Returns the event, for ``.then``.
     """
 
     def handler(*values: object) -> object:
@@ -271,7 +274,7 @@ def refresh_live(ctx: AppContext, inputs: Sequence[gr.components.Component],
     ctx.live_refreshes.append(LiveRefresh(handler, list(inputs), list(outputs)))
     return gr.on([user_edit(component) for component in inputs] + [ctx.app.load], handler,
                  inputs=list(inputs), outputs=list(outputs), show_progress="hidden",
-                 trigger_mode="always_last")
+                 trigger_mode="multiple")
 
 
 def chain_refreshes(ctx: AppContext) -> None:

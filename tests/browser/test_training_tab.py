@@ -1,76 +1,128 @@
-"""A real Chromium drives the app: DPO lowers the GPT batch maximum on a 24 GB card.
+"""A real Chromium drives the Training tab: DPO, typed values, the GPU choice, fixed values.
 
-Uses Debian's Chromium at /usr/bin/chromium through Playwright (never a downloaded
-browser); skipped with the reason when either is missing. The GPU is simulated.
+Fixtures (server, Chromium) are in conftest.py. Each test checks that no Gradio error
+toast appeared: those were the symptom of values the engine never got to clamp.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import json
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-REPO = Path(__file__).resolve().parents[2]
+from tests.browser.conftest import TOAST, open_training_tab, start_app
 
 pytestmark = pytest.mark.browser
+TIMEOUT_MS = 10_000
+ONE_CARD = "NVIDIA GeForce RTX 4090:24"
+TWO_CARDS = "NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12"
 
 
-@pytest.fixture
-def app_url(tmp_path: Path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "GSV_FAKE_GPU": "NVIDIA GeForce RTX 4090:24"}
-    process = subprocess.Popen([sys.executable, str(REPO / "webui.py"), "--port", str(port),
-                                "--no-browser", "--workspace", str(tmp_path)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def expect():
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
 
 
-def test_dpo_toggle_lowers_gpt_batch_max_in_the_page(app_url: str, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (run-tests.sh does so "
-                    "when run as root on Debian)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(app_url)
-            page.get_by_text("Simulated hardware").wait_for()
-            page.get_by_role("tab", name="Training").click()
-            # The page-load refresh fills the device line; wait for it so that it cannot
-            # land after our click and reset the toggle.
-            sync_api.expect(page.locator("#train-device")).to_contain_text("H-1", timeout=10_000)
-            gpt_max = page.locator("#gpt-batch input[type=range]")
-            sync_api.expect(gpt_max).to_have_attribute("max", "11", timeout=10_000)
-            page.locator("#gpt-dpo input[type=checkbox]").check()
-            sync_api.expect(gpt_max).to_have_attribute("max", "6", timeout=10_000)
-            sync_api.expect(page.locator("#gpt-batch input[type=number]")).to_have_value("6")
-            sync_api.expect(page.locator("#gpt-why")).to_contain_text("D-2")
-            page.screenshot(path=str(tmp_path / "training-dpo-on.png"), full_page=True)
-        finally:
-            browser.close()
-    assert (tmp_path / "training-dpo-on.png").stat().st_size > 10_000
+def test_dpo_toggle_lowers_gpt_batch_max_in_the_page(app_url, page, tmp_path: Path) -> None:
+    open_training_tab(page, app_url(ONE_CARD))
+    gpt_max = page.locator("#gpt-batch input[type=range]")
+    expect()(gpt_max).to_have_attribute("max", "11", timeout=TIMEOUT_MS)
+    page.locator("#gpt-dpo input[type=checkbox]").check()
+    expect()(gpt_max).to_have_attribute("max", "6", timeout=TIMEOUT_MS)
+    expect()(page.locator("#gpt-batch input[type=number]")).to_have_value("6")
+    expect()(page.locator("#gpt-batch")).to_contain_text("11 → 6 (clamped), D-2")
+    page.screenshot(path=str(tmp_path / "training-dpo-on.png"), full_page=True)
+    assert page.locator(TOAST).count() == 0
+
+
+def test_typed_emptied_and_garbled_values_are_clamped_with_the_reason(app_url, page,
+                                                                       tmp_path: Path) -> None:
+    """Items 1, 3, 4: 99 → 14 with B-1, no "Value 99 is greater than maximum" toast."""
+    open_training_tab(page, app_url(ONE_CARD))
+    control = page.locator("#sovits-batch")
+    box = control.locator("input[type=number]")
+    box.fill("99")
+    box.press("Tab")  # leaving the box is the edit (the release event)
+    expect()(control).to_contain_text("99 → 14 (clamped), B-1", timeout=TIMEOUT_MS)
+    expect()(box).to_have_value("14")
+    # The collapsed "Why these limits?" box: the clamp first, then the binding rule.
+    page.locator("#sovits-why-box").get_by_text("Why these limits?").click()
+    first = page.locator("#sovits-why li").first
+    expect()(first).to_have_text("Batch: 99 → 14 (clamped)", timeout=TIMEOUT_MS)
+    expect()(page.locator("#sovits-why li").nth(1)).to_contain_text("B-1")
+    page.screenshot(path=str(tmp_path / "typed-99.png"), full_page=True)
+    box.fill("")
+    box.press("Tab")
+    expect()(control).to_contain_text("Set to the default 11", timeout=TIMEOUT_MS)
+    expect()(box).to_have_value("11")
+    box.fill("3")
+    box.press("Tab")
+    expect()(control).to_contain_text("Allowed 1–14, default 11", timeout=TIMEOUT_MS)
+    box.press("Control+a")
+    page.keyboard.type("abc")  # a number box takes no letters: it is left empty
+    box.press("Tab")
+    expect()(box).to_have_value("11", timeout=TIMEOUT_MS)
+    box.fill("13")
+    box.press("Tab")
+    expect()(control).to_contain_text("Allowed 1–14, default 11", timeout=TIMEOUT_MS)
+    control.get_by_test_id("reset-button").click()  # ↺: the current default, in range
+    expect()(box).to_have_value("11", timeout=TIMEOUT_MS)
+    assert page.locator(TOAST).count() == 0
+
+
+def test_dataset_duration_minus_5_is_refused_next_to_the_field(app_url, page) -> None:
+    page.goto(app_url(ONE_CARD))
+    minutes = page.locator("#ds-minutes")
+    expect()(minutes.locator("input")).to_have_value("", timeout=TIMEOUT_MS)  # not 0
+    minutes.locator("input").fill("-5")
+    expect()(minutes).to_contain_text("not possible", timeout=TIMEOUT_MS)
+    slice_box = page.locator("#slice-length input[type=number]")
+    slice_box.fill("40")
+    slice_box.press("Tab")
+    expect()(page.locator("#slice-length")).to_contain_text("40 → 15 (clamped)",
+                                                            timeout=TIMEOUT_MS)
+    assert page.locator(TOAST).count() == 0
+
+
+def test_switching_the_gpu_refreshes_once_and_pops_no_error(app_url, page,
+                                                            tmp_path: Path) -> None:
+    """Item 2: one pick is one request per listening tab; the limits follow the new card."""
+    url = app_url(TWO_CARDS)
+    gpu_id = next(c["id"] for c in json.loads(page.request.get(url + "config").text())[
+        "components"] if c.get("props", {}).get("elem_id") == "train-gpu")
+    open_training_tab(page, url)
+    joins: list[dict] = []
+    page.on("request", lambda request: joins.append(json.loads(request.post_data))
+            if "queue/join" in request.url else None)
+    page.locator("#train-gpu input").click()
+    page.get_by_role("option", name="1: NVIDIA GeForce RTX 3060").click()
+    batch_max = page.locator("#sovits-batch input[type=range]")
+    expect()(batch_max).to_have_attribute("max", "5", timeout=TIMEOUT_MS)
+    expect()(page.locator("#train-device")).to_contain_text("GPU 1", timeout=TIMEOUT_MS)
+    page.screenshot(path=str(tmp_path / "gpu-1.png"), full_page=True)
+    picks = [join for join in joins if join.get("trigger_id") == gpu_id]
+    assert len(picks) == 2, picks  # the Training and the System tab, once each
+    assert all(join["data"][0] == 1 for join in picks)
+    assert page.locator(TOAST).count() == 0
+
+
+def test_fixed_batch_on_the_cpu_is_a_read_only_number(app_url, page, tmp_path: Path) -> None:
+    """Item 8: min = max = 1 shows a number with the reason, not a fake 1…2 slider."""
+    open_training_tab(page, app_url("cpu"))
+    fixed = page.locator("#sovits-batch-fixed")
+    expect()(fixed).to_be_visible(timeout=TIMEOUT_MS)
+    expect()(fixed).to_contain_text("Fixed at 1")
+    expect()(fixed).to_contain_text("H-2")
+    expect()(fixed.locator("input")).to_be_disabled()
+    expect()(page.locator("#sovits-batch")).to_be_hidden()
+    expect()(page.locator("#train-gpu")).to_contain_text("Training device")
+    page.screenshot(path=str(tmp_path / "cpu.png"), full_page=True)
+    assert page.locator(TOAST).count() == 0
+
+
+def test_a_server_that_never_comes_up_fails_the_test_with_its_output(tmp_path: Path) -> None:
+    """Item 22: no dead URL handed to a test; the failure shows why the server died."""
+    with pytest.raises(pytest.fail.Exception, match=r"exited with code 2(.|\n)*GSV_FAKE_GPU"):
+        start_app("not a gpu spec", tmp_path, tmp_path / "server.log")

@@ -219,7 +219,7 @@ def test_each_control_refreshes_on_the_event_that_fires_once_per_user_edit(fake_
     for dependency in refreshes:
         events = {ids.get(target): event for target, event in dependency["targets"]}
         assert events["train-gpu"] == "select"  # a dropdown fires 'input' twice per pick
-        assert dependency["trigger_mode"] == "always_last"
+        assert dependency["trigger_mode"] == "multiple"  # no edit dropped or overwritten
     training = next(d for d in refreshes if len(d["outputs"]) == len(OUTPUTS))
     events = {ids.get(target): event for target, event in training["targets"]}
     assert events["sovits-batch"] == events["gpt-batch"] == "release"

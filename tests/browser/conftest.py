@@ -1,0 +1,113 @@
+"""A real app server and a real Chromium for the browser tests.
+
+Debian's Chromium at /usr/bin/chromium through Playwright (never a downloaded browser);
+tests are skipped with the reason when either is missing. The GPUs are simulated with
+GSV_FAKE_GPU (no GPU exists here). A server that never comes up fails the test with the
+server's own output, rather than handing the test a dead address.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 90  # generous: a loaded 2-core machine imports gradio slowly
+TOAST = ".toast-body"  # Gradio's error/warning pop-up
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(gpu_spec: str, workspace: Path, log_path: Path,
+              timeout_s: float = START_TIMEOUT_S) -> tuple[subprocess.Popen, str]:
+    """Start ``webui.py`` on a free port with simulated GPUs; return (process, URL).
+
+    Fails the calling test, with everything the server printed, when the process exits or
+    the page does not answer within ``timeout_s``.
+    """
+    port = _free_port()
+    env = {**os.environ, "GSV_FAKE_GPU": gpu_spec}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "webui.py"), "--port", str(port), "--no-browser",
+             "--workspace", str(workspace)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    state = (f"exited with code {process.returncode}" if process.poll() is not None
+             else f"did not answer within {timeout_s:.0f} s")
+    stop_app(process)
+    pytest.fail(f"the app server {state}; its output:\n"
+                f"{log_path.read_text(errors='replace')}", pytrace=False)
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """``app_url(gpu_spec)`` starts a server for those simulated GPUs and returns its URL."""
+    processes: list[subprocess.Popen] = []
+
+    def serve(gpu_spec: str) -> str:
+        process, url = start_app(gpu_spec, tmp_path / "workspace",
+                                 tmp_path / f"server-{len(processes)}.log")
+        processes.append(process)
+        return url
+
+    yield serve
+    for process in processes:
+        stop_app(process)
+
+
+@pytest.fixture
+def page():
+    """A fresh Chromium page (1400 × 1600); skipped when Chromium or Playwright is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (run-tests.sh does so "
+                    "when run as root on Debian)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1600})
+        finally:
+            browser.close()
+
+
+def open_training_tab(page, url: str) -> None:
+    """Open the app and its Training tab, once the page-load refresh has filled it in."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_text("Simulated hardware").wait_for()
+    page.get_by_role("tab", name="Training").click()
+    # Wait for the load refresh, so that it cannot land after the test's first edit.
+    expect(page.locator("#train-device")).to_contain_text("H-", timeout=20_000)
