@@ -18,6 +18,7 @@ from gsv_core.models.losses import discriminator_loss, generator_losses
 from gsv_core.models.sovits import SoVITSGenerator
 from gsv_core.models.spectrogram import mel_spectrogram, spec_to_mel, spectrogram
 from tests.fixture_paths import tiny_fixture
+from tests.reference_compare import assert_close_to_reference
 
 FRAMES = 24  # 50 Hz frames in the padded batch
 SEGMENT_FRAMES = 8
@@ -74,6 +75,17 @@ def test_loss_terms_are_finite_and_weighted(step: dict) -> None:
     expected = losses.mel + losses.kl + losses.adversarial + losses.feature_matching
     torch.testing.assert_close(losses.total, expected)
     assert losses.mel > 45 * 0.1  # random audio vs an untrained decoder: far from zero
+
+
+def test_posterior_sample_is_scaled_by_the_posterior_std(step: dict) -> None:
+    """``z = (m_q + eps * exp(logs_q)) * mask`` (upstream ``PosteriorEncoder``). Seam: ``eps`` is
+    the first draw, ``torch.randn(m_q.shape, generator=...)``, of the generator given to the
+    forward (seed 1 in ``step``); the prior encoder draws nothing from it. Mutation probe: the
+    sample without ``exp(logs_q)`` fails here."""
+    out = step["out"]
+    eps = torch.randn(out.m_q.shape, generator=torch.Generator().manual_seed(1))
+    expected = (out.m_q + eps * torch.exp(out.logs_q)) * out.y_mask
+    assert_close_to_reference(out.z.detach(), expected.detach())
 
 
 def test_slices_lie_inside_each_item(step: dict) -> None:
