@@ -61,4 +61,6 @@ def raw_number(payload: object) -> float | None:
         number = float(payload)  # the browser sends numbers; the API may send text
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) else None
+    if not math.isfinite(number):
+        return None
+    return int(number) if number.is_integer() else number  # messages quote "-5", not "-5.0"

@@ -87,7 +87,7 @@ def build(ctx: AppContext) -> TrainTab:
                           label=t("Training device"),
                           info=t("Limits follow the chosen card's memory (B-1, B-2, B-3)."),
                           elem_id="train-gpu")
-        experiment = gr.Textbox(label=t("Experiment name"), value="my_voice",
+        experiment = gr.Textbox(label=t("Experiment name"), value="my_voice", interactive=True,
                                 info=t("Names may contain any language and spaces (X-1); use a "
                                        "new name for a new voice (T-6)."))
     with gr.Row(equal_height=True):

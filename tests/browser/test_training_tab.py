@@ -34,6 +34,19 @@ def test_dpo_toggle_lowers_gpt_batch_max_in_the_page(app_url, page, tmp_path: Pa
     expect()(page.locator("#gpt-batch input[type=number]")).to_have_value("6")
     expect()(page.locator("#gpt-batch")).to_contain_text("11 → 6 (clamped), D-2")
     page.screenshot(path=str(tmp_path / "training-dpo-on.png"), full_page=True)
+    # Item 5: the plan (DPO off for an unmeasured dataset) says why, and System follows it.
+    page.locator("#train-apply-plan").click()
+    expect()(page.locator("#train-plan")).to_contain_text("DPO off", timeout=TIMEOUT_MS)
+    expect()(gpt_max).to_have_attribute("max", "11", timeout=TIMEOUT_MS)
+    # Item 7: a rule id opens its plain-language entry on the System tab.
+    page.locator("#gpt-batch a[href='#rule-b-2']").click()
+    expect()(page.get_by_role("tab", name="System")).to_have_attribute("aria-selected", "true")
+    expect()(page.locator("#system-glossary")).to_be_visible()
+    entry_top = page.evaluate("document.getElementById('rule-b-2').getBoundingClientRect().top")
+    assert 0 <= entry_top <= page.viewport_size["height"]
+    rules = page.locator("#system-rules")
+    expect()(rules).to_contain_text("B-2: GPT batch at most 11", timeout=TIMEOUT_MS)
+    expect()(rules).not_to_contain_text("DPO on: GPT batch")
     assert page.locator(TOAST).count() == 0
 
 
