@@ -155,6 +155,32 @@ def test_decode_steps_do_not_concatenate_the_cache(monkeypatch: pytest.MonkeyPat
     assert cats_for(15) == cats_for(45)  # prefill only: the step count does not matter
 
 
+class _PreferEos(torch.nn.Module):
+    """Wraps the output layer so that EOS is always the most likely token (logit + 100)."""
+
+    def __init__(self, inner: torch.nn.Module, eos: int) -> None:
+        super().__init__()
+        self.inner, self.eos = inner, eos
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = self.inner(hidden).clone()
+        logits[..., self.eos] += 100.0
+        return logits
+
+
+def test_eos_cannot_end_the_first_eleven_steps() -> None:
+    """Upstream removes the EOS column for steps 0-10, so a model that always prefers EOS
+    stops at step 11 with 11 tokens (0.44 s). The output layer is wrapped to force that
+    preference (the tiny fixture model never picks EOS that early on its own). Mutation
+    probe: min_steps_before_eos 11 -> 1 fails here."""
+    ref, model = _reference(), _tiny_model()
+    model.ar_predict_layer = _PreferEos(model.ar_predict_layer, model.config.eos_id)
+    result = generate(model, ref["gpt.infer.phones"][0], ref["gpt.infer.bert"][0],
+                      ref["gpt.infer.prompt"][0], SamplingOptions(top_k=1, early_stop_tokens=60))
+    assert (result.eos, result.steps, result.idx) == (True, 12, 11)
+    assert result.tokens.shape == (11,) and bool((result.tokens < 1024).all())
+
+
 def test_sampling_with_generator_is_reproducible_and_varied() -> None:
     ref, model = _reference(), _tiny_model()
     args = (model, ref["gpt.infer.phones"][0], ref["gpt.infer.bert"][0], ref["gpt.infer.prompt"][0])

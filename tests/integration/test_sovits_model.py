@@ -8,6 +8,7 @@ autocast checks compare fp16/bf16 runs against the fp32 reference with a looser 
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import replace
 
@@ -195,6 +196,12 @@ def test_prior_noise_is_scaled_by_the_prior_std(tiny_cpu, reference: dict) -> No
     with torch.no_grad():
         expected_z = tiny_cpu.flow(z_p, out.y_mask, g=out.ge, reverse=True)
     assert_close_to_reference(out.z, expected_z)
+
+
+def test_default_noise_scale_is_upstreams() -> None:
+    # upstream SynthesizerTrn.decode(noise_scale=0.5), fixed in both inference UIs
+    default = inspect.signature(SoVITSGenerator.decode).parameters["noise_scale"].default
+    assert default == 0.5
 
 
 def test_reference_comparison_checks_the_shape_first() -> None:

@@ -59,6 +59,14 @@ def test_sample_next_follows_the_distribution() -> None:
     assert torch.allclose(share, torch.tensor([0.7, 0.2, 0.1]), atol=0.03)
 
 
+def test_defaults_are_upstream_webui_defaults() -> None:
+    # upstream inference_webui: top_k 15, top_p 1, temperature 1, repetition penalty 1.35;
+    # t2s infer_panel: early stop at 25 Hz x max_sec 54 = 1350, 1500 steps, no EOS before 11
+    assert SamplingOptions() == SamplingOptions(
+        top_k=15, top_p=1.0, temperature=1.0, repetition_penalty=1.35, early_stop_tokens=1350,
+        max_steps=1500, min_steps_before_eos=11)
+
+
 @pytest.mark.parametrize("bad", [
     {"top_k": -1}, {"top_p": 0.0}, {"top_p": 1.5}, {"temperature": 0.0},
     {"repetition_penalty": 0.0}, {"early_stop_tokens": -1}, {"max_steps": 0},
