@@ -138,11 +138,6 @@ def reason_markdown(reason: Reason, t: Translator) -> str:
         **reason.params)
 
 
-def binding_reason(limit: Limit) -> Reason | None:
-    """The one reason that sets the limit now (the engine names it; the first otherwise)."""
-    return limit.binding or (limit.reasons[0] if limit.reasons else None)
-
-
 def limit_info(limit: Limit, t: Translator) -> str:
     """The one-line ``info=`` under a control: what happened to the value, the binding rule.
 
@@ -160,8 +155,9 @@ def limit_info(limit: Limit, t: Translator) -> str:
     else:
         head = t("Allowed {min}–{max}, default {default}:", min=_number(limit.min),
                  max=_number(limit.max), default=_number(limit.default))
-    binding = binding_reason(limit)
-    return f"{head} {reason_markdown(binding, t)}" if binding else head
+    # The engine names the one rule that sets the range now (B-4 when long slices lower the
+    # B-1 table value, H-2 on the CPU, B-8 when the clip count caps the batch).
+    return f"{head} {reason_markdown(limit.binding, t)}" if limit.binding else head
 
 
 def _number(value: float) -> str:
@@ -185,8 +181,8 @@ def why_markdown(entries: Sequence[tuple[str, Limit]], t: Translator,
     clamps = ["**" + t("{label}: {requested} → {value} (clamped)", label=label,
                         requested=_number(limit.requested), value=_number(limit.value)) + "**"
               for label, limit in entries if limit.clamped]
-    ordered = [(label, reason) for label, limit in entries
-               for reason in _binding_first(limit)]
+    # The engine lists each limit's reasons binding rule first.
+    ordered = [(label, reason) for label, limit in entries for reason in limit.reasons]
     ordered += [("", reason) for reason in extra]
     lines = []
     for label, reason in ordered:
@@ -196,12 +192,6 @@ def why_markdown(entries: Sequence[tuple[str, Limit]], t: Translator,
         lines.append(f"{label} · {reason_markdown(reason, t)}" if label
                      else reason_markdown(reason, t))
     return "\n".join(f"- {line}" for line in [*clamps, *lines])
-
-
-def _binding_first(limit: Limit) -> list[Reason]:
-    binding = binding_reason(limit)
-    return [reason for reason in (binding, *limit.reasons) if reason is not None][:1] + [
-        reason for reason in limit.reasons if reason != binding]
 
 
 def notice_markdown(reasons: Iterable[Reason], t: Translator, icon: str = "ℹ️",
@@ -235,7 +225,7 @@ def error_markdown(error: GsvError, t: Translator) -> str:
     return "\n\n".join(lines)
 
 
-def user_edit(component: gr.components.Component) -> object:
+def user_edit(component: gr.components.Component) -> Callable[..., gr.events.Dependency]:
     """The event that fires once per user edit of ``component``, never for our own updates.
 
     - A dropdown fires ``input`` twice per choice (on the pick, and again when it loses focus)

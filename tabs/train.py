@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import gradio as gr
 
 from gsv_core.guidelines import (
+    DpoAdvice,
     TrainingLimits,
     dataset_from_fields,
     plan_changes,
     plan_from_fields,
     training_limits,
 )
-from gsv_core.i18n import mark
+from gsv_core.i18n import Translator, mark
 from tabs.common import (
     AUTO_GPU,
     AppContext,
@@ -85,7 +86,9 @@ def build(ctx: AppContext) -> TrainTab:
     with gr.Row():
         gpu = gr.Dropdown(gpu_choices(ctx.profile, t), value=AUTO_GPU,
                           label=t("Training device"),
-                          info=t("Limits follow the chosen card's memory (B-1, B-2, B-3)."),
+                          info=t("Limits follow the chosen card's memory (B-1, B-2, B-3).")
+                          if limits.decision.on_gpu else
+                          t("No GPU here can train: training runs on the CPU (H-2)."),
                           elem_id="train-gpu")
         experiment = gr.Textbox(label=t("Experiment name"), value="my_voice", interactive=True,
                                 info=t("Names may contain any language and spaces (X-1); use a "
@@ -117,8 +120,7 @@ def build(ctx: AppContext) -> TrainTab:
         with gr.Column():
             gr.Markdown("### " + t("2. GPT"))
             dpo = gr.Checkbox(value=False, label=t("DPO training"),
-                              info=t("Fewer swallowed or repeated words; over 2x the memory and "
-                                     "about 4x slower (D-1)."), elem_id="gpt-dpo")
+                              info=dpo_info(limits.dpo, t, set()), elem_id="gpt-dpo")
             dpo_confirm = gr.Checkbox(value=False, visible=False, elem_id="gpt-dpo-confirm",
                                       label=t("I accept the DPO risks for this dataset"),
                                       info=t("Unchecked or unproofread data makes DPO worse "
@@ -139,6 +141,14 @@ def build(ctx: AppContext) -> TrainTab:
     return tab
 
 
+def dpo_info(advice: DpoAdvice, t: Translator, shown: set[str]) -> str:
+    """The DPO toggle's ``info``: what DPO costs (D-1), or why it is not possible (D-2)."""
+    rule = "D-1" if advice.available else "D-2"
+    lines = [reason for reason in advice.reasons if reason.rule == rule]
+    shown.update(reason.text() for reason in lines)
+    return " ".join(reason_markdown(reason, t) for reason in lines)
+
+
 def render(limits: TrainingLimits, ctx: AppContext) -> tuple:
     """Every output of the tab for one set of limits, in ``TrainTab.outputs`` order.
 
@@ -147,11 +157,8 @@ def render(limits: TrainingLimits, ctx: AppContext) -> tuple:
     """
     t = ctx.t
     advice = limits.dpo
-    dpo_info = t("Fewer swallowed or repeated words; over 2x the memory and about 4x slower "
-                 "(D-1).")
-    if not advice.available:
-        dpo_info = " ".join(reason_markdown(r, t) for r in advice.reasons if r.rule == "D-2")
     shown: set[str] = set()
+    toggle_info = dpo_info(advice, t, shown)
     device_lines = "\n\n".join(part for part in (
         notice_markdown(limits.decision.reasons, t, shown=shown),
         notice_markdown(limits.schedule.reasons, t, shown=shown)) if part)
@@ -170,7 +177,7 @@ def render(limits: TrainingLimits, ctx: AppContext) -> tuple:
                 limits.lr_weight, limits.gpt_batch, limits.gpt_epochs, limits.gpt_save_every)
     return (
         *(update for limit in controls for update in governed_update(limit, t)),
-        gr.update(value=limits.dpo_on, interactive=advice.available, info=dpo_info),
+        gr.update(value=limits.dpo_on, interactive=advice.available, info=toggle_info),
         gr.update(visible=limits.dpo_on and advice.needs_confirmation,
                   value=limits.dpo_confirmed and limits.dpo_on),
         device_lines, heat, sovits_why, gpt_why, warnings,

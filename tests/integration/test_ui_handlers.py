@@ -250,7 +250,9 @@ def test_the_binding_rule_is_named_under_the_control(context) -> None:
 def test_the_clamped_line_leads_and_no_reason_is_shown_twice(context) -> None:
     result = refresh_training(context, sovits_batch=99, dpo=True)
     assert result["sovits_why"].split("\n")[0] == "- **Batch: 99 → 14 (clamped)**"
+    assert result["dpo"]["info"].startswith("[D-1](#rule-d-1): ")  # the engine's D-1 text
     page = [result[k] for k in ("device", "heat", "warnings", "sovits_why", "gpt_why")]
+    page.append(result["dpo"]["info"])
     lines = [re.sub(r"^(- |ℹ️ |⚠️ |⛔ )", "", line).split(" · ")[-1]
              for text in page for line in re.split(r"\n+", text) if line]
     assert len(lines) == len(set(lines)), [x for x in lines if lines.count(x) > 1]
