@@ -429,3 +429,10 @@ def test_a_mixed_machine_never_says_no_usable_gpu(fake_gpu) -> None:
         device = refresh_training(ctx, gpu=gpu)["device"]
         assert "No usable GPU" not in device and "No GPU here can train" not in device
         assert "GPU 0" in device or "4090" in device
+
+
+def test_the_clip_count_caps_the_batch_and_says_so(context) -> None:
+    """Item 6: "Number of clips" affects a rule (B-8), shown under the batch it caps."""
+    result = refresh_training(context, gpu=0, clip_count=3)
+    batch = result["sovits_batch"]
+    assert batch["maximum"] == 3 and "[B-8]" in batch["info"] and "[B-1]" not in batch["info"]
