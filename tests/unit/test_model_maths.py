@@ -21,8 +21,12 @@ and all pass on the unmutated code):
 - top-k applied before top-p: test_top_k_acts_after_top_p
 - repetition penalty applied after the filters: test_repetition_penalty_comes_first
 
-(The prior noise ``m_p + eps * exp(logs_p) * noise_scale`` needs the model: it is pinned in
-``tests/integration/test_sovits_model.py::test_prior_noise_is_scaled_by_the_prior_std``.)
+Probes that need the tiny model are pinned next to it, each naming its probe:
+prior noise without exp(logs_p) or noise_scale -> test_sovits_model.py::
+test_prior_noise_is_scaled_by_the_prior_std; posterior noise without exp(logs_q) ->
+test_sovits_training.py::test_posterior_sample_is_scaled_by_the_posterior_std; dpo_forward's
+beta 0.2 -> 0.5 -> test_gpt_model.py::test_dpo_forward_preference_uses_beta_0_2; EOS allowed
+before step 11 -> test_gpt_model.py::test_eos_cannot_end_the_first_eleven_steps.
 """
 
 from __future__ import annotations
