@@ -78,3 +78,30 @@ def test_longer_slices_never_raise_a_maximum(vram, short, longer) -> None:
         at_short = limit_of(budget, g.DatasetSummary(p95_slice_s=short))
         at_long = limit_of(budget, g.DatasetSummary(p95_slice_s=longer))
         assert at_long.max <= at_short.max <= limit_of(budget).max
+
+
+def two_card_profile(first_gb: float, second_gb: float) -> MachineProfile:
+    cards = tuple(GpuInfo(i, "NVIDIA GeForce RTX 4090", "nvidia", int(gb * GIB), int(gb * GIB),
+                          (8, 9), "t", "fake") for i, gb in enumerate((first_gb, second_gb)))
+    return MachineProfile(gpus=cards, os_name="linux", cpu_name="x", cpu_count=4, ram_gb=32,
+                          apple_silicon=False, mps_available=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=vram_gb, second=vram_gb, dataset=datasets, dpo=st.booleans())
+def test_h3_each_model_gets_the_limits_of_the_card_it_trains_on(first, second, dataset,
+                                                                 dpo) -> None:
+    """Item 11: SoVITS's batch is its card's, GPT's batch and DPO are GPT's card's."""
+    limits = g.training_limits(two_card_profile(first, second), dataset, dpo=dpo)
+    for model, device, limit in (("sovits", limits.schedule.sovits_device, limits.sovits_batch),
+                                 ("gpt", limits.schedule.gpt_device, limits.gpt_batch)):
+        if device == "cpu":
+            continue
+        index = int(device.split(":")[1])
+        alone = g.training_limits(profile_with((first, second)[index]), dataset, dpo=dpo)
+        expected = alone.sovits_batch if model == "sovits" else alone.gpt_batch
+        assert limit.max == expected.max, model
+    if limits.schedule.parallel:
+        gpt_card = int(limits.schedule.gpt_device.split(":")[1])
+        alone = g.training_limits(profile_with((first, second)[gpt_card]), dataset, dpo=dpo)
+        assert limits.dpo.available == alone.dpo.available
