@@ -53,14 +53,34 @@ def table_row(benchmark: str, device: str, settings: str, result: str) -> str:
             f"{commit()} | {settings} | {result} |\n")
 
 
+def insert_row(text: str, row: str) -> str:
+    """``text`` with ``row`` added after the last row of its first table.
+
+    The results file has prose (notes) after the table; appending at the end of the file
+    would put a row below the notes, outside the table.
+    """
+    lines = text.splitlines(keepends=True)
+    in_table, last_row = False, None
+    for number, line in enumerate(lines):
+        if line.startswith("|"):
+            in_table, last_row = True, number
+        elif in_table:
+            break
+    if last_row is None:
+        return text + row
+    if not lines[last_row].endswith("\n"):
+        lines[last_row] += "\n"
+    lines.insert(last_row + 1, row)
+    return "".join(lines)
+
+
 def append_row(row: str, out: Path = BENCHMARKS_MD, *, write: bool = True) -> None:
-    """Print the row and, unless ``write`` is False, append it to the table (created with
-    its header if absent)."""
+    """Print the row and, unless ``write`` is False, add it to the results table (the file
+    is created with its header if absent)."""
     print(row, end="")
     if not write:
         return
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(HEADER, encoding="utf-8")
-    with out.open("a", encoding="utf-8") as handle:
-        handle.write(row)
+    out.write_text(insert_row(out.read_text(encoding="utf-8"), row), encoding="utf-8")
