@@ -37,11 +37,20 @@ RULE_LINKS_JS = """
     if (!link) return;
     event.preventDefault();
     const id = link.getAttribute("href").slice(1);
-    const show = () => document.getElementById(id)?.scrollIntoView({block: "center"});
-    const entry = document.getElementById(id);
-    if (entry && entry.offsetParent !== null) return show();
-    document.getElementById("tab-system-button")?.click();
-    setTimeout(show, 200);
+    const shown = () => {
+      const entry = document.getElementById(id);
+      return entry && entry.offsetParent !== null ? entry : null;
+    };
+    if (!shown()) document.getElementById("tab-system-button")?.click();
+    // The tab renders its content a few frames after the click (later on a busy machine):
+    // scroll once the entry is laid out, giving up after about ten seconds of frames.
+    let frames = 600;
+    const scroll = () => {
+      const entry = shown();
+      if (entry) entry.scrollIntoView({block: "center"});
+      else if (--frames > 0) requestAnimationFrame(scroll);
+    };
+    scroll();
   }, true);
 }
 """

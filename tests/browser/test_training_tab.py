@@ -42,8 +42,7 @@ def test_dpo_toggle_lowers_gpt_batch_max_in_the_page(app_url, page, tmp_path: Pa
     page.locator("#gpt-batch a[href='#rule-b-2']").click()
     expect()(page.get_by_role("tab", name="System")).to_have_attribute("aria-selected", "true")
     expect()(page.locator("#system-glossary")).to_be_visible()
-    entry_top = page.evaluate("document.getElementById('rule-b-2').getBoundingClientRect().top")
-    assert 0 <= entry_top <= page.viewport_size["height"]
+    expect()(page.locator("#rule-b-2")).to_be_in_viewport(timeout=TIMEOUT_MS)
     rules = page.locator("#system-rules")
     expect()(rules).to_contain_text("B-2: GPT batch at most 11", timeout=TIMEOUT_MS)
     expect()(rules).not_to_contain_text("DPO on: GPT batch")
