@@ -48,30 +48,30 @@ def _as_number(raw: object, *, percent: bool = False) -> float | None:
         return math.nan
 
 
-def _minutes(raw: object, problems: list[Reason]) -> float | None:
+def _positive_up_to(raw: object, maximum: float, refusal: Reason,
+                    problems: list[Reason]) -> float | None:
+    """A measured quantity: more than 0 and at most ``maximum``; else ``refusal`` is noted."""
     value = _as_number(raw)
     if value is None:
         return None
-    if math.isfinite(value) and 0 < value <= DATASET_MAX_MINUTES:
+    if math.isfinite(value) and 0 < value <= maximum:
         return value
-    problems.append(Reason(
+    problems.append(refusal)
+    return None
+
+
+def _minutes(raw: object, problems: list[Reason]) -> float | None:
+    return _positive_up_to(raw, DATASET_MAX_MINUTES, Reason(
         "Q-3", "Dataset duration '{value}' min is not possible: enter the total minutes of "
                "audio (more than 0, at most {max:g}), or leave it unset while not measured.",
-        {"value": raw, "max": DATASET_MAX_MINUTES}))
-    return None
+        {"value": raw, "max": DATASET_MAX_MINUTES}), problems)
 
 
 def _p95(raw: object, problems: list[Reason]) -> float | None:
-    value = _as_number(raw)
-    if value is None:
-        return None
-    if math.isfinite(value) and 0 < value <= SLICE_MAX_P95_S:
-        return value
-    problems.append(Reason(
+    return _positive_up_to(raw, SLICE_MAX_P95_S, Reason(
         "Q-4", "Slice length '{value}' s is not possible: enter the 95th-percentile slice "
                "length in seconds (more than 0, at most {max:g}), or leave it unset while not "
-               "measured.", {"value": raw, "max": SLICE_MAX_P95_S}))
-    return None
+               "measured.", {"value": raw, "max": SLICE_MAX_P95_S}), problems)
 
 
 def _clips(raw: object, problems: list[Reason]) -> int | None:
