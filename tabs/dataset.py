@@ -176,8 +176,12 @@ def refresh(ctx: AppContext, slice_length_s: float | None, minutes: float | None
     dataset = dataset_from_fields(*fields).summary
     limit = slice_length_limit(slice_length_s, dataset)
     advice = [*dataset_length_advice(dataset).reasons, *emotion_advice(dataset).reasons]
+    *infos, reviewed_info = field_infos(t, *fields)
+    # The slider's box clamps a typed 150 to 100 on screen, while the engine refuses it and
+    # counts 0 %: show the share the limits are computed with, next to the refusal.
+    reviewed = gr.update(**reviewed_info, value=round(100 * dataset.reviewed_fraction, 2))
     return (*governed_update(limit, t), why_markdown([(t("Slice length"), limit)], t),
-            notice_markdown(advice, t), *field_infos(t, *fields))
+            notice_markdown(advice, t), *infos, reviewed)
 
 
 def wire(tab: DatasetTab, ctx: AppContext) -> None:

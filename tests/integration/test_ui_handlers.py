@@ -436,3 +436,12 @@ def test_the_clip_count_caps_the_batch_and_says_so(context) -> None:
     result = refresh_training(context, gpu=0, clip_count=3)
     batch = result["sovits_batch"]
     assert batch["maximum"] == 3 and "[B-8]" in batch["info"] and "[B-1]" not in batch["info"]
+
+
+def test_a_refused_proofread_share_shows_the_share_the_limits_use(context) -> None:
+    """Item 6: the slider's box clamps a typed 150 to 100 on screen; the engine refuses it
+    and counts 0 %, so the box must show 0 next to the refusal, not a 100 nobody uses."""
+    refused = refresh_dataset(context, reviewed_pct=150)["reviewed"]
+    assert refused["value"] == 0 and "'150'" in refused["info"]
+    accepted = refresh_dataset(context, reviewed_pct=50)["reviewed"]
+    assert accepted["value"] == 50 and "⚠️" not in accepted["info"]
