@@ -26,6 +26,7 @@ path on CPU.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ from gsv_core.models.gpt import (
     text_key_mask,
 )
 from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, graph_supported
+from gsv_core.models.gpt_graph_sampling import GraphedSampler, SamplerBuffers, seen_mask
 from gsv_core.models.gpt_sampling import SamplingOptions, sample_next
 
 __all__ = ["DecodeResult", "generate", "generate_batch"]
@@ -156,18 +158,12 @@ def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
         prefill_mask = None  # text attends to all text: no mask needed
 
     results: list[DecodeResult | None] = [None] * batch
-    first_logits = torch.empty(0)
-    graphed: GraphedDecodeStep | None = None
+    stops = _StopRule(results, history, prompt_len, prompt is not None, options)
     hidden = model.h(prefix, prefill_mask, caches, 0)[:, -1]  # [B, D]
     for idx in range(steps_cap):
         pos = prefix_len + idx - 1  # cache slot this step's input token goes to
         if idx == 0:
             raw_logits = model.ar_predict_layer(hidden)  # [B, V]
-        elif use_graph:
-            if graphed is None:  # recorded lazily: a one-step decode never pays for it
-                graphed = GraphedDecodeStep(model, caches, history, key_valid, text_len,
-                                            prefix_len)
-            raw_logits = graphed(pos)  # the graph's buffer; .float() below may alias it
         else:
             step_in = model.embed_audio(history[:, prompt_len + idx - 1:prompt_len + idx],
                                         start=prompt_len + idx - 1)  # [B, 1, D]
@@ -178,21 +174,117 @@ def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
         if idx < options.min_steps_before_eos:
             logits = logits[:, :-1]  # EOS may not be chosen yet
         if idx == 0:
-            first_logits = logits.clone()
+            stops.first_logits = logits.clone()
         token = sample_next(logits, history[:, :prompt_len + idx], options, generator)  # [B, 1]
         history[:, prompt_len + idx] = token[:, 0]
         is_eos = ((token[:, 0] == eos) | (logits.argmax(dim=-1) == eos)).tolist()
-        new_count = idx + 1
-        over = options.early_stop_tokens is not None and new_count > options.early_stop_tokens
-        last = idx == options.max_steps - 1
-        for b in range(batch):
-            if results[b] is not None or not (is_eos[b] or over or last):
-                continue
-            kept = new_count - 1 if is_eos[b] else new_count
-            tokens = history[b, prompt_len:prompt_len + kept].clone()
-            results[b] = DecodeResult(
-                tokens=tokens, idx=0 if prompt is None else idx, eos=bool(is_eos[b]),
-                steps=idx + 1, first_logits=first_logits[b])
-        if all(r is not None for r in results):
+        if stops.record(idx, is_eos):
+            break
+        if use_graph:  # the steps after the first replay graphs (module doc)
+            _graphed_steps(model, caches, history, key_valid, text_len, prefix_len,
+                           steps_cap, options, generator, stops)
             break
     return [r for r in results if r is not None]
+
+
+class _StopRule:
+    """The stopping rules of the module doc, applied to one step's EOS flags at a time.
+
+    Fills ``results`` (one slot per sentence) as sentences stop; the eager loop calls it every
+    step, the graphed loop for the steps of each flag read-back, in step order.
+    """
+
+    def __init__(self, results: list[DecodeResult | None], history: torch.Tensor,
+                 prompt_len: int, has_prompt: bool, options: SamplingOptions) -> None:
+        self.results = results
+        self.history = history
+        self.prompt_len = prompt_len
+        self.has_prompt = has_prompt
+        self.options = options
+        self.first_logits = torch.empty(0)
+
+    def record(self, idx: int, is_eos: list[bool]) -> bool:
+        """Apply step ``idx``'s flags (per sentence); True once every sentence has stopped."""
+        new_count = idx + 1
+        over = (self.options.early_stop_tokens is not None
+                and new_count > self.options.early_stop_tokens)
+        last = idx == self.options.max_steps - 1
+        for b, result in enumerate(self.results):
+            if result is not None or not (is_eos[b] or over or last):
+                continue
+            kept = new_count - 1 if is_eos[b] else new_count
+            tokens = self.history[b, self.prompt_len:self.prompt_len + kept].clone()
+            self.results[b] = DecodeResult(
+                tokens=tokens, idx=idx if self.has_prompt else 0, eos=bool(is_eos[b]),
+                steps=idx + 1, first_logits=self.first_logits[b])
+        return all(r is not None for r in self.results)
+
+
+# Steps between two read-backs of the EOS flags. The host reads a block only once the next
+# one is queued, so the GPU never waits for the host; after the last sentence stops, at most
+# 2 x this many steps ran for nothing (their tokens are never read, their RNG draws undone).
+STOP_CHECK_STEPS = 8
+
+
+def _graphed_steps(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, torch.Tensor]],
+                   history: torch.Tensor, key_valid: torch.Tensor, text_len: int,
+                   prefix_len: int, steps_cap: int, options: SamplingOptions,
+                   generator: torch.Generator | None, stops: _StopRule) -> None:
+    """Steps 1.. with the model step and the sampling replayed as CUDA graphs.
+
+    No per-step host sync: each step's EOS flags go to a device buffer, copied back every
+    ``STOP_CHECK_STEPS`` steps and applied in step order, so the results equal a check every
+    step. Steps queued past the last stop leave the generator where the eager loop would.
+    """
+    device = history.device
+    batch = history.shape[0]
+    prompt_len = stops.prompt_len
+    step = GraphedDecodeStep(model, caches, history, key_valid, text_len, prefix_len)
+    buffers = SamplerBuffers(
+        raw_logits=step.logits, history=history,
+        seen=seen_mask(history[:, :prompt_len + 1], model.config.vocab_size),
+        stops=torch.zeros(steps_cap, batch, dtype=torch.bool, device=device),
+        positions=step.positions, text_len=text_len, prompt_len=prompt_len)
+    samplers: dict[bool, GraphedSampler] = {}
+    rng = generator if generator is not None else torch.cuda.default_generators[
+        device.index if device.index is not None else torch.cuda.current_device()]
+    offsets: dict[int, int] = {}  # step -> generator offset before its draw
+    pending: deque[tuple[int, torch.Tensor, torch.cuda.Event]] = deque()
+    launched = stopped = 0
+    unread = 1  # first step whose flags are not queued for read-back yet
+    for idx in range(1, steps_cap):
+        eos_allowed = idx >= options.min_steps_before_eos
+        if eos_allowed not in samplers:
+            samplers[eos_allowed] = GraphedSampler(buffers, options, eos_allowed,
+                                                   model.config.eos_id, generator)
+        offsets[idx] = rng.get_offset()
+        step(prefix_len + idx - 1)
+        samplers[eos_allowed].replay()
+        launched = idx
+        final = idx == steps_cap - 1
+        if idx % STOP_CHECK_STEPS and not final:
+            continue
+        flags = torch.empty(idx + 1 - unread, batch, dtype=torch.bool, pin_memory=True)
+        flags.copy_(buffers.stops[unread:idx + 1], non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        pending.append((unread, flags, event))
+        unread = idx + 1
+        stopped = _read_back(pending, stops, keep=0 if final else 1)
+        if stopped:
+            break
+    if stopped and launched > stopped:
+        rng.set_offset(offsets[stopped + 1])  # undo the draws of steps queued past the stop
+
+
+def _read_back(pending: deque[tuple[int, torch.Tensor, torch.cuda.Event]], stops: _StopRule,
+               keep: int) -> int:
+    """Apply queued flag blocks, oldest first, leaving ``keep`` in flight; the step at which
+    every sentence had stopped, or 0."""
+    while len(pending) > keep:
+        first, flags, event = pending.popleft()
+        event.synchronize()
+        for offset, row in enumerate(flags.tolist()):
+            if stops.record(first + offset, row):
+                return first + offset
+    return 0

@@ -21,7 +21,8 @@ from gsv_core.models.gpt import (
 )
 from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, static_bias, static_step
 from gsv_core.models.gpt_decode import generate, generate_batch
-from gsv_core.models.gpt_sampling import SamplingOptions
+from gsv_core.models.gpt_graph_sampling import SamplerBuffers, seen_mask, static_sample
+from gsv_core.models.gpt_sampling import SamplingOptions, sample_next
 from tests.fixture_paths import tiny_fixture
 
 pytestmark = pytest.mark.usefixtures("no_tf32")
@@ -161,3 +162,79 @@ def test_graph_batch_with_padded_phones_equals_eager(reference: dict) -> None:
     for a, b, c in zip(eager, graphed, alone, strict=True):
         assert a.tokens.tolist() == b.tokens.tolist() == c.tokens.tolist()
         assert (a.idx, a.eos, a.steps) == (b.idx, b.eos, b.steps) == (c.idx, c.eos, c.steps)
+
+
+@pytest.mark.parametrize("eos_allowed", [True, False])
+@pytest.mark.parametrize("options", [
+    SamplingOptions(),
+    SamplingOptions(top_k=50, top_p=0.8, temperature=0.7, repetition_penalty=1.6),
+    SamplingOptions(top_k=0, top_p=1.0, repetition_penalty=1.0),
+])
+def test_fixed_shape_sampling_equals_sample_next(options: SamplingOptions,
+                                                 eos_allowed: bool) -> None:
+    """The graph's sampling step draws the eager loop's tokens and EOS flags, step by step."""
+    batch, vocab, prompt_len, text_len, steps = 3, 1025, 20, 7, 30
+    eos = vocab - 1
+    torch.manual_seed(3)
+    start = torch.randint(0, eos, (batch, prompt_len + 1))  # reference + step 0's token
+    eager_history = torch.zeros(batch, prompt_len + steps, dtype=torch.long)
+    eager_history[:, :prompt_len + 1] = start
+    buffers = SamplerBuffers(
+        raw_logits=torch.empty(batch, vocab), history=eager_history.clone(),
+        seen=seen_mask(start, vocab), stops=torch.zeros(steps, batch, dtype=torch.bool),
+        positions=torch.zeros(1, dtype=torch.long), text_len=text_len, prompt_len=prompt_len)
+    eager_rng, fixed_rng = (torch.Generator().manual_seed(11) for _ in range(2))
+    for idx in range(1, steps):
+        raw = torch.randn(batch, vocab) * 4
+        raw[:, eos] += 6 * (idx % 3 == 0)  # make EOS win now and then
+        logits = raw.clone() if eos_allowed else raw.clone()[:, :-1]
+        token = sample_next(logits, eager_history[:, :prompt_len + idx], options, eager_rng)
+        eager_history[:, prompt_len + idx] = token[:, 0]
+        eager_stop = (token[:, 0] == eos) | (logits.argmax(dim=-1) == eos)
+        buffers.raw_logits.copy_(raw)
+        buffers.positions.fill_(text_len + prompt_len + idx - 1)
+        static_sample(buffers, options, eos_allowed, eos, fixed_rng)
+        assert buffers.stops[idx].equal(eager_stop)
+    assert buffers.history.equal(eager_history)
+    assert buffers.seen.equal(seen_mask(eager_history, vocab))
+    assert bool(buffers.stops.any()) == eos_allowed
+
+
+@needs_cuda
+@pytest.mark.parametrize("own_generator", [True, False])
+def test_graph_decode_leaves_the_generator_where_eager_does(own_generator: bool,
+                                                            reference: dict) -> None:
+    """Steps queued past the EOS (flags are read back in blocks) must not use up RNG draws."""
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, options = _greedy(reference, "infer_eos")
+
+    def run(graph: bool) -> tuple[list[int], list[float]]:
+        torch.cuda.manual_seed(5)
+        generator = torch.Generator("cuda").manual_seed(5) if own_generator else None
+        result = generate(model, *args, options, generator, cuda_graph=graph)
+        after = torch.rand(4, device="cuda", generator=generator).tolist()
+        return result.tokens.tolist(), after
+
+    eager, graphed = run(False), run(True)
+    assert graphed == eager
+    assert len(eager[0]) + gpt_decode.STOP_CHECK_STEPS < options.early_stop_tokens  # EOS stop
+
+
+@needs_cuda
+@pytest.mark.parametrize("check_every", [1, 3, 64])
+def test_graph_batch_stops_equal_eager_for_any_read_back_block(
+        check_every: int, monkeypatch: pytest.MonkeyPatch, reference: dict) -> None:
+    monkeypatch.setattr(gpt_decode, "STOP_CHECK_STEPS", check_every)
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    phones, bert = reference["gpt.infer.phones"][0].cuda(), reference["gpt.infer.bert"][0].cuda()
+    prompt = reference["gpt.infer_eos.prompt"][0].cuda()
+    lengths = (40, 23, 31, 12)
+    options = SamplingOptions(top_k=20, temperature=1.3, early_stop_tokens=60)
+    inputs = ([phones[:n] for n in lengths], [bert[:, :n] for n in lengths], prompt, options)
+    eager = generate_batch(model, *inputs, torch.Generator("cuda").manual_seed(2),
+                           cuda_graph=False)
+    graphed = generate_batch(model, *inputs, torch.Generator("cuda").manual_seed(2),
+                             cuda_graph=True)
+    for a, b in zip(eager, graphed, strict=True):
+        assert a.tokens.tolist() == b.tokens.tolist()
+        assert (a.idx, a.eos, a.steps) == (b.idx, b.eos, b.steps)
