@@ -1,0 +1,80 @@
+"""The last results of one UI session: text, settings and audio, newest first.
+
+A user tries a sentence with several seeds or settings and wants to compare them by ear,
+so each result is kept (as a WAV file the browser can play and download) until it falls
+off the end of the list. The history is an immutable value a session holds (Gradio keeps
+one per browser tab); :func:`record` returns the next value and deletes the files of the
+results it dropped, so a long session keeps at most ``limit`` files on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["HISTORY_LIMIT", "HistoryEntry", "SessionHistory", "record", "results_folder"]
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 10  # results a session keeps (issue 8 item 2)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One synthesis result of the session."""
+
+    number: int                             # 1 for the session's first result, then 2, …
+    text: str                               # the text that was spoken
+    settings: tuple[tuple[str, str], ...]   # (name, value) pairs, as given to record()
+    audio_path: Path                        # 16-bit PCM WAV
+    duration_s: float
+    seed: int                               # the seed actually used (reproduces the result)
+
+
+@dataclass(frozen=True)
+class SessionHistory:
+    """The session's results, newest first, at most ``limit`` of them."""
+
+    entries: tuple[HistoryEntry, ...] = ()
+    recorded: int = 0                       # results ever recorded (numbers the next one)
+    limit: int = HISTORY_LIMIT
+
+
+def results_folder() -> Path:
+    """A fresh folder for one app's result files, under the system temp folder.
+
+    The temp folder, because Gradio serves files from there without ``allowed_paths``
+    and the operating system clears it eventually.
+    """
+    return Path(tempfile.mkdtemp(prefix="gsv-studio-results-"))
+
+
+def record(history: SessionHistory, audio: np.ndarray, sample_rate: int, text: str,
+           settings: Mapping[str, object], seed: int, folder: Path) -> SessionHistory:
+    """Write ``audio`` to ``folder`` and return the history with it first.
+
+    ``audio`` is float mono in [-1, 1]; it is stored as 16-bit PCM WAV, which every browser
+    plays. The results pushed past ``limit`` lose their files.
+    """
+    import soundfile  # lazily: listing the history needs no audio library
+
+    number = history.recorded + 1
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"result-{number:04d}-seed{seed}.wav"
+    samples = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    soundfile.write(path, samples, sample_rate, subtype="PCM_16")
+    entry = HistoryEntry(number=number, text=text,
+                         settings=tuple((str(k), str(v)) for k, v in settings.items()),
+                         audio_path=path, duration_s=len(samples) / sample_rate, seed=seed)
+    kept = (entry, *history.entries)[:history.limit]
+    for dropped in (entry, *history.entries)[history.limit:]:
+        try:
+            dropped.audio_path.unlink(missing_ok=True)
+        except OSError as exc:  # the file is only disk space now; say so and go on
+            log.warning("could not delete the old result %s: %s", dropped.audio_path, exc)
+    return SessionHistory(entries=kept, recorded=number, limit=history.limit)

@@ -1,0 +1,94 @@
+"""Inference tab: text to speech from a reference clip with your or the official models.
+
+Layout and events only (``sections/`` build the parts, ``run`` holds the handlers); the
+weight lists come from ``gsv_core.infer.catalog``, the history from
+``gsv_core.infer.history``, synthesis from ``gsv_core.infer.engine``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import gradio as gr
+
+from gsv_core.infer.history import results_folder
+from tabs.common import AppContext
+from tabs.infer import run
+from tabs.infer.sections import models, output, reference, sampling, text
+from tabs.infer.sections.models import ModelPickers
+from tabs.infer.sections.output import OutputArea
+from tabs.infer.sections.reference import ReferenceInputs
+from tabs.infer.sections.sampling import SamplingInputs
+from tabs.infer.sections.text import TargetInputs
+
+__all__ = ["InferTab", "build", "refresh", "wire"]
+
+
+@dataclass
+class InferTab:
+    models: ModelPickers
+    reference: ReferenceInputs
+    target: TargetInputs
+    sampling: SamplingInputs
+    output: OutputArea
+
+    def request_inputs(self) -> list[gr.components.Component]:
+        """The controls ``run.read_request`` reads, in its argument order."""
+        return [self.models.gpt, self.models.sovits, *self.reference.components(),
+                *self.target.components(), *self.sampling.components()]
+
+
+def build(ctx: AppContext) -> InferTab:
+    t = ctx.t
+    picks = models.build(ctx)
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown("### " + t("Reference"))
+            ref = reference.build(ctx)
+        with gr.Column():
+            gr.Markdown("### " + t("Text"))
+            target = text.build(ctx)
+    with gr.Accordion(t("Sampling and pacing"), open=True):
+        sampler = sampling.build(ctx)
+    out = output.build(ctx)
+    return InferTab(picks, ref, target, sampler, out)
+
+
+def refresh(ctx: AppContext, gpt: str | None = None, sovits: str | None = None) -> tuple:
+    """Re-list the weight files: (GPT update, SoVITS update, "no models" notice)."""
+    return models.refresh(ctx, gpt, sovits)
+
+
+def wire(tab: InferTab, ctx: AppContext) -> None:
+    runtime = run.InferRuntime(engine=run.EngineSlot(ctx), stops=run.StopRequests(),
+                               results=results_folder())
+    out = tab.output
+    tab.models.refresh.click(partial(refresh, ctx), inputs=[tab.models.gpt, tab.models.sovits],
+                             outputs=tab.models.outputs()).then(
+        partial(reference.refresh, ctx), outputs=[tab.reference.dataset_clip])
+    tab.reference.dataset_clip.select(partial(reference.pick_clip, ctx),
+                                      inputs=[tab.reference.dataset_clip],
+                                      outputs=[tab.reference.text, tab.reference.language])
+    inputs = [out.history, *tab.request_inputs()]
+    history_outputs = [out.history, *out.history_outputs()]
+
+    def generate(history, *values, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        return run.generate(ctx, runtime, history, *values, request=request,
+                            progress=progress)
+
+    def stream(history, *values, request: gr.Request):
+        yield from run.stream(ctx, runtime, history, *values, request=request)
+
+    def stop(request: gr.Request) -> None:
+        run.stop(runtime, request)
+
+    out.generate.click(
+        generate, inputs=inputs, outputs=[out.message, out.result, *history_outputs],
+        concurrency_id=run.ENGINE_QUEUE, concurrency_limit=1)
+    stream_event = out.stream.click(
+        stream, inputs=inputs, outputs=[out.message, out.live, out.result, *history_outputs],
+        concurrency_id=run.ENGINE_QUEUE, concurrency_limit=1)
+    # The stop flag ends a whole render between segments; a stream is also cancelled, so its
+    # chunks stop at once. Not queued behind the render it stops.
+    out.stop.click(stop, cancels=[stream_event], queue=False)

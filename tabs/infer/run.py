@@ -1,0 +1,260 @@
+"""The Inference tab's handlers: turn the control values into a request, run it, show the result.
+
+The engine is heavy (torch, the models), so the app makes one on the first request and keeps
+it (``EngineSlot``); building the app imports no torch. Requests of all sessions share that
+engine, so the events run one at a time (one queue: ``ENGINE_QUEUE``). A stop request is
+kept per browser session (``StopRequests``) and polled by the engine between segments.
+
+Every failure the library names (a ``GsvError``) is shown as the tab's one error message
+(``error_markdown``), never as a Gradio toast.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+import numpy as np
+
+from gsv_core.errors import GsvError, ModelMissing
+from gsv_core.i18n import Translator
+from gsv_core.infer.history import SessionHistory, record
+from tabs.common import AppContext, error_markdown
+from tabs.infer.sections.output import history_updates
+from tabs.infer.sections.sampling import seed_value
+
+if TYPE_CHECKING:
+    from gsv_core.infer.engine import InferenceEngine
+    from gsv_core.infer.options import InferenceOptions, Reference
+
+log = logging.getLogger(__name__)
+
+ENGINE_QUEUE = "gsv-inference"  # Gradio concurrency id shared by every event using the engine
+
+
+class EngineSlot:
+    """The app's one ``InferenceEngine``, created on first use (thread-safe)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._engine: InferenceEngine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> InferenceEngine:
+        with self._lock:
+            if self._engine is None:
+                from gsv_core.infer.engine import InferenceEngine
+
+                # Simulated cards (GSV_FAKE_GPU) only shape the limits; nothing runs on them.
+                device = "cpu" if self._ctx.profile.is_fake else None
+                self._engine = InferenceEngine(self._ctx.workspace, device=device)
+            return self._engine
+
+
+class StopRequests:
+    """Which browser sessions asked to stop their running request."""
+
+    def __init__(self) -> None:
+        self._sessions: set[str] = set()
+        self._lock = threading.Lock()
+
+    def request(self, session: str) -> None:
+        with self._lock:
+            self._sessions.add(session)
+
+    def clear(self, session: str) -> None:
+        with self._lock:
+            self._sessions.discard(session)
+
+    def checker(self, session: str) -> Callable[[], bool]:
+        def should_stop() -> bool:
+            with self._lock:
+                return session in self._sessions
+        return should_stop
+
+
+@dataclass
+class InferRuntime:
+    """What the handlers share in one app: the engine, the stop requests, the result folder."""
+
+    engine: EngineSlot
+    stops: StopRequests
+    results: Path
+    history_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One synthesis request, read from the control values."""
+
+    gpt: Path
+    sovits: Path
+    reference: Reference
+    text: str
+    options: InferenceOptions
+
+
+def _paths(files: object) -> tuple[Path, ...]:
+    if not files:
+        return ()
+    items = files if isinstance(files, list | tuple) else [files]
+    return tuple(Path(getattr(item, "name", item)) for item in items)
+
+
+def read_request(t: Translator, gpt: str | None, sovits: str | None, ref_audio: str | None,
+                 ref_clip: str | None, ref_text: str, ref_language: str, prompt_free: bool,
+                 extra_audio: object, text: str, text_language: str, cut_method: str,
+                 top_k: float | None, top_p: float | None, temperature: float | None,
+                 repetition_penalty: float | None, speed: float | None,
+                 pause_s: float | None, seed: float | None, random_seed: bool) -> Request:
+    """The control values as a validated request (``GsvError`` naming what to change)."""
+    from gsv_core.infer.options import InferenceOptions, Reference
+
+    if not gpt or not sovits:
+        raise ModelMissing(t("No model is picked."),
+                           t("Pick a GPT and a SoVITS model above; if the lists are empty, "
+                             "put weight files in the folders named there or download the "
+                             "official pretrained models on the System tab."))
+    audio = ref_audio or ref_clip
+    reference = Reference(audio_path=Path(audio) if audio else None, text=ref_text or "",
+                          language=ref_language, extra_audio_paths=_paths(extra_audio),
+                          prompt_free=bool(prompt_free))
+
+    def number(value: float | None, default: float) -> float:
+        return default if value is None else value
+
+    defaults = InferenceOptions()
+    top_k_value = number(top_k, defaults.top_k)
+    options = InferenceOptions(
+        text_language=text_language, cut_method=cut_method,
+        top_k=int(top_k_value) if float(top_k_value).is_integer() else top_k_value,
+        top_p=number(top_p, defaults.top_p), temperature=number(temperature,
+                                                                defaults.temperature),
+        repetition_penalty=number(repetition_penalty, defaults.repetition_penalty),
+        speed=number(speed, defaults.speed),
+        fragment_interval_s=number(pause_s, defaults.fragment_interval_s),
+        seed=seed_value(seed, random_seed))
+    return Request(Path(gpt), Path(sovits), reference.validate(), text or "",
+                   options.validate())
+
+
+def settings_of(request: Request, t: Translator) -> dict[str, object]:
+    """What the history shows beside a result: enough to reproduce it."""
+    options = request.options
+    return {t("GPT"): request.gpt.name, t("SoVITS"): request.sovits.name,
+            t("language"): options.text_language, t("split"): options.cut_method,
+            t("top-k"): options.top_k, t("top-p"): options.top_p,
+            t("temperature"): options.temperature,
+            t("repetition penalty"): options.repetition_penalty,
+            t("speed"): options.speed, t("pause"): f"{options.fragment_interval_s:g} s"}
+
+
+def _load(runtime: InferRuntime, request: Request) -> InferenceEngine:
+    engine = runtime.engine.get()
+    engine.load_gpt(request.gpt)      # the same file as last time: no work
+    engine.load_sovits(request.sovits)
+    return engine
+
+
+def _unexpected(exc: Exception, t: Translator) -> str:
+    log.exception("inference failed")
+    return "❌ " + t("Unexpected error: {error}. The console log has the details.",
+                     error=f"{type(exc).__name__}: {exc}")
+
+
+def _session(request: gr.Request | None) -> str:
+    return (request.session_hash if request is not None else None) or "no-session"
+
+
+def _finish(runtime: InferRuntime, history: SessionHistory, audio: np.ndarray,
+            sample_rate: int, seed: int, request: Request,
+            t: Translator) -> tuple[str, str, SessionHistory, list[dict]]:
+    with runtime.history_lock:
+        history = record(history, audio, sample_rate, request.text,
+                         settings_of(request, t), seed, runtime.results)
+    entry = history.entries[0]
+    message = "✅ " + t("{duration} s of audio, seed {seed}.",
+                        duration=f"{entry.duration_s:.1f}", seed=seed)
+    return message, str(entry.audio_path), history, history_updates(history, t)
+
+
+def generate(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *values: Any,
+             request: gr.Request | None = None,
+             progress: gr.Progress | None = None) -> tuple:
+    """Whole render: (message, result audio, history, *history slots)."""
+    t = ctx.t
+    session = _session(request)
+    runtime.stops.clear(session)
+    unchanged = (gr.update(), history, *[gr.update()] * len(history_updates(history, t)))
+    try:
+        parsed = read_request(t, *values)
+        if progress is not None:
+            progress(0, desc=t("Loading the models…"))
+        engine = _load(runtime, parsed)
+
+        def on_segment(index: int, count: int) -> None:
+            if progress is not None:
+                progress((index, count), desc=t("Segment {i} of {n}", i=min(index + 1, count),
+                                                n=count))
+
+        synthesis = engine.synthesize(parsed.reference, parsed.text, parsed.options,
+                                      progress=on_segment,
+                                      should_stop=runtime.stops.checker(session))
+    except GsvError as exc:
+        return (error_markdown(exc, t), *unchanged)
+    except Exception as exc:  # shown instead of a toast, and logged
+        return (_unexpected(exc, t), *unchanged)
+    if runtime.stops.checker(session)():
+        runtime.stops.clear(session)
+        return ("⏹ " + t("Stopped."), *unchanged)
+    message, path, history, slots = _finish(runtime, history, synthesis.audio,
+                                            synthesis.sample_rate, synthesis.seed, parsed, t)
+    return (message, path, history, *slots)
+
+
+def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *values: Any,
+           request: gr.Request | None = None) -> Iterator[tuple]:
+    """Streamed render: yields (message, live chunk, result, history, *history slots)."""
+    t = ctx.t
+    session = _session(request)
+    runtime.stops.clear(session)
+    slot_count = len(history_updates(history, t))
+    keep = [gr.update()] * slot_count
+    chunks: list[np.ndarray] = []
+    try:
+        parsed = read_request(t, *values)
+        yield ("⏳ " + t("Loading the models…"), None, gr.update(), history, *keep)
+        engine = _load(runtime, parsed)
+        sample_rate = 0
+        for chunk in engine.stream(parsed.reference, parsed.text, parsed.options,
+                                   should_stop=runtime.stops.checker(session)):
+            sample_rate = chunk.sample_rate
+            chunks.append(chunk.audio)
+            yield ("⏳ " + t("Segment {i} of {n}", i=chunk.segment_index + 1,
+                             n=chunk.segment_count),
+                   (chunk.sample_rate, chunk.audio), gr.update(), history, *keep)
+    except GsvError as exc:
+        yield (error_markdown(exc, t), None, gr.update(), history, *keep)
+        return
+    except Exception as exc:  # shown instead of a toast, and logged
+        yield (_unexpected(exc, t), None, gr.update(), history, *keep)
+        return
+    if runtime.stops.checker(session)():
+        runtime.stops.clear(session)
+        yield ("⏹ " + t("Stopped."), None, gr.update(), history, *keep)
+        return
+    if not chunks:
+        return
+    seed = parsed.options.seed
+    message, path, history, slots = _finish(runtime, history, np.concatenate(chunks),
+                                            sample_rate, seed, parsed, t)
+    yield (message, None, path, history, *slots)
+
+
+def stop(runtime: InferRuntime, request: gr.Request | None = None) -> None:
+    runtime.stops.request(_session(request))
