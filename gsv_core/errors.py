@@ -10,6 +10,7 @@ with the path of the log.
      ├── HardwareError      the GPU cannot do what was asked
      │    └── OutOfMemory   names the next batch size to try (B-6)
      ├── DatasetError       a .list line, clip or label is unusable (names file and line)
+     ├── ReferenceAudioError an inference reference clip is unusable (names the file, its length)
      ├── ModelMissing       a model file or folder is not where it is expected (names the path)
      ├── CheckpointError    a weight file cannot be read, or does not fit the model
      └── TextError          the text front end cannot handle this text or language (Q-5)
@@ -25,6 +26,7 @@ __all__ = [
     "HardwareError",
     "ModelMissing",
     "OutOfMemory",
+    "ReferenceAudioError",
     "TextError",
 ]
 
@@ -71,6 +73,21 @@ class OutOfMemory(HardwareError):
 
 class DatasetError(GsvError):
     """A dataset file, line or clip is unusable; the message names file and line."""
+
+
+class ReferenceAudioError(GsvError):
+    """A reference clip for inference cannot be used: unreadable, or outside 3-10 s.
+
+    ``path`` names the clip and ``duration_s`` its length when it could be read, so the UI
+    and the API can say which file to change and by how much.
+    """
+
+    def __init__(self, message: str, advice: str = "", *, path: str = "",
+                 duration_s: float | None = None, rule: str | None = None,
+                 details: str = "") -> None:
+        super().__init__(message, advice, rule=rule, details=details)
+        self.path = path
+        self.duration_s = duration_s
 
 
 class ModelMissing(GsvError):

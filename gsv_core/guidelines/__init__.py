@@ -20,6 +20,7 @@ Layout (one rule family per module):
     rounds          R-1..R-5: rounds, LR weight, save interval
     dataset_rules   Q-3, Q-4, E-1: dataset and slice length, emotion advice
     dataset_input   raw dataset form fields -> a valid summary plus what was refused
+    inference_rules B-2/H-2 read for inference: how many text segments decode together
     plan            training_limits, recommend, plan_changes, rule_overview: all together
     glossary        every rule id in plain language (the UI's "Rules" section)
 """
@@ -42,6 +43,7 @@ from gsv_core.guidelines.hardware_rules import (
     memory_budget,
     training_schedule,
 )
+from gsv_core.guidelines.inference_rules import inference_batch_limit
 from gsv_core.guidelines.plan import (
     TrainingLimits,
     TrainPlan,
@@ -95,6 +97,7 @@ __all__ = [
     "gpt_epochs_limit",
     "gpu_memory_budget",
     "heat_notice",
+    "inference_batch_limit",
     "lr_weight_limit",
     "memory_budget",
     "plan_changes",

@@ -1,0 +1,19 @@
+"""Inference: text to speech with user-trained or official GPT-SoVITS v2 models.
+
+``InferenceEngine`` (``engine.py``) holds the models and renders; ``InferenceOptions`` and
+``Reference`` (``options.py``) describe a request. One job per module:
+
+    options        the request's settings and their validation
+    reference      reference clip -> prompt tokens, spectrograms, timbre, prompt phones
+    prompt_cache   reference features kept across calls, keyed by content
+    segments       target text -> segments -> phones and BERT
+    model_files    GPT/SoVITS weight files in every layout, and their identity
+    precision      which dtype on which device
+    engine         the whole request, whole or streamed
+    stream         chunked SoVITS decoding within a segment (streaming modes 2/3)
+"""
+
+from gsv_core.infer.engine import AudioChunk, InferenceEngine, Synthesis
+from gsv_core.infer.options import InferenceOptions, Reference
+
+__all__ = ["AudioChunk", "InferenceEngine", "InferenceOptions", "Reference", "Synthesis"]

@@ -1,0 +1,440 @@
+"""Text to speech with one GPT and one SoVITS model: the engine every front end uses.
+
+One request (upstream's ``TTS.run`` at 48b1a01, the path of its api_v2):
+
+1. the reference → prompt tokens, spectrograms, timbre and prompt phones
+   (``reference.py``), cached by content across calls (``prompt_cache.py``);
+2. the text → segments → phones and BERT per segment (``segments.py``);
+3. the segments are decoded by the GPT in batches of up to the guideline limit
+   (``gsv_core.guidelines.inference_batch_limit``), all sharing the one reference prompt:
+   each row's text is the prompt phones followed by the segment's phones, as upstream;
+4. each segment's tokens are decoded by SoVITS with the reference's mean style, at
+   ``speed``; a segment peaking above full scale is scaled down, and ``fragment_interval_s``
+   of silence follows every segment (upstream appends it to the last one too);
+5. the segments are joined: float32 mono at 32 kHz.
+
+Randomness comes from generators seeded with the request's seed, never from torch's global
+RNG: the GPT draws from one generator per request, and SoVITS' prior noise for segment ``i``
+from its own generator seeded with ``seed + i``, so a segment's sound does not depend on what
+was decoded before it. Same seed, same options → the same samples (bit-identical on the CPU).
+
+The engine holds one model of each kind. ``load_gpt``/``load_sovits`` replace only their own
+model; loading the file already loaded (same resolved path, size and mtime) does nothing.
+Models are warmed up at load time (a short decode), so the first request is not the slow one.
+Requests on one engine run one at a time (a lock): one GPU serves one request at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gsv_core.audio import SAMPLE_RATE
+from gsv_core.errors import ModelMissing
+from gsv_core.features import BertFeatures, HubertFeatures
+from gsv_core.guidelines import DeviceDecision, Limit, MemoryBudget, inference_batch_limit
+from gsv_core.guidelines.hardware_rules import decide_device, gpu_memory_budget, memory_budget
+from gsv_core.hardware import MachineProfile, detect_machine
+from gsv_core.infer.model_files import (
+    FileIdentity,
+    file_identity,
+    load_gpt_file,
+    load_sovits_file,
+)
+from gsv_core.infer.options import InferenceOptions, Reference
+from gsv_core.infer.precision import ModelDtypes, model_dtypes
+from gsv_core.infer.prompt_cache import PromptCache, reference_key
+from gsv_core.infer.reference import ReferenceFeatures, prepare_reference
+from gsv_core.infer.segments import Segment, segment_features, split_segments
+from gsv_core.models.gpt import Text2SemanticDecoder
+from gsv_core.models.gpt_decode import DecodeResult, generate_batch
+from gsv_core.models.gpt_sampling import SamplingOptions
+from gsv_core.models.sovits import SoVITSGenerator
+from gsv_core.text import PolyphoneBackend, load_polyphone_backend
+from gsv_core.workspace import Workspace
+
+__all__ = ["AudioChunk", "InferenceEngine", "Synthesis"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+ShouldStop = Callable[[], bool]
+_WARM_UP_PHONES = 8
+_WARM_UP_STEPS = 2
+_WARM_UP_TOKENS = 4
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """A finished render."""
+
+    audio: np.ndarray  # float32 mono in [-1, 1]
+    sample_rate: int  # 32000
+    segments: tuple[str, ...]  # the text of each segment, in order
+    seed: int  # the seed actually used
+
+    @property
+    def duration_s(self) -> float:
+        return self.audio.shape[0] / self.sample_rate
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """A piece of a streamed render, ready to play."""
+
+    audio: np.ndarray  # float32 mono
+    sample_rate: int
+    segment_index: int
+    segment_count: int
+    final: bool  # True on the last chunk of the whole request
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A request after its text and reference are turned into tensors."""
+
+    segments: tuple[Segment, ...]
+    reference: ReferenceFeatures
+    seed: int
+    batch_size: int
+
+
+def _draw_seed(seed: int) -> int:
+    return secrets.randbelow(2**32) if seed == -1 else seed
+
+
+def _peak_limited(wav: np.ndarray) -> np.ndarray:
+    """Upstream's guard against 16-bit clipping: a segment peaking above 1 is scaled to 1."""
+    peak = float(np.abs(wav).max()) if wav.size else 0.0
+    return wav / peak if peak > 1 else wav
+
+
+class InferenceEngine:
+    """Loaded models plus everything needed to turn text into speech.
+
+    Args:
+        workspace: gives the default BERT/HuBERT folders and the g2pW model.
+        device: ``"cpu"``, ``"cuda:0"``, ``"mps"``…; None asks the guideline engine
+            (``decide_device(...).inference_device``).
+        precision: ``"fp32"``, ``"fp16"`` or ``"bf16"``; None picks by device (half only
+            on capable CUDA cards, see ``precision.py``).
+        bert_dir, hubert_dir: model folders other than the workspace's.
+        profile: the machine (None: detected); tests pass a simulated one.
+    """
+
+    def __init__(self, workspace: Workspace, *, device: str | None = None,
+                 precision: str | None = None, bert_dir: Path | None = None,
+                 hubert_dir: Path | None = None, profile: MachineProfile | None = None) -> None:
+        self.workspace = workspace
+        self._profile = profile if profile is not None else detect_machine()
+        decision = decide_device(self._profile)
+        self.device = torch.device(device if device is not None else decision.inference_device)
+        self.dtypes: ModelDtypes = model_dtypes(self.device, precision)
+        self._budget = self._memory_budget(decision)
+        self.bert_dir = Path(bert_dir) if bert_dir is not None else workspace.bert_dir
+        self.hubert_dir = Path(hubert_dir) if hubert_dir is not None else workspace.hubert_dir
+        self._gpt: Text2SemanticDecoder | None = None
+        self._gpt_file: FileIdentity | None = None
+        self._sovits: SoVITSGenerator | None = None
+        self._sovits_file: FileIdentity | None = None
+        self._bert: BertFeatures | None = None
+        self._hubert: HubertFeatures | None = None
+        self._polyphones: PolyphoneBackend | None = None
+        self._prompts: PromptCache[ReferenceFeatures] = PromptCache()
+        self._lock = threading.RLock()
+
+    # -- models ---------------------------------------------------------------------------
+
+    def _memory_budget(self, decision: DeviceDecision) -> MemoryBudget:
+        """The memory the batch rule reads: the inference card's, else the computer's."""
+        if self.device.type == "cuda":
+            index = self.device.index or 0
+            for gpu in self._profile.gpus:
+                if gpu.index == index:
+                    return gpu_memory_budget(gpu)
+        return memory_budget(self._profile, replace(decision, gpu=None))
+
+    @property
+    def gpt_path(self) -> Path | None:
+        return self._gpt_file.path if self._gpt_file else None
+
+    @property
+    def sovits_path(self) -> Path | None:
+        return self._sovits_file.path if self._sovits_file else None
+
+    @property
+    def gpt_model(self) -> Text2SemanticDecoder | None:
+        """The loaded GPT (for benchmarks and the stream helper)."""
+        return self._gpt
+
+    @property
+    def sovits_model(self) -> SoVITSGenerator | None:
+        return self._sovits
+
+    def batch_limit(self, requested: int | None = None) -> Limit:
+        """How many segments decode together on this device (the guideline rule)."""
+        ram = None if self._budget.on_gpu else self._profile.ram_gb
+        return inference_batch_limit(self._budget, requested, ram_gb=ram)
+
+    def load_gpt(self, path: Path | str) -> None:
+        """Load a GPT ``.ckpt`` (ours, upstream's, the official pretrained); same file: no-op."""
+        identity = file_identity(path)
+        with self._lock:
+            if identity == self._gpt_file:
+                return
+            model = load_gpt_file(identity.path, self.device, self.dtypes.gpt)
+            self._warm_up_gpt(model)
+            self._gpt, self._gpt_file = model, identity
+            log.info("GPT loaded: %s (%s, %s)", identity.path, self.device, self.dtypes.gpt)
+
+    def load_sovits(self, path: Path | str) -> None:
+        """Load a SoVITS ``.pth``; the GPT stays loaded. Same file again: no-op."""
+        identity = file_identity(path)
+        with self._lock:
+            if identity == self._sovits_file:
+                return
+            model = load_sovits_file(identity.path, self.device, self.dtypes.sovits)
+            self._warm_up_sovits(model)
+            self._sovits, self._sovits_file = model, identity
+            log.info("SoVITS loaded: %s (%s, %s)", identity.path, self.device,
+                     self.dtypes.sovits)
+
+    def _warm_up_gpt(self, model: Text2SemanticDecoder) -> None:
+        """A two-step decode: allocates kernels and workspaces before the first request."""
+        phones = torch.zeros(_WARM_UP_PHONES, dtype=torch.long)
+        bert = torch.zeros(model.bert_proj.in_features, _WARM_UP_PHONES)
+        prompt = torch.zeros(_WARM_UP_TOKENS, dtype=torch.long)
+        options = SamplingOptions(max_steps=_WARM_UP_STEPS, min_steps_before_eos=0)
+        generate_batch(model, [phones], [bert], prompt, options,
+                       torch.Generator(self.device).manual_seed(0), cuda_graph=False)
+
+    def _warm_up_sovits(self, model: SoVITSGenerator) -> None:
+        codes = torch.zeros(1, 1, _WARM_UP_TOKENS, dtype=torch.long, device=self.device)
+        phones = torch.zeros(1, _WARM_UP_PHONES, dtype=torch.long, device=self.device)
+        ge = torch.zeros(1, model.config.gin_channels, 1, device=self.device)
+        model.decode(codes, phones, ge=ge, noise_scale=0.0)
+
+    def _require_models(self) -> tuple[Text2SemanticDecoder, SoVITSGenerator]:
+        if self._gpt is None or self._sovits is None:
+            missing = [name for name, model in (("GPT", self._gpt), ("SoVITS", self._sovits))
+                       if model is None]
+            raise ModelMissing(f"No {' and no '.join(missing)} model is loaded.",
+                               "Pick the GPT and SoVITS weights first (your trained ones or "
+                               "the official pretrained).")
+        return self._gpt, self._sovits
+
+    def _bert_model(self) -> BertFeatures:
+        if self._bert is None:
+            self._bert = BertFeatures.load(self.bert_dir, self.device, self.dtypes.features)
+        return self._bert
+
+    def _hubert_model(self) -> HubertFeatures:
+        if self._hubert is None:
+            self._hubert = HubertFeatures.load(self.hubert_dir, self.device,
+                                               self.dtypes.features)
+        return self._hubert
+
+    def _polyphone_backend(self) -> PolyphoneBackend:
+        if self._polyphones is None:
+            self._polyphones = load_polyphone_backend(self.workspace, bert_dir=self.bert_dir)
+        return self._polyphones
+
+    # -- preparing a request --------------------------------------------------------------
+
+    def _reference_features(self, reference: Reference, sovits: SoVITSGenerator
+                            ) -> ReferenceFeatures:
+        assert self._sovits_file is not None
+        clips = [reference.audio_path, *reference.extra_audio_paths]
+        key = reference_key(clips, [
+            reference.text if reference.uses_prompt else "",
+            reference.language.strip().lower() if reference.uses_prompt else "",
+            str(reference.uses_prompt), str(len(reference.extra_audio_paths)),
+            self._sovits_file.token, str(self.hubert_dir.resolve()),
+            str(self.bert_dir.resolve()), str(self.dtypes)])
+        return self._prompts.get_or_compute(key, lambda: prepare_reference(
+            reference, hubert=self._hubert_model() if reference.uses_prompt else None,
+            sovits=sovits, bert=self._bert_model(), polyphones=self._polyphone_backend()))
+
+    @torch.inference_mode()
+    def _prepare(self, reference: Reference, text: str, options: InferenceOptions,
+                 sovits: SoVITSGenerator) -> _Prepared:
+        options.validate()
+        reference.validate()
+        texts = split_segments(text, options.language_mode, options.cut_method)
+        features = self._reference_features(reference, sovits)
+        segments = segment_features(texts, options.language_mode, self._bert_model(),
+                                    self._polyphone_backend()) if texts else []
+        batch = self.batch_limit(options.batch_size).value
+        return _Prepared(segments=tuple(segments), reference=features,
+                         seed=_draw_seed(options.seed), batch_size=int(batch))
+
+    # -- decoding -------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def _decode_tokens(self, gpt: Text2SemanticDecoder, prepared: _Prepared,
+                       batch: Sequence[Segment], options: InferenceOptions,
+                       generator: torch.Generator) -> list[DecodeResult]:
+        ref = prepared.reference
+        if ref.prompt_codes is not None and ref.prompt_phone_ids is not None:
+            assert ref.prompt_bert is not None
+            phones = [torch.cat([ref.prompt_phone_ids, s.phone_ids]) for s in batch]
+            bert = [torch.cat([ref.prompt_bert, s.bert], dim=1) for s in batch]
+        else:
+            phones = [s.phone_ids for s in batch]
+            bert = [s.bert for s in batch]
+        return generate_batch(gpt, phones, bert, ref.prompt_codes, options.sampling(),
+                              generator)
+
+    def _segment_generator(self, seed: int, index: int) -> torch.Generator:
+        return torch.Generator(self.device).manual_seed((seed + index) % 2**64)
+
+    @torch.inference_mode()
+    def _decode_audio(self, sovits: SoVITSGenerator, prepared: _Prepared, segment: Segment,
+                      tokens: torch.Tensor, index: int, options: InferenceOptions) -> np.ndarray:
+        codes = tokens.to(self.device).view(1, 1, -1)
+        phones = segment.phone_ids.to(self.device).unsqueeze(0)
+        out = sovits.decode(codes, phones, ge=prepared.reference.style,
+                            noise_scale=options.noise_scale, speed=options.speed,
+                            generator=self._segment_generator(prepared.seed, index))
+        return _peak_limited(out.wav[0, 0].float().cpu().numpy())
+
+    def _pause(self, options: InferenceOptions) -> np.ndarray:
+        return np.zeros(int(SAMPLE_RATE * options.fragment_interval_s), dtype=np.float32)
+
+    def _segment_tokens(self, gpt: Text2SemanticDecoder, prepared: _Prepared,
+                        options: InferenceOptions, should_stop: ShouldStop | None
+                        ) -> Iterator[tuple[int, torch.Tensor]]:
+        """(segment index, tokens for SoVITS) in order, decoding a batch at a time."""
+        generator = torch.Generator(self.device).manual_seed(prepared.seed)
+        segments = prepared.segments
+        for start in range(0, len(segments), prepared.batch_size):
+            if should_stop is not None and should_stop():
+                return
+            batch = segments[start:start + prepared.batch_size]
+            results = self._decode_tokens(gpt, prepared, batch, options, generator)
+            for offset, result in enumerate(results):
+                yield start + offset, result.semantic_for_sovits
+
+    def _segment_audio(self, reference: Reference, text: str, options: InferenceOptions,
+                       should_stop: ShouldStop | None
+                       ) -> tuple[_Prepared, Iterator[tuple[int, np.ndarray]]]:
+        gpt, sovits = self._require_models()
+        prepared = self._prepare(reference, text, options, sovits)
+
+        def audio() -> Iterator[tuple[int, np.ndarray]]:
+            for index, tokens in self._segment_tokens(gpt, prepared, options, should_stop):
+                if should_stop is not None and should_stop():
+                    return
+                wav = self._decode_audio(sovits, prepared, prepared.segments[index], tokens,
+                                         index, options)
+                yield index, np.concatenate([wav, self._pause(options)]).astype(np.float32)
+
+        return prepared, audio()
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def synthesize(self, reference: Reference, text: str, options: InferenceOptions,
+                   progress: Progress | None = None,
+                   should_stop: ShouldStop | None = None) -> Synthesis:
+        """Render ``text`` in the voice of ``reference``.
+
+        ``progress(i, n)`` is called after each segment (i = 1..n); ``should_stop()`` is
+        checked between batches and segments, and a stop returns what was rendered so far.
+
+        Raises:
+            ConfigError: an option, a language, or empty text (the message names it).
+            ReferenceAudioError: a reference clip is missing, unreadable or not 3-10 s.
+            ModelMissing: no GPT/SoVITS loaded, or the BERT/HuBERT folder is missing.
+        """
+        with self._lock:
+            prepared, pieces = self._segment_audio(reference, text, options, should_stop)
+            total = len(prepared.segments)
+            parts: list[np.ndarray] = []
+            for index, wav in pieces:
+                parts.append(wav)
+                if progress is not None:
+                    progress(index + 1, total)
+            audio = np.concatenate(parts) if parts else self._pause(options)
+            return Synthesis(audio=audio.astype(np.float32, copy=False), sample_rate=SAMPLE_RATE,
+                             segments=tuple(s.text for s in prepared.segments),
+                             seed=prepared.seed)
+
+    def stream(self, reference: Reference, text: str, options: InferenceOptions,
+               should_stop: ShouldStop | None = None) -> Iterator[AudioChunk]:
+        """Yield the render as it is ready: mode 0 once, 1 per segment, 2/3 in chunks.
+
+        Modes 2/3 decode each segment's tokens in overlapping chunks
+        (``stream.stream_segment_chunks``); the pause follows each segment's last chunk.
+        """
+        options.validate()
+        if options.streaming_mode == 0:
+            whole = self.synthesize(reference, text, options, should_stop=should_stop)
+            yield AudioChunk(whole.audio, whole.sample_rate, 0, max(len(whole.segments), 1),
+                             final=True)
+            return
+        with self._lock:
+            if options.streaming_mode == 1:
+                yield from self._stream_segments(reference, text, options, should_stop)
+            else:
+                yield from self._stream_chunks(reference, text, options, should_stop)
+
+    def _stream_segments(self, reference: Reference, text: str, options: InferenceOptions,
+                         should_stop: ShouldStop | None) -> Iterator[AudioChunk]:
+        prepared, pieces = self._segment_audio(reference, text, options, should_stop)
+        total = len(prepared.segments)
+        if total == 0:
+            yield AudioChunk(self._pause(options), SAMPLE_RATE, 0, 1, final=True)
+            return
+        for index, wav in pieces:
+            yield AudioChunk(wav, SAMPLE_RATE, index, total, final=index == total - 1)
+
+    def _stream_chunks(self, reference: Reference, text: str, options: InferenceOptions,
+                       should_stop: ShouldStop | None) -> Iterator[AudioChunk]:
+        from gsv_core.infer import stream as chunked
+
+        gpt, sovits = self._require_models()
+        prepared = self._prepare(reference, text, options, sovits)
+        total = len(prepared.segments)
+        if total == 0:
+            yield AudioChunk(self._pause(options), SAMPLE_RATE, 0, 1, final=True)
+            return
+        quiet = None
+        if options.streaming_mode == 2:
+            quiet = chunked.quiet_token_similarity(
+                gpt.ar_audio_embedding.word_embeddings.weight)
+        for index, tokens in self._segment_tokens(gpt, prepared, options, should_stop):
+            segment = prepared.segments[index]
+            pieces = self._chunk_pieces(chunked, sovits, prepared, segment, tokens, index,
+                                        options, quiet)
+            for piece in pieces:
+                if should_stop is not None and should_stop():
+                    return
+                audio = _peak_limited(piece.audio.astype(np.float32, copy=False))
+                if piece.final:
+                    audio = np.concatenate([audio, self._pause(options)])
+                yield AudioChunk(audio.astype(np.float32, copy=False), SAMPLE_RATE, index,
+                                 total, final=piece.final and index == total - 1)
+
+    def _chunk_pieces(self, chunked, sovits: SoVITSGenerator, prepared: _Prepared,
+                      segment: Segment, tokens: torch.Tensor, index: int,
+                      options: InferenceOptions, quiet: torch.Tensor | None) -> Iterator:
+        """The chunk decoder's pieces, each computed under inference mode (not the yields)."""
+        pieces = chunked.stream_segment_chunks(
+            sovits, tokens.to(self.device), segment.phone_ids.to(self.device).unsqueeze(0),
+            ge=prepared.reference.style, speed=options.speed, noise_scale=options.noise_scale,
+            generator=self._segment_generator(prepared.seed, index),
+            overlap_length=options.overlap_length, min_chunk_length=options.min_chunk_length,
+            quiet_similarity=quiet)
+        while True:
+            with torch.inference_mode():
+                piece = next(pieces, None)
+            if piece is None:
+                return
+            yield piece
