@@ -65,7 +65,11 @@ def record(history: SessionHistory, audio: np.ndarray, sample_rate: int, text: s
 
     number = history.recorded + 1
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"result-{number:04d}-seed{seed}.wav"
+    # Every session of the app writes into the same folder and numbers from 1: a unique
+    # name keeps one session from overwriting (or, when dropping, deleting) another's file.
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=f"result-{number:04d}-seed{seed}-",
+                                     suffix=".wav", delete=False) as file:
+        path = Path(file.name)
     samples = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
     soundfile.write(path, samples, sample_rate, subtype="PCM_16")
     entry = HistoryEntry(number=number, text=text,

@@ -12,9 +12,10 @@ Every failure the library names (a ``GsvError``) is shown as the tab's one error
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from gsv_core.i18n import Translator
 from gsv_core.infer.history import SessionHistory, record
 from tabs.common import AppContext, error_markdown
 from tabs.infer.sections.output import history_updates
-from tabs.infer.sections.sampling import seed_value
+from tabs.infer.sections.sampling import RANDOM_SEED, seed_value
 
 if TYPE_CHECKING:
     from gsv_core.infer.engine import InferenceEngine
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENGINE_QUEUE = "gsv-inference"  # Gradio concurrency id shared by every event using the engine
+# Stream button: chunks within each segment (upstream's mode 2), so the first sound comes
+# before the first segment is fully decoded.
+STREAMING_MODE = 2
 
 
 class EngineSlot:
@@ -197,10 +201,9 @@ def generate(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *v
             progress(0, desc=t("Loading the models…"))
         engine = _load(runtime, parsed)
 
-        def on_segment(index: int, count: int) -> None:
+        def on_segment(done: int, count: int) -> None:  # called after segment ``done``
             if progress is not None:
-                progress((index, count), desc=t("Segment {i} of {n}", i=min(index + 1, count),
-                                                n=count))
+                progress((done, count), desc=t("Segment {i} of {n}", i=done, n=count))
 
         synthesis = engine.synthesize(parsed.reference, parsed.text, parsed.options,
                                       progress=on_segment,
@@ -209,11 +212,12 @@ def generate(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *v
         return (error_markdown(exc, t), *unchanged)
     except Exception as exc:  # shown instead of a toast, and logged
         return (_unexpected(exc, t), *unchanged)
-    if runtime.stops.checker(session)():
-        runtime.stops.clear(session)
-        return ("⏹ " + t("Stopped."), *unchanged)
+    stopped = runtime.stops.checker(session)()
+    runtime.stops.clear(session)
     message, path, history, slots = _finish(runtime, history, synthesis.audio,
                                             synthesis.sample_rate, synthesis.seed, parsed, t)
+    if stopped:  # the engine returns what it rendered before the stop
+        message = "⏹ " + t("Stopped: the segments rendered so far are below.")
     return (message, path, history, *slots)
 
 
@@ -230,8 +234,14 @@ def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *val
         parsed = read_request(t, *values)
         yield ("⏳ " + t("Loading the models…"), None, gr.update(), history, *keep)
         engine = _load(runtime, parsed)
+        from gsv_core.infer.options import MAX_SEED
+
+        # A chunk does not carry the seed, so a random one is drawn here, to be shown.
+        seed = (secrets.randbelow(MAX_SEED + 1) if parsed.options.seed == RANDOM_SEED
+                else parsed.options.seed)
+        options = replace(parsed.options, seed=seed, streaming_mode=STREAMING_MODE)
         sample_rate = 0
-        for chunk in engine.stream(parsed.reference, parsed.text, parsed.options,
+        for chunk in engine.stream(parsed.reference, parsed.text, options,
                                    should_stop=runtime.stops.checker(session)):
             sample_rate = chunk.sample_rate
             chunks.append(chunk.audio)
@@ -250,7 +260,6 @@ def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *val
         return
     if not chunks:
         return
-    seed = parsed.options.seed
     message, path, history, slots = _finish(runtime, history, np.concatenate(chunks),
                                             sample_rate, seed, parsed, t)
     yield (message, None, path, history, *slots)

@@ -44,3 +44,13 @@ def test_loud_audio_is_clipped_not_wrapped(tmp_path) -> None:
     audio, _ = soundfile.read(history.entries[0].audio_path, dtype="float32")
     assert audio.max() > 0.99 and audio.min() < -0.99  # clipped at full scale
     assert np.all(np.diff(np.sign(audio[:40])) >= 0)  # the first rising edge never wraps
+
+
+def test_two_sessions_sharing_the_folder_keep_their_own_files(tmp_path) -> None:
+    folder = tmp_path / "results"
+    alice = record(SessionHistory(), tone(0.1), RATE, "alice", {}, 1, folder)
+    bob = record(SessionHistory(), tone(0.2), RATE, "bob", {}, 1, folder)  # also result 1
+    assert alice.entries[0].audio_path != bob.entries[0].audio_path
+    for _ in range(HISTORY_LIMIT):  # bob's old results drop off; alice's file stays
+        bob = record(bob, tone(0.05), RATE, "bob again", {}, 1, folder)
+    assert soundfile.info(alice.entries[0].audio_path).frames == len(tone(0.1))
