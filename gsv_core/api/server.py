@@ -11,10 +11,10 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gsv_core.api.paths import PathPolicy
 from gsv_core.api.routes import CONTROL_COMMANDS, add_api_routes, api_router
@@ -25,8 +25,11 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.routing import BaseRoute
 
+    from gsv_core.infer.engine import AudioChunk, Synthesis
+
 __all__ = [
     "API_PORT",
+    "LazyEngine",
     "ServerLifecycle",
     "api_routes",
     "create_app",
@@ -78,6 +81,34 @@ def load_engine(workspace: Workspace, *, gpt: Path | None = None, sovits: Path |
         if path is not None:
             load(path)
     return engine
+
+
+class LazyEngine:
+    """An engine made on the first request, not at start-up: the UI mounts the API without
+    importing the models until someone calls it."""
+
+    def __init__(self, factory: Callable[[], SpeechEngine]) -> None:
+        self._factory = factory
+        self._engine: SpeechEngine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> SpeechEngine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._factory()
+            return self._engine
+
+    def load_gpt(self, path: Path) -> None:
+        self.get().load_gpt(path)
+
+    def load_sovits(self, path: Path) -> None:
+        self.get().load_sovits(path)
+
+    def synthesize(self, *args: Any, **kwargs: Any) -> Synthesis:
+        return self.get().synthesize(*args, **kwargs)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[AudioChunk]:
+        return self.get().stream(*args, **kwargs)
 
 
 def make_service(engine: SpeechEngine, workspace: Workspace, *,
