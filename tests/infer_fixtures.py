@@ -12,8 +12,13 @@ What it builds (nothing is downloaded, nothing is copied from the shared fixture
   exercised.
 - the GPT and SoVITS files are the tiny fixtures, referenced by path.
 
-Use the plain functions (``build_infer_setup(folder)``) or the fixtures: import them into a
-test module (``from tests.infer_fixtures import infer_setup  # noqa: F401``) or a conftest.
+Use the plain functions (``build_infer_setup(folder)``) or the fixtures. To use a fixture in
+a test module, bind it at module level (ruff then sees no shadowed import)::
+
+    from tests import infer_fixtures
+    infer_setup = infer_fixtures.infer_setup
+    infer_engine = infer_fixtures.infer_engine
+
 ``infer_setup`` is built once per session (model folders are read-only for tests);
 ``infer_engine`` gives each test a fresh engine with both models loaded.
 """
