@@ -13,10 +13,12 @@ step here differs from the eager one (``gpt_decode.generate_batch``) in three wa
 - the input token is read from the shared ``history`` buffer at ``positions - text_len``
   (the reference+generated index equals the audio position), so nothing is copied in.
 
-Sampling and the stopping rules stay eager, outside the graph, so a ``torch.Generator``
-draws exactly the same numbers as in the eager path. The graph is recorded per decode call
-for that call's batch size, cache length and dtype; recording (two eager warm-up steps, then
-the capture) took about 30 ms on an H100, the first time in a process 0.1-0.3 s.
+Where Triton is present (and no autocast), the recorded step is ``gpt_fused_step.fused_step``
+instead: the same three points, with attention over the slots written so far, in about half
+the kernels. Sampling is a second, small graph (``gpt_graph_sampling``). The graph is
+recorded per decode call for that call's batch size, cache length and dtype; recording (two
+eager warm-up steps, then the capture) took about 30 ms on an H100, the first time in a
+process 0.1-0.3 s.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from contextlib import AbstractContextManager, nullcontext
 import torch
 
 from gsv_core.models.gpt import Text2SemanticDecoder
+from gsv_core.models.gpt_fused_step import fused_step, fused_step_supported
 
 __all__ = ["GraphedDecodeStep", "graph_supported", "static_bias", "static_step"]
 
@@ -92,6 +95,8 @@ class GraphedDecodeStep:
         key_valid: [B, L] bool, False at padded phone positions.
         text_len: phones per row (padded length), the offset between cache and history.
         first_pos: the first cache position a step writes (the prefill length).
+        fused: record ``gpt_fused_step.fused_step`` (Triton, ~7 kernels a layer) instead of
+            :func:`static_step` (~15); None: where it is supported (Triton, no autocast).
 
     Recording runs the step a few times for real: the slot ``first_pos`` of every cache gets
     scratch values that the first real step overwrites before reading.
@@ -99,8 +104,11 @@ class GraphedDecodeStep:
 
     def __init__(self, model: Text2SemanticDecoder,
                  caches: list[tuple[torch.Tensor, torch.Tensor]], history: torch.Tensor,
-                 key_valid: torch.Tensor, text_len: int, first_pos: int) -> None:
+                 key_valid: torch.Tensor, text_len: int, first_pos: int,
+                 fused: bool | None = None) -> None:
         self.model = model
+        self.fused = fused_step_supported(model) if fused is None else fused
+        self.key_valid = key_valid.to(torch.uint8).contiguous()  # [B, L], what Triton reads
         self.caches = caches
         self.history = history
         self.text_len = text_len
@@ -113,6 +121,9 @@ class GraphedDecodeStep:
         self.logits = self._record()  # [B, V] in the model's (or autocast's) dtype
 
     def _step(self) -> torch.Tensor:
+        if self.fused:
+            return fused_step(self.model, self.caches, self.history, self.key_valid,
+                              self.positions, self.text_len)
         return static_step(self.model, self.caches, self.history, self.bias, self.positions,
                            self.text_len)
 

@@ -21,6 +21,7 @@ from gsv_core.models.gpt import (
 )
 from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, static_bias, static_step
 from gsv_core.models.gpt_decode import generate, generate_batch
+from gsv_core.models.gpt_fused_step import fused_step
 from gsv_core.models.gpt_graph_sampling import SamplerBuffers, seen_mask, static_sample
 from gsv_core.models.gpt_sampling import SamplingOptions, sample_next
 from tests.fixture_paths import tiny_fixture
@@ -238,3 +239,36 @@ def test_graph_batch_stops_equal_eager_for_any_read_back_block(
     for a, b in zip(eager, graphed, strict=True):
         assert a.tokens.tolist() == b.tokens.tolist()
         assert (a.idx, a.eos, a.steps) == (b.idx, b.eos, b.steps)
+
+
+@needs_cuda
+@pytest.mark.parametrize("weights", [torch.float32, torch.bfloat16])
+def test_fused_step_equals_fixed_shape_step(weights: torch.dtype, reference: dict) -> None:
+    """The Triton step (one attention kernel over the written slots) gives static_step's
+    logits and cache, padded phones included."""
+    pytest.importorskip("triton")
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cpu", torch.float32)
+    prompt_len = reference["gpt.infer.prompt"].shape[1]
+    lengths = (40, 23, 31)
+    cache_len = max(lengths) + prompt_len + STEPS + 300  # more slots than one kernel block
+    with torch.no_grad():
+        caches, valid, text_len = _prefilled(model, reference, lengths, cache_len)
+    model = model.cuda().to(weights)
+    plain = [(k.cuda().to(weights), v.cuda().to(weights)) for k, v in caches]
+    fused = [(k.clone(), v.clone()) for k, v in plain]
+    valid = valid.cuda()
+    prefix_len = text_len + prompt_len
+    history = torch.randint(0, 1024, (len(lengths), prompt_len + STEPS), device="cuda")
+    bias = static_bias(valid, prefix_len, model.config.num_heads, weights)
+    positions = torch.zeros(1, dtype=torch.long, device="cuda")
+    tol = {torch.float32: 1e-4, torch.bfloat16: 5e-2}[weights]
+    with torch.no_grad():
+        for step in range(STEPS):
+            positions.fill_(prefix_len + step)
+            expected = static_step(model, plain, history, bias, positions, text_len)
+            got = fused_step(model, fused, history, valid.to(torch.uint8), positions, text_len)
+            scale = float(expected.float().abs().max())
+            assert float((got.float() - expected.float()).abs().max()) <= tol * scale
+    for expected_kv, got_kv in zip(plain, fused, strict=True):
+        for expected, got in zip(expected_kv, got_kv, strict=True):
+            torch.testing.assert_close(got.float(), expected.float(), rtol=tol, atol=tol)
