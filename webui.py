@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import gradio as gr
 
+    from gsv_core.api import ServerLifecycle
+    from gsv_core.api.service import TtsService
+
 log = logging.getLogger("gsv_studio")
 
 DEFAULT_HOST = "127.0.0.1"
@@ -31,6 +34,7 @@ DEFAULT_PORT = 9890
 PORT_TRIES = 100  # a busy --port falls back to the next free one among this many
 EXIT_OK, EXIT_USAGE = 0, 2
 LOGIN_USER = "gsv"  # the user name of a generated login
+API_PORT = 9880  # upstream api_v2.py's port (gsv_core.api.API_PORT), for --api
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"address to listen on (default {DEFAULT_HOST}: this computer only); "
                              "any other address requires a login (--auth, or a generated "
                              "password that is printed)")
-    parser.add_argument("--port", type=_port_number, default=DEFAULT_PORT,
-                        help=f"port to listen on (default {DEFAULT_PORT}); when it is busy the "
-                             "next free port is used, and printed")
+    parser.add_argument("--port", type=_port_number, default=DEFAULT_PORT, action=_GivenPort,
+                        help=f"port to listen on (default {DEFAULT_PORT}, with --api "
+                             f"{API_PORT}); when it is busy the next free port is used, and "
+                             "printed")
     parser.add_argument("--share", action="store_true",
                         help="also make a public demo link; it always requires a login "
                              "(--auth, or a generated password that is printed)")
@@ -57,7 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the current folder)")
     parser.add_argument("--no-browser", action="store_true",
                         help="do not open the browser when the UI is ready")
+    parser.add_argument("--api", action="store_true",
+                        help="serve only the HTTP API compatible with GPT-SoVITS api_v2.py "
+                             f"(no UI; port {API_PORT} unless --port is given). Without "
+                             "--api the UI serves the same API on its own port")
+    parser.set_defaults(port_given=False)
     return parser
+
+
+class _GivenPort(argparse.Action):
+    """Stores --port and notes that it was given, so --api can default to its own port."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.port_given = True
 
 
 def _port_number(text: str) -> int:
@@ -209,10 +228,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"gsv-studio: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.api and args.share:
+        parser.print_usage(sys.stderr)
+        print("gsv-studio: error: --share makes a link to the UI; it cannot be used with --api",
+              file=sys.stderr)
+        return EXIT_USAGE
     auth, generated = resolve_auth(args.share, auth, args.host)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     from gsv_core.errors import GsvError
+
+    if args.api:
+        return _serve_api_only(args, auth, generated)
 
     try:
         app = build_app(args.lang, args.workspace)
@@ -225,9 +252,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Port {args.port} is in use; GSV Studio uses port {port} instead.", flush=True)
     if generated:
         print(login_notice(auth, args.share, args.host), flush=True)
+    from gsv_core.api import ServerLifecycle, api_routes
+
+    lifecycle = ServerLifecycle(stop=app.close)
+    # The API's routes go first on the UI's own server, so /tts answers on the UI's port.
     app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
-               inbrowser=not args.no_browser, show_error=True)
+               inbrowser=not args.no_browser, show_error=True, prevent_thread_lock=True,
+               app_kwargs={"routes": api_routes(_ui_api_service(args.workspace, auth,
+                                                                lifecycle))})
+    app.block_thread()
+    lifecycle.finish()
     return EXIT_OK
+
+
+def _ui_api_service(workspace: Path, auth: tuple[str, str] | None,
+                    lifecycle: ServerLifecycle) -> TtsService:
+    """The API served on the UI's port; its engine loads on the first API request."""
+    from gsv_core.api import LazyEngine, load_engine, make_service
+    from gsv_core.workspace import Workspace
+
+    space = Workspace(workspace)
+    return make_service(LazyEngine(lambda: load_engine(space)), space, login=auth,
+                        model_folders=[space.bert_dir, space.hubert_dir],
+                        lifecycle=lifecycle)
+
+
+def _serve_api_only(args: argparse.Namespace, auth: tuple[str, str] | None,
+                    generated: bool) -> int:
+    """``--api``: the HTTP API alone (``gsv-studio api`` has the same, plus model options)."""
+    from gsv_core.api.command import run_api
+    from gsv_core.errors import GsvError
+
+    wanted = args.port if args.port_given else API_PORT
+    try:
+        port = pick_port(args.host, wanted)
+        if port != wanted:
+            print(f"Port {wanted} is in use; the API uses port {port} instead.", flush=True)
+        if generated:
+            print(login_notice(auth, False, args.host), flush=True)
+        return run_api(args.workspace, args.host, port, auth)
+    except GsvError as exc:
+        print(f"gsv-studio: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

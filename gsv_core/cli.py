@@ -1,4 +1,10 @@
-"""The ``gsv-studio`` console script: ``gsv-studio [webui options]`` or ``gsv-studio plan ...``."""
+"""The ``gsv-studio`` console script.
+
+    gsv-studio [webui options]        the web UI (with the HTTP API on the same port)
+    gsv-studio plan ...               the headless training planner
+    gsv-studio tts ...                synthesis to a file (``gsv_core/tts_cli.py``)
+    gsv-studio api ...                the HTTP API alone (as ``webui.py --api``), port 9880
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gsv_core.plan import main as plan_main
 
         return plan_main(args[1:])
+    if args[:1] == ["tts"]:
+        from gsv_core.tts_cli import main as tts_main
+
+        return tts_main(args[1:])
+    if args[:1] == ["api"]:
+        from gsv_core.api.command import main as api_main
+
+        return api_main(args[1:])
     import webui
 
     return webui.main(args)

@@ -9,6 +9,7 @@
 
 from gsv_core.api.server import (
     API_PORT,
+    LazyEngine,
     ServerLifecycle,
     api_routes,
     create_app,
@@ -19,6 +20,7 @@ from gsv_core.api.server import (
 
 __all__ = [
     "API_PORT",
+    "LazyEngine",
     "ServerLifecycle",
     "api_routes",
     "create_app",
