@@ -315,3 +315,14 @@ def test_relative_paths_start_at_the_workspace_not_the_current_folder(
     monkeypatch.chdir(tmp_path)  # the server's working folder is elsewhere
     response = api.post("/tts", json={**DOCSTRING_POST, "seed": 6})
     assert response.status_code == 200, response.text
+
+
+def test_get_takes_aux_ref_audio_paths_as_repeated_parameters(api: httpx.Client) -> None:
+    query = [("text", TEXT), ("text_lang", "zh"), ("ref_audio_path", REF), ("prompt_lang", "zh"),
+             ("prompt_text", REFERENCE_TEXT), ("seed", "8"),
+             ("aux_ref_audio_paths", REF), ("aux_ref_audio_paths", REF)]
+    response = api.get("/tts", params=query)
+    assert response.status_code == 200, response.text
+    _decode_wav(response.content)
+    outside = api.get("/tts", params=[*query[:-1], ("aux_ref_audio_paths", "/etc/hosts")])
+    assert outside.status_code == 400 and "aux_ref_audio_paths" in outside.json()["message"]
