@@ -70,15 +70,19 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     tab.reference.dataset_clip.select(partial(reference.pick_clip, ctx),
                                       inputs=[tab.reference.dataset_clip],
                                       outputs=[tab.reference.text, tab.reference.language])
-    inputs = [out.history, *tab.request_inputs()]
+    controls = tab.request_inputs()
+    # A set: the handler gets one dict, so it can also take Gradio's request and progress,
+    # which Gradio passes only to positional parameters.
+    inputs = {out.history, *controls}
     history_outputs = [out.history, *out.history_outputs()]
 
-    def generate(history, *values, request: gr.Request, progress=gr.Progress()):  # noqa: B008
-        return run.generate(ctx, runtime, history, *values, request=request,
-                            progress=progress)
+    def generate(data: dict, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        return run.generate(ctx, runtime, data[out.history], *(data[c] for c in controls),
+                            request=request, progress=progress)
 
-    def stream(history, *values, request: gr.Request):
-        yield from run.stream(ctx, runtime, history, *values, request=request)
+    def stream(data: dict, request: gr.Request):
+        yield from run.stream(ctx, runtime, data[out.history], *(data[c] for c in controls),
+                              request=request)
 
     def stop(request: gr.Request) -> None:
         run.stop(runtime, request)
