@@ -15,6 +15,9 @@ torch is installed first, explicitly, so pip never picks a build by accident:
   (no download at all), else the PyTorch CPU index (a few hundred MB instead of
   several GB of CUDA libraries), else the default build.
 - macOS: the default build (CPU + Apple MPS).
+
+ffmpeg (for streaming audio in the browser) comes from Debian's package when this runs as
+root on Debian/Ubuntu; elsewhere the script says how to install it, once.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("GSV_VENV", ROOT / ".venv"))
 STAMP = VENV / ".gsv-installed"
+FFMPEG_TRIED = VENV / ".gsv-ffmpeg-tried"  # setup could not provide ffmpeg; said so once
 LOCAL_CPU_TORCH = "torch==2.13.0"
 TORCH = "torch>=2.6"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -123,11 +127,54 @@ def ensure(extras: str) -> Path:
     return venv_python()
 
 
+def ffmpeg_action(found: bool, system: str, is_root: bool, has_apt: bool,
+                  is_debian: bool) -> str:
+    """What to do about ffmpeg: "present", "install" (Debian's package) or "advise".
+
+    Gradio's streaming audio needs an ``ffmpeg`` executable. We install it only where that
+    is safe and unattended: as root on Debian/Ubuntu through apt. Elsewhere (Windows, macOS,
+    a user account) we say how to get it; the UI works without it, minus streaming.
+    """
+    if found:
+        return "present"
+    if system == "Linux" and is_root and has_apt and is_debian:
+        return "install"
+    return "advise"
+
+
+def ensure_ffmpeg() -> None:
+    """Install Debian's ffmpeg when :func:`ffmpeg_action` says so, trying once per venv."""
+    action = ffmpeg_action(
+        found=shutil.which("ffmpeg") is not None, system=platform.system(),
+        is_root=hasattr(os, "geteuid") and os.geteuid() == 0,
+        has_apt=shutil.which("apt-get") is not None,
+        is_debian=Path("/etc/debian_version").exists())
+    if action == "present" or FFMPEG_TRIED.exists():
+        return
+    if action == "install":
+        say("Installing Debian's ffmpeg (streaming audio in the browser needs it).")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        ok = (subprocess.run(["apt-get", "update", "-qq"], env=env).returncode == 0
+              and subprocess.run(["apt-get", "install", "-y", "-qq", "ffmpeg"],
+                                 env=env).returncode == 0)
+        if ok:
+            return
+        say("Could not install ffmpeg; streaming stays off (everything else works).")
+    else:
+        say("ffmpeg was not found: streaming audio in the browser stays off until you "
+            "install it (Windows: winget install ffmpeg; macOS: brew install ffmpeg; "
+            "Debian/Ubuntu: sudo apt-get install ffmpeg). Everything else works.")
+    if VENV.is_dir():  # say it once, not at every launch
+        FFMPEG_TRIED.write_text("ffmpeg not installed by setup\n", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extras", default="", help="optional dependency groups, e.g. test")
     args = parser.parse_args()
-    print(ensure(args.extras))
+    python = ensure(args.extras)
+    ensure_ffmpeg()
+    print(python)
     return 0
 
 
