@@ -1,0 +1,96 @@
+"""The Inference tab's layout and model lists, in process (no models loaded, no torch).
+
+The GPUs are simulated (GSV_FAKE_GPU); the weight files are empty stand-ins, since listing
+them reads only names and times.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gradio as gr
+
+from gsv_core.hardware import detect_machine
+from gsv_core.i18n import Translator
+from gsv_core.workspace import Workspace
+from tabs import infer
+from tabs.common import AppContext
+
+GPU = "NVIDIA GeForce RTX 4090:24"
+# Components that take input but cannot carry info= in Gradio (the label or a note says it).
+NO_INFO_TYPES = {"audio", "file", "button", "state", "markdown", "accordion"}
+
+
+def context(workspace: Workspace) -> AppContext:
+    with gr.Blocks() as app:
+        pass
+    return AppContext(t=Translator("en_US"), profile=detect_machine(), workspace=workspace,
+                      app=app)
+
+
+def touch(path: Path, modified_s: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    os.utime(path, (modified_s, modified_s))
+
+
+def test_every_inference_control_has_info(fake_gpu, tmp_path) -> None:
+    import webui
+
+    fake_gpu(GPU)
+    config = webui.build_app(workspace=tmp_path / "ws").get_config_file()
+    controls = [c for c in config["components"]
+                if str(c["props"].get("elem_id", "")).startswith(("infer-", "ref-", "text-"))
+                and c["type"] not in NO_INFO_TYPES and c["props"].get("visible") is not False]
+    assert len(controls) >= 16
+    missing = [c["props"]["elem_id"] for c in controls if not c["props"].get("info")]
+    assert missing == []
+
+
+def test_empty_workspace_says_where_models_go(fake_gpu, tmp_path) -> None:
+    fake_gpu(GPU)
+    ws = Workspace(tmp_path / "ws")
+    gpt, sovits, notice = infer.refresh(context(ws))
+    assert gpt["choices"] == [] and gpt["value"] is None and sovits["choices"] == []
+    assert str(ws.gpt_weights_dir) in notice and str(ws.sovits_weights_dir) in notice
+    assert "System tab" in notice
+    touch(ws.gpt_weights_dir / "a-e1.ckpt", 1)
+    touch(ws.sovits_weights_dir / "a_e1_s5.pth", 1)
+    assert infer.refresh(context(ws))[2] == ""
+
+
+def test_model_lists_group_experiments_and_refresh_keeps_the_pick(fake_gpu, tmp_path) -> None:
+    fake_gpu(GPU)
+    ws = Workspace(tmp_path / "ws")
+    touch(ws.gpt_weights_dir / "alice-e2.ckpt", 10)
+    touch(ws.gpt_weights_dir / "alice-e10.ckpt", 20)
+    touch(ws.gpt_weights_dir / "bob-e1.ckpt", 30)
+    touch(ws.pretrained_v2_dir / "s2G2333k.pth", 40)
+    ctx = context(ws)
+    gpt, sovits, _ = infer.refresh(ctx)
+    assert [label for label, _ in gpt["choices"]] == [
+        "bob · epoch 1 (bob-e1.ckpt)", "alice · epoch 10 (alice-e10.ckpt)",
+        "alice · epoch 2 (alice-e2.ckpt)"]
+    assert gpt["value"] == str(ws.gpt_weights_dir / "bob-e1.ckpt")  # the newest by default
+    assert sovits["choices"] == [("Official pretrained (s2G2333k.pth)",
+                                  str(ws.pretrained_v2_dir / "s2G2333k.pth"))]
+    picked = str(ws.gpt_weights_dir / "alice-e2.ckpt")
+    touch(ws.gpt_weights_dir / "carol-e5.ckpt", 50)  # trained meanwhile: listed first
+    gpt, _, _ = infer.refresh(ctx, picked, None)
+    assert gpt["choices"][0][0] == "carol · epoch 5 (carol-e5.ckpt)" and gpt["value"] == picked
+
+
+def test_picking_a_dataset_clip_fills_its_text_and_language(fake_gpu, tmp_path) -> None:
+    from tabs.infer.sections import reference
+
+    fake_gpu(GPU)
+    ws = Workspace(tmp_path / "ws").create()
+    touch(ws.slicer_dir / "a.wav", 1)
+    (ws.asr_dir / "slicer_opt.list").write_text(
+        f"{ws.slicer_dir / 'a.wav'}|spk|JA|こんにちは\n", encoding="utf-8")
+    ctx = context(ws)
+    assert [value for _, value in reference.refresh(ctx)["choices"]] == [
+        str(ws.slicer_dir / "a.wav")]
+    text, language = reference.pick_clip(ctx, str(ws.slicer_dir / "a.wav"))
+    assert (text["value"], language["value"]) == ("こんにちは", "all_ja")
