@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gsv_core.errors import ConfigError
-from gsv_core.models import gpt_decode
+from gsv_core.models import gpt_decode, gpt_fused_step
 from gsv_core.models.checkpoint import load_gpt
 from gsv_core.models.gpt import (
     Text2SemanticDecoder,
@@ -242,11 +242,21 @@ def test_graph_batch_stops_equal_eager_for_any_read_back_block(
 
 
 @needs_cuda
+@pytest.mark.parametrize("attention_programs", [0, 8, 128])  # 0: one program per head
+@pytest.mark.parametrize("norm_in_linear", [True, False])
 @pytest.mark.parametrize("weights", [torch.float32, torch.bfloat16])
-def test_fused_step_equals_fixed_shape_step(weights: torch.dtype, reference: dict) -> None:
-    """The Triton step (one attention kernel over the written slots) gives static_step's
-    logits and cache, padded phones included."""
+def test_fused_step_equals_fixed_shape_step(weights: torch.dtype, norm_in_linear: bool,
+                                            attention_programs: int,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            reference: dict) -> None:
+    """The Triton step (one attention kernel over the written slots, LayerNorm inside the
+    next linear or on its own) gives static_step's logits and cache, padded phones included."""
     pytest.importorskip("triton")
+    monkeypatch.setattr(gpt_fused_step, "NORM_IN_LINEAR_MAX_ROWS", 8 if norm_in_linear else 0)
+    monkeypatch.setattr(gpt_fused_step, "ATTENTION_PROGRAMS", attention_programs)
+    monkeypatch.setattr(gpt_fused_step, "ATTENTION_MIN_SPLITS", 2)
+    for name in ("ATTENTION_BLOCK_SLOTS", "ATTENTION_SPLIT_BLOCK_SLOTS"):
+        monkeypatch.setattr(gpt_fused_step, name, 16)  # several blocks in each program
     model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cpu", torch.float32)
     prompt_len = reference["gpt.infer.prompt"].shape[1]
     lengths = (40, 23, 31)
