@@ -82,6 +82,16 @@ class WeightCatalog:
         """No usable pair: synthesis needs one GPT and one SoVITS file."""
         return not self.gpt or not self.sovits
 
+    def sovits_experiments(self) -> list[str]:
+        """Experiments with SoVITS epochs to compare (A/B listening), newest first."""
+        names = (f.experiment for f in self.sovits if f.experiment and f.epoch is not None)
+        return list(dict.fromkeys(names))
+
+    def sovits_epochs(self, experiment: str) -> list[WeightFile]:
+        """One experiment's SoVITS epochs, lowest first: the order they are compared in."""
+        files = [f for f in self.sovits if f.experiment == experiment and f.epoch is not None]
+        return sorted(files, key=lambda f: (f.epoch, f.step or 0))
+
 
 def _modified_s(path: Path) -> float:
     try:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["HISTORY_LIMIT", "HistoryEntry", "SessionHistory", "record", "results_folder"]
+__all__ = ["HISTORY_LIMIT", "HistoryEntry", "SessionHistory", "record", "results_folder",
+           "write_result"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,24 @@ def results_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="gsv-studio-results-"))
 
 
+def write_result(audio: np.ndarray, sample_rate: int, folder: Path, prefix: str) -> Path:
+    """Write float mono ``audio`` in [-1, 1] as a 16-bit PCM WAV (every browser plays it)
+    under a new unique name in ``folder``; returns the path.
+
+    Every session of the app writes into the same folder and numbers from 1: a unique name
+    keeps one session from overwriting (or, when dropping, deleting) another's file.
+    """
+    import soundfile  # lazily: listing the history needs no audio library
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=prefix, suffix=".wav",
+                                     delete=False) as file:
+        path = Path(file.name)
+    samples = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    soundfile.write(path, samples, sample_rate, subtype="PCM_16")
+    return path
+
+
 def record(history: SessionHistory, audio: np.ndarray, sample_rate: int, text: str,
            settings: Mapping[str, object], seed: int, folder: Path) -> SessionHistory:
     """Write ``audio`` to ``folder`` and return the history with it first.
@@ -61,20 +80,12 @@ def record(history: SessionHistory, audio: np.ndarray, sample_rate: int, text: s
     ``audio`` is float mono in [-1, 1]; it is stored as 16-bit PCM WAV, which every browser
     plays. The results pushed past ``limit`` lose their files.
     """
-    import soundfile  # lazily: listing the history needs no audio library
-
     number = history.recorded + 1
-    folder.mkdir(parents=True, exist_ok=True)
-    # Every session of the app writes into the same folder and numbers from 1: a unique
-    # name keeps one session from overwriting (or, when dropping, deleting) another's file.
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=f"result-{number:04d}-seed{seed}-",
-                                     suffix=".wav", delete=False) as file:
-        path = Path(file.name)
-    samples = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
-    soundfile.write(path, samples, sample_rate, subtype="PCM_16")
+    path = write_result(audio, sample_rate, folder, f"result-{number:04d}-seed{seed}-")
     entry = HistoryEntry(number=number, text=text,
                          settings=tuple((str(k), str(v)) for k, v in settings.items()),
-                         audio_path=path, duration_s=len(samples) / sample_rate, seed=seed)
+                         audio_path=path, duration_s=len(np.ravel(audio)) / sample_rate,
+                         seed=seed)
     kept = (entry, *history.entries)[:history.limit]
     for dropped in (entry, *history.entries)[history.limit:]:
         try:

@@ -14,8 +14,10 @@ import gradio as gr
 
 from gsv_core.infer.history import results_folder
 from tabs.common import AppContext
-from tabs.infer import run
+from tabs.infer import compare, run
+from tabs.infer.sections import compare as compare_section
 from tabs.infer.sections import models, output, reference, sampling, text
+from tabs.infer.sections.compare import CompareArea
 from tabs.infer.sections.models import ModelPickers
 from tabs.infer.sections.output import OutputArea
 from tabs.infer.sections.reference import ReferenceInputs
@@ -32,6 +34,7 @@ class InferTab:
     target: TargetInputs
     sampling: SamplingInputs
     output: OutputArea
+    compare: CompareArea
 
     def request_inputs(self) -> list[gr.components.Component]:
         """The controls ``run.read_request`` reads, in its argument order."""
@@ -52,7 +55,8 @@ def build(ctx: AppContext) -> InferTab:
     with gr.Accordion(t("Sampling and pacing"), open=True):
         sampler = sampling.build(ctx)
     out = output.build(ctx)
-    return InferTab(picks, ref, target, sampler, out)
+    ab = compare_section.build(ctx)
+    return InferTab(picks, ref, target, sampler, out, ab)
 
 
 def refresh(ctx: AppContext, gpt: str | None = None, sovits: str | None = None) -> tuple:
@@ -64,9 +68,14 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     runtime = run.InferRuntime(engine=run.EngineSlot(ctx), stops=run.StopRequests(),
                                results=results_folder())
     out = tab.output
+    ab = tab.compare
     tab.models.refresh.click(partial(refresh, ctx), inputs=[tab.models.gpt, tab.models.sovits],
                              outputs=tab.models.outputs()).then(
-        partial(reference.refresh, ctx), outputs=[tab.reference.dataset_clip])
+        partial(reference.refresh, ctx), outputs=[tab.reference.dataset_clip]).then(
+        partial(compare_section.refresh, ctx), inputs=[ab.experiment],
+        outputs=[ab.experiment, ab.epochs])
+    ab.experiment.select(partial(compare_section.pick_experiment, ctx), inputs=[ab.experiment],
+                         outputs=[ab.epochs])
     tab.reference.dataset_clip.select(partial(reference.pick_clip, ctx),
                                       inputs=[tab.reference.dataset_clip],
                                       outputs=[tab.reference.text, tab.reference.language])
@@ -87,6 +96,10 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     def stop(request: gr.Request) -> None:
         run.stop(runtime, request)
 
+    def render_epochs(data: dict, progress=gr.Progress()):  # noqa: B008
+        return compare.render(ctx, runtime, data[ab.epochs], *(data[c] for c in controls),
+                              progress=progress)
+
     out.generate.click(
         generate, inputs=inputs, outputs=[out.message, out.result, *history_outputs],
         concurrency_id=run.ENGINE_QUEUE, concurrency_limit=1)
@@ -96,3 +109,6 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     # The stop flag ends a whole render between segments; a stream is also cancelled, so its
     # chunks stop at once. Not queued behind the render it stops.
     out.stop.click(stop, cancels=[stream_event], queue=False)
+    ab.render.click(render_epochs, inputs={ab.epochs, *controls},
+                    outputs=[ab.message, *ab.players], concurrency_id=run.ENGINE_QUEUE,
+                    concurrency_limit=1)

@@ -165,7 +165,7 @@ def _load(runtime: InferRuntime, request: Request) -> InferenceEngine:
     return engine
 
 
-def _unexpected(exc: Exception, t: Translator) -> str:
+def unexpected_markdown(exc: Exception, t: Translator) -> str:
     log.exception("inference failed")
     return "❌ " + t("Unexpected error: {error}. The console log has the details.",
                      error=f"{type(exc).__name__}: {exc}")
@@ -211,7 +211,7 @@ def generate(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *v
     except GsvError as exc:
         return (error_markdown(exc, t), *unchanged)
     except Exception as exc:  # shown instead of a toast, and logged
-        return (_unexpected(exc, t), *unchanged)
+        return (unexpected_markdown(exc, t), *unchanged)
     stopped = runtime.stops.checker(session)()
     runtime.stops.clear(session)
     message, path, history, slots = _finish(runtime, history, synthesis.audio,
@@ -252,7 +252,7 @@ def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *val
         yield (error_markdown(exc, t), None, gr.update(), history, *keep)
         return
     except Exception as exc:  # shown instead of a toast, and logged
-        yield (_unexpected(exc, t), None, gr.update(), history, *keep)
+        yield (unexpected_markdown(exc, t), None, gr.update(), history, *keep)
         return
     if runtime.stops.checker(session)():
         runtime.stops.clear(session)

@@ -75,3 +75,16 @@ def test_dataset_clips_from_list_files(tmp_path) -> None:
         (clip, "你好世界", "all_zh"), (ws.slicer_dir / "b.wav", "hello | world", "en")]
     assert dataset_clips(ws, limit=1) == clips[:1]
     assert dataset_clips(Workspace(tmp_path / "empty")) == []
+
+
+def test_ab_lists_experiments_with_epochs_and_their_epochs_lowest_first(tmp_path) -> None:
+    ws = Workspace(tmp_path / "ws").create()
+    for epoch in (10, 2, 9):
+        touch(ws.sovits_weights_dir / f"old_e{epoch}_s{epoch}.pth", 100 + epoch)
+    touch(ws.sovits_weights_dir / "new_e1_s1.pth", 500)
+    touch(ws.sovits_weights_dir / "hand-named.pth", 600)  # no epoch: nothing to compare
+    touch(ws.pretrained_v2_dir / "s2G2333k.pth", 700)
+    catalog = weight_catalog(ws)
+    assert catalog.sovits_experiments() == ["new", "old"]
+    assert [f.epoch for f in catalog.sovits_epochs("old")] == [2, 9, 10]
+    assert catalog.sovits_epochs("nobody") == []
