@@ -34,16 +34,26 @@ log = logging.getLogger(__name__)
 CONTROL_COMMANDS = ("restart", "exit")
 
 
-def _refusal(exc: GsvError, status: int = 400) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"message": str(exc)})
+def _explained(exc: GsvError, **extra: str) -> dict[str, str]:
+    """``message`` as upstream words it (``"text_lang is required"``), with our ``advice`` (and
+    the guideline ``rule``) beside it: extra keys upstream's clients do not read."""
+    body = {"message": exc.message, **extra}
+    if exc.advice:
+        body["advice"] = exc.advice
+    if exc.rule:
+        body["rule"] = exc.rule
+    return body
+
+
+def _refusal(exc: GsvError) -> JSONResponse:
+    return JSONResponse(status_code=400, content=_explained(exc))
 
 
 def _failure(what: str, exc: Exception) -> JSONResponse:
     """A GsvError is the client's to fix (400, as upstream's ``"... failed"`` answers); anything
     else is a bug of ours, logged and answered 500."""
     if isinstance(exc, GsvError):
-        return JSONResponse(status_code=400, content={"message": str(exc),
-                                                      "Exception": exc.message})
+        return JSONResponse(status_code=400, content=_explained(exc, Exception=exc.message))
     log.exception("%s failed", what)
     return JSONResponse(status_code=500, content={"message": f"{what} failed: internal error",
                                                   "Exception": repr(exc)})
@@ -209,8 +219,9 @@ async def _run_setter(setter: Any, value: str | None, what: str) -> JSONResponse
         await run_in_threadpool(setter, value)
     except Exception as exc:
         if isinstance(exc, GsvError):
-            return JSONResponse(status_code=400, content={"message": f"{what} failed: {exc}",
-                                                          "Exception": exc.message})
+            body = _explained(exc, Exception=exc.message)
+            body["message"] = f"{what} failed: {exc.message}"
+            return JSONResponse(status_code=400, content=body)
         return _failure(what, exc)
     return JSONResponse(status_code=200, content={"message": "success"})
 
