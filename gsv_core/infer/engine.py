@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gsv_core.audio import SAMPLE_RATE
-from gsv_core.errors import ModelMissing
+from gsv_core.audio import HUBERT_SAMPLE_RATE, SAMPLE_RATE
+from gsv_core.errors import GsvError, ModelMissing
 from gsv_core.features import BertFeatures, HubertFeatures
 from gsv_core.guidelines import DeviceDecision, Limit, MemoryBudget, inference_batch_limit
 from gsv_core.guidelines.hardware_rules import decide_device, gpu_memory_budget, memory_budget
@@ -69,6 +69,7 @@ ShouldStop = Callable[[], bool]
 _WARM_UP_PHONES = 8
 _WARM_UP_STEPS = 2
 _WARM_UP_TOKENS = 4
+_WARM_UP_TEXTS = ("你好，世界。", "Hello world.")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Synthesis:
     sample_rate: int  # 32000
     segments: tuple[str, ...]  # the text of each segment, in order
     seed: int  # the seed actually used
+    stopped: bool = False  # should_stop() ended the render early; audio holds what was done
 
     @property
     def duration_s(self) -> float:
@@ -192,6 +194,7 @@ class InferenceEngine:
             model = load_gpt_file(identity.path, self.device, self.dtypes.gpt)
             self._warm_up_gpt(model)
             self._gpt, self._gpt_file = model, identity
+            self._warm_up_text()
             log.info("GPT loaded: %s (%s, %s)", identity.path, self.device, self.dtypes.gpt)
 
     def load_sovits(self, path: Path | str) -> None:
@@ -203,6 +206,7 @@ class InferenceEngine:
             model = load_sovits_file(identity.path, self.device, self.dtypes.sovits)
             self._warm_up_sovits(model)
             self._sovits, self._sovits_file = model, identity
+            self._warm_up_hubert()
             log.info("SoVITS loaded: %s (%s, %s)", identity.path, self.device,
                      self.dtypes.sovits)
 
@@ -213,7 +217,30 @@ class InferenceEngine:
         prompt = torch.zeros(_WARM_UP_TOKENS, dtype=torch.long)
         options = SamplingOptions(max_steps=_WARM_UP_STEPS, min_steps_before_eos=0)
         generate_batch(model, [phones], [bert], prompt, options,
-                       torch.Generator(self.device).manual_seed(0), cuda_graph=False)
+                       torch.Generator(self.device).manual_seed(0))
+
+    @torch.inference_mode()
+    def _warm_up_text(self) -> None:
+        """Load BERT and the text front end (dictionaries, segmenters) before the first request.
+
+        Skipped while the BERT folder is absent: the request then names what is missing.
+        """
+        if self._bert is not None or not self.bert_dir.is_dir():
+            return
+        try:
+            segment_features(list(_WARM_UP_TEXTS), "auto", self._bert_model(),
+                             self._polyphone_backend())
+        except GsvError as exc:  # a broken folder: the first request reports it
+            log.warning("text front end not warmed up: %s", exc)
+
+    @torch.inference_mode()
+    def _warm_up_hubert(self) -> None:
+        if self._hubert is not None or not self.hubert_dir.is_dir():
+            return
+        try:
+            self._hubert_model()(torch.zeros(HUBERT_SAMPLE_RATE))
+        except GsvError as exc:
+            log.warning("HuBERT not warmed up: %s", exc)
 
     def _warm_up_sovits(self, model: SoVITSGenerator) -> None:
         codes = torch.zeros(1, 1, _WARM_UP_TOKENS, dtype=torch.long, device=self.device)
@@ -364,7 +391,7 @@ class InferenceEngine:
             audio = np.concatenate(parts) if parts else self._pause(options)
             return Synthesis(audio=audio.astype(np.float32, copy=False), sample_rate=SAMPLE_RATE,
                              segments=tuple(s.text for s in prepared.segments),
-                             seed=prepared.seed)
+                             seed=prepared.seed, stopped=len(parts) < total)
 
     def stream(self, reference: Reference, text: str, options: InferenceOptions,
                should_stop: ShouldStop | None = None) -> Iterator[AudioChunk]:

@@ -113,19 +113,21 @@ def test_progress_per_segment_and_stop_between_segments(engine: InferenceEngine,
                                 should_stop=lambda: bool(seen))
     assert seen == [(1, 3)]
     assert 0 < stopped.audio.shape[0] < whole.audio.shape[0]
+    assert stopped.stopped and not whole.stopped
 
 
 def test_long_messy_text_renders(engine: InferenceEngine, infer_setup: InferSetup) -> None:
     text = ("第一行。\n\n\n\n第二行有小数3.14和0.5。\n！！！\n。。。\n……\n"
             "Hello world, this is English. 😀🎉 混合 English 和中文。\n\n"
-            "？！，\n最后一句话在这里。")
-    for method in ("cut0", "cut1", "cut2", "cut3", "cut4", "cut5"):
-        result = engine.synthesize(infer_setup.reference(), text,
-                                   replace(FAST, cut_method=method, text_language="auto"))
+            "你好！！！？？今天……——好吗~~\n？！，\n最后一句话在这里。")
+    cases = [(method, "auto") for method in ("cut0", "cut1", "cut2", "cut3", "cut4", "cut5")]
+    for method, language in [*cases, ("cut5", "all_zh"), ("cut1", "zh"), ("cut2", "en")]:
+        result = engine.synthesize(infer_setup.reference(), text, replace(
+            FAST, cut_method=method, text_language=language, max_new_tokens=8))
         assert result.audio.shape[0] > 0 and np.isfinite(result.audio).all()
         assert result.segments
         assert not any(s.strip("！？，。…!?,. \n") == "" for s in result.segments)
-    assert any("3.14" in s for s in result.segments)  # cut5 keeps the decimal whole
+        assert any("3.14" in s for s in result.segments), method  # decimals stay whole
 
 
 @pytest.mark.parametrize("mode", ["all_zh", "en", "all_ja", "all_yue", "all_ko", "zh", "ja",
