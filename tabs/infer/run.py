@@ -234,6 +234,7 @@ def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *val
         parsed = read_request(t, *values)
         yield ("⏳ " + t("Loading the models…"), None, gr.update(), history, *keep)
         engine = _load(runtime, parsed)
+        from gsv_core.infer.audio_io import to_int16
         from gsv_core.infer.options import MAX_SEED
 
         # A chunk does not carry the seed, so a random one is drawn here, to be shown.
@@ -247,7 +248,7 @@ def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *val
             chunks.append(chunk.audio)
             yield ("⏳ " + t("Segment {i} of {n}", i=chunk.segment_index + 1,
                              n=chunk.segment_count),
-                   (chunk.sample_rate, chunk.audio), gr.update(), history, *keep)
+                   (chunk.sample_rate, to_int16(chunk.audio)), gr.update(), history, *keep)
     except GsvError as exc:
         yield (error_markdown(exc, t), None, gr.update(), history, *keep)
         return

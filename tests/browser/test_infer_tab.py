@@ -3,12 +3,16 @@
 The workspace is laid out as a user's: ``GPT_weights_v2/`` and ``SoVITS_weights_v2/`` hold
 links to the tiny fixture models (under upstream's export names), the pretrained BERT and
 HuBERT folders are the tiny ones ``tests/infer_fixtures.py`` builds. The GPUs are simulated
-(GSV_FAKE_GPU); inference then runs on the CPU.
+(GSV_FAKE_GPU); inference then runs on the CPU. One server serves both tests.
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.browser.conftest import start_app, stop_app
 from tests.fixture_paths import tiny_fixture
@@ -16,7 +20,7 @@ from tests.infer_fixtures import REFERENCE_TEXT, build_infer_setup
 
 GPU = "NVIDIA GeForce RTX 4090:24"
 TEXT = "你好世界。"
-GENERATE_TIMEOUT_MS = 120_000  # the first request loads the models on a loaded 2-core machine
+RENDER_TIMEOUT_MS = 120_000  # the first request loads the models on a loaded 2-core machine
 DECODED_DURATION_S = """async url => {
     const bytes = await (await fetch(url)).arrayBuffer();
     const audio = await new OfflineAudioContext(1, 1, 32000).decodeAudioData(bytes);
@@ -25,6 +29,7 @@ DECODED_DURATION_S = """async url => {
 
 
 def user_workspace(root: Path) -> Path:
+    """The tiny models under a user's folder names; returns the reference clip."""
     setup = build_infer_setup(root)
     ws = setup.workspace.create()
     (ws.gpt_weights_dir / "tiny-e1.ckpt").symlink_to(tiny_fixture("gpt_v2.ckpt"))
@@ -32,41 +37,65 @@ def user_workspace(root: Path) -> Path:
     return setup.reference_wav
 
 
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """(URL, reference clip) of one app on the tiny workspace."""
+    root = tmp_path_factory.mktemp("infer-ui")
+    reference = user_workspace(root / "ws")
+    process, url = start_app(GPU, root / "ws", root / "server.log")
+    yield url, reference
+    stop_app(process)
+
+
 def pick(page, elem_id: str, option: str) -> None:
     page.locator(f"#{elem_id} input").click()
     page.get_by_role("option", name=option).click()
 
 
-def test_generate_plays_the_result_and_lists_it_in_the_history(page, tmp_path) -> None:
+def fill_the_request(page, url: str, reference: Path) -> None:
     from playwright.sync_api import expect
 
-    reference = user_workspace(tmp_path / "ws")
-    process, url = start_app(GPU, tmp_path / "ws", tmp_path / "server.log")
-    try:
-        page.goto(url)
-        page.get_by_role("tab", name="Inference").click()
-        pick(page, "infer-gpt-weights", "tiny · epoch 1 (tiny-e1.ckpt)")
-        pick(page, "infer-sovits-weights", "tiny · epoch 1 (tiny_e1_s1.pth)")
-        page.locator("#infer-ref-audio input[type=file]").set_input_files(str(reference))
-        expect(page.locator("#infer-ref-audio audio").first).to_be_attached(timeout=30_000)
-        page.locator("#infer-ref-text textarea").fill(REFERENCE_TEXT)
-        page.locator("#infer-target-text textarea").fill(TEXT)
-        page.locator("#infer-generate").click()
+    page.goto(url)
+    page.get_by_role("tab", name="Inference").click()
+    pick(page, "infer-gpt-weights", "tiny · epoch 1 (tiny-e1.ckpt)")
+    pick(page, "infer-sovits-weights", "tiny · epoch 1 (tiny_e1_s1.pth)")
+    page.locator("#infer-ref-audio input[type=file]").set_input_files(str(reference))
+    expect(page.locator("#infer-ref-audio audio").first).to_be_attached(timeout=30_000)
+    page.locator("#infer-ref-text textarea").fill(REFERENCE_TEXT)
+    page.locator("#infer-target-text textarea").fill(TEXT)
 
-        expect(page.locator("#infer-message")).to_contain_text("seed",
-                                                               timeout=GENERATE_TIMEOUT_MS)
-        expect(page.locator("#infer-message")).to_contain_text("✅")
-        # The player has a source the browser decodes: the waveform knows its length, and
-        # the file behind the player's download link decodes as audio.
-        expect(page.locator("#infer-result #duration")).not_to_have_text("0:00")
-        source = page.locator("#infer-result a.download-link").get_attribute("href")
-        decoded_s = page.evaluate(DECODED_DURATION_S, source)
-        assert decoded_s > 0.3
-        history = page.locator("#infer-history-0-text")
-        expect(history).to_contain_text(TEXT)
-        expect(history).to_contain_text("tiny-e1.ckpt")
-        expect(page.locator("#infer-history-0-audio audio").first).to_be_attached()
-        expect(page.locator("#infer-history-empty")).to_be_hidden()
-        assert page.locator(".toast-body").count() == 0  # no Gradio error pop-up
-    finally:
-        stop_app(process)
+
+def test_generate_plays_the_result_and_lists_it_in_the_history(page, served) -> None:
+    from playwright.sync_api import expect
+
+    fill_the_request(page, *served)
+    page.locator("#infer-generate").click()
+    expect(page.locator("#infer-message")).to_contain_text("seed", timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#infer-message")).to_contain_text("✅")
+    # The player has a source the browser decodes: the waveform knows its length, and
+    # the file behind the player's download link decodes as audio.
+    expect(page.locator("#infer-result #duration")).not_to_have_text("0:00")
+    source = page.locator("#infer-result a.download-link").get_attribute("href")
+    assert page.evaluate(DECODED_DURATION_S, source) > 0.3
+    history = page.locator("#infer-history-0-text")
+    expect(history).to_contain_text(TEXT)
+    expect(history).to_contain_text("tiny-e1.ckpt")
+    expect(page.locator("#infer-history-0-audio audio").first).to_be_attached()
+    expect(page.locator("#infer-history-empty")).to_be_hidden()
+    assert page.locator(".toast-body").count() == 0  # no Gradio error pop-up
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None,
+                    reason="streaming audio needs ffmpeg (run-tests.sh installs it as root)")
+def test_stream_plays_in_the_browser_and_lands_in_the_history(page, served) -> None:
+    from playwright.sync_api import expect
+
+    fill_the_request(page, *served)
+    page.locator("#infer-stream").click()
+    expect(page.locator("#infer-message")).to_contain_text("✅", timeout=RENDER_TIMEOUT_MS)
+    # The live player received the streamed audio as a source it could decode.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#infer-live audio')]"
+        ".some(a => a.src && a.duration > 0.3)", timeout=30_000)
+    expect(page.locator("#infer-history-0-text")).to_contain_text(TEXT)
+    assert page.locator(".toast-body").count() == 0
