@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - depends on the install
     triton = None
 
 __all__ = ["add_layer_norm", "decode_attention", "fused_step", "fused_step_supported",
-           "norm_linear"]
+           "norm_linear", "row_linear"]
 
 # Attention: cache slots per loop iteration (one program per head; per split when split),
 # and the split of each head's slots over several programs until about ATTENTION_PROGRAMS
@@ -49,6 +49,8 @@ NORM_LINEAR_BLOCK_OUT = 16  # outputs per program of the norm+linear kernel
 # LayerNorm inside the next linear's kernel up to this many rows (else its own kernel and
 # cuBLAS). H200, bf16, cache position 435: 677 -> 525 us a step at batch 1.
 NORM_IN_LINEAR_MAX_ROWS = 8
+ROW_LINEAR = True  # there, the other two linears in Triton too (else cuBLAS)
+ROW_LINEAR_BLOCK_K = 512
 
 
 def fused_step_supported(model: Text2SemanticDecoder) -> bool:
@@ -153,6 +155,24 @@ if triton is not None:
             out.dtype.element_ty), mask=ok)
 
     @triton.jit
+    def _row_linear_kernel(x, weight, bias, out, stride_x, stride_out, stride_w, n_out,
+                           DIM: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_N: tl.constexpr):
+        block = tl.program_id(0)
+        row = tl.program_id(1)
+        outs = block * BLOCK_N + tl.arange(0, BLOCK_N)
+        out_ok = outs < n_out
+        acc = tl.zeros((BLOCK_N,), tl.float32)
+        for k0 in tl.static_range(0, DIM, BLOCK_K):
+            cols = k0 + tl.arange(0, BLOCK_K)
+            ok = cols < DIM
+            w = tl.load(weight + outs[:, None] * stride_w + cols[None, :],
+                        mask=out_ok[:, None] & ok[None, :], other=0.0).to(tl.float32)
+            v = tl.load(x + row * stride_x + cols, mask=ok, other=0.0).to(tl.float32)
+            acc += tl.sum(w * v[None, :], axis=1)
+        acc += tl.load(bias + outs, mask=out_ok, other=0.0).to(tl.float32)
+        tl.store(out + row * stride_out + outs, acc.to(out.dtype.element_ty), mask=out_ok)
+
+    @triton.jit
     def _norm_linear_kernel(x, y, norm_w, norm_b, weight, bias, normed, out, stride_x,
                             stride_y, stride_normed, stride_out, stride_w, eps, n_out,
                             DIM: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_N: tl.constexpr,
@@ -183,6 +203,22 @@ if triton is not None:
         if RELU:
             acc = tl.maximum(acc, 0.0)
         tl.store(out + row * stride_out + outs, acc.to(out.dtype.element_ty), mask=out_ok)
+
+
+def row_linear(x: torch.Tensor, linear: torch.nn.Linear) -> torch.Tensor:
+    """``linear(x)`` for a few [B, K] rows: one program per (block of outputs, row).
+
+    At batch 1-8 cuBLAS picks a GEMM tile that took ~4.5 us a call here (H200, bf16); this
+    matrix-vector kernel reads the same weights in about half that.
+    """
+    rows, dim = x.shape
+    n_out = linear.weight.shape[0]
+    out = torch.empty(rows, n_out, dtype=x.dtype, device=x.device)
+    _row_linear_kernel[(triton.cdiv(n_out, NORM_LINEAR_BLOCK_OUT), rows)](
+        x, linear.weight, linear.bias, out, x.stride(0), out.stride(0), linear.weight.stride(0),
+        n_out, DIM=dim, BLOCK_K=min(triton.next_power_of_2(dim), ROW_LINEAR_BLOCK_K),
+        BLOCK_N=NORM_LINEAR_BLOCK_OUT, num_warps=4)
+    return out
 
 
 def attention_splits(batch: int, heads: int) -> int:
@@ -277,6 +313,10 @@ def fused_step(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, tor
     return model.ar_predict_layer(x)
 
 
+def _linear(x: torch.Tensor, linear: torch.nn.Linear) -> torch.Tensor:
+    return row_linear(x, linear) if ROW_LINEAR and linear.bias is not None else linear(x)
+
+
 def _step_norm_in_linear(model: Text2SemanticDecoder,
                          caches: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor,
                          key_valid: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -287,13 +327,14 @@ def _step_norm_in_linear(model: Text2SemanticDecoder,
     for i, (layer, (k_cache, v_cache)) in enumerate(zip(layers, caches, strict=True)):
         attn = layer.self_attn
         context = decode_attention(qkv, k_cache, v_cache, key_valid, positions)
-        x, hidden = norm_linear(x, attn.out_proj(context), layer.norm1, layer.linear1, relu=True)
+        x, hidden = norm_linear(x, _linear(context, attn.out_proj), layer.norm1, layer.linear1,
+                                relu=True)
         if i + 1 < len(layers):
             following = layers[i + 1].self_attn
             projection = _InProjection(following.in_proj_weight, following.in_proj_bias)
         else:
             projection = model.ar_predict_layer
-        x, qkv = norm_linear(x, layer.linear2(hidden), layer.norm2, projection)
+        x, qkv = norm_linear(x, _linear(hidden, layer.linear2), layer.norm2, projection)
     return qkv  # the last "projection" is the output layer: logits [B, V]
 
 
