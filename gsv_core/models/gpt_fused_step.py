@@ -49,7 +49,10 @@ NORM_LINEAR_BLOCK_OUT = 16  # outputs per program of the norm+linear kernel
 # LayerNorm inside the next linear's kernel up to this many rows (else its own kernel and
 # cuBLAS). H200, bf16, cache position 435: 677 -> 525 us a step at batch 1.
 NORM_IN_LINEAR_MAX_ROWS = 8
-ROW_LINEAR = True  # there, the other two linears in Triton too (else cuBLAS)
+# There, the other two linears in Triton too, except fp32 at batch 1, where cuBLAS won.
+# H200, step graph at cache position 435: bf16 batch 1 529 -> 495 us, batch 8 691 -> 667;
+# fp32 batch 8 1567 -> 1193, but fp32 batch 1 509 -> 634.
+ROW_LINEAR = True
 ROW_LINEAR_BLOCK_K = 512
 
 
@@ -314,7 +317,10 @@ def fused_step(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, tor
 
 
 def _linear(x: torch.Tensor, linear: torch.nn.Linear) -> torch.Tensor:
-    return row_linear(x, linear) if ROW_LINEAR and linear.bias is not None else linear(x)
+    cublas_wins = x.dtype == torch.float32 and x.shape[0] == 1
+    if ROW_LINEAR and linear.bias is not None and not cublas_wins:
+        return row_linear(x, linear)
+    return linear(x)
 
 
 def _step_norm_in_linear(model: Text2SemanticDecoder,
