@@ -123,3 +123,23 @@ def test_official_sovits_generator_layout_renders(infer_setup: InferSetup,
     assert engine.sovits_model.config.inter_channels == SoVITSConfig().inter_channels
     result = engine.synthesize(infer_setup.reference(), TEXT, replace(FAST, max_new_tokens=12))
     assert result.audio.shape[0] > 0 and np.isfinite(result.audio).all()
+
+
+def test_loading_the_models_warms_up_the_front_end(infer_setup: InferSetup) -> None:
+    # BERT, the text front end and HuBERT load with the models, not in the first request
+    engine = make_engine(infer_setup, load=False)
+    assert engine._bert is None and engine._hubert is None
+    engine.load_gpt(infer_setup.gpt_path)
+    assert engine._bert is not None and engine._polyphones is not None
+    engine.load_sovits(infer_setup.sovits_path)
+    assert engine._hubert is not None
+
+
+def test_missing_feature_folders_do_not_block_loading_but_name_themselves(
+        infer_setup: InferSetup, tmp_path: Path) -> None:
+    for missing in ("bert_dir", "hubert_dir"):
+        engine = make_engine(infer_setup, load=False, **{missing: tmp_path / f"no-{missing}"})
+        engine.load_gpt(infer_setup.gpt_path)
+        engine.load_sovits(infer_setup.sovits_path)
+        with pytest.raises(ModelMissing, match=f"no-{missing}"):
+            engine.synthesize(infer_setup.reference(), TEXT, FAST)
