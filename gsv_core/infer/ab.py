@@ -30,6 +30,7 @@ import ast
 import json
 import logging
 import math
+import os
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -137,11 +138,12 @@ def epoch_losses(workspace: Workspace, experiment: str) -> dict[int, float]:
 def _labels(workspace: Workspace, checkpoints: Sequence[Path]
             ) -> list[tuple[int | None, float | None]]:
     """(epoch, loss) for each checkpoint, from the catalog's name parsing and the logs."""
-    entries = {entry.path.resolve(): entry for entry in weight_catalog(workspace).sovits}
+    # by the path as named, not resolved: links under export names to one file are epochs
+    entries = {os.path.abspath(entry.path): entry for entry in weight_catalog(workspace).sovits}
     losses: dict[str, dict[int, float]] = {}
     labels = []
     for path in checkpoints:
-        entry = entries.get(Path(path).resolve()) or entries.get(Path(path))
+        entry = entries.get(os.path.abspath(path))
         if entry is None or entry.epoch is None or entry.experiment is None:
             labels.append((None, None))
             continue
@@ -167,6 +169,9 @@ def render_epochs(
     renders differ only by the SoVITS weights. ``gpt_checkpoint`` loads a GPT first (else
     the engine's). ``progress(done, count)`` follows each render. The engine's previously
     loaded SoVITS (and GPT) are loaded back afterwards, also when a render fails.
+
+    Epoch and loss come from the workspace (``engine.workspace``): a checkpoint outside its
+    ``SoVITS_weights_v2`` folder, or named otherwise, gets ``epoch=None`` and no loss.
     """
     if not sovits_checkpoints:
         raise ConfigError("No epochs were picked to compare.",
