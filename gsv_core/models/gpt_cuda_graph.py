@@ -18,7 +18,8 @@ instead: the same three points, with attention over the slots written so far, in
 the kernels. Sampling is a second, small graph (``gpt_graph_sampling``). The graph is
 recorded per decode call for that call's batch size, cache length and dtype; recording (two
 eager warm-up steps, then the capture) took about 30 ms on an H100, the first time in a
-process 0.1-0.3 s.
+process 0.1-0.3 s (with Triton, its kernels compile on first use in a process, then come
+from Triton's on-disk cache).
 """
 
 from __future__ import annotations

@@ -17,11 +17,15 @@ is :attr:`DecodeResult.semantic_for_sovits`.
 Several sentences can share one reference: their phones are left-padded to a common length
 (padded keys are masked) and each sentence stops on its own.
 
-On CUDA the steps after the first replay a CUDA graph of the model step by default
-(``gpt_cuda_graph.py``): one launch instead of ~300 per token. In fp32 it gives the eager
-tokens; in fp16/bf16 its attention rounds differently (same error against fp32), so a
-near-tie may flip. ``cuda_graph=False`` keeps the eager step, the reference and the only
-path on CPU.
+On CUDA the steps after the first replay two CUDA graphs by default: the model step
+(``gpt_cuda_graph.py``, with Triton the fused step of ``gpt_fused_step.py``) and the sampling
+step (``gpt_graph_sampling.py``), so a token costs two launches and no host sync. Each step's
+EOS flags go to a device buffer that is read back every ``STOP_CHECK_STEPS`` steps, one block
+behind the GPU; the stopping rules are then applied step by step, so the results equal a check
+every step, and the RNG draws of steps queued past the last stop are undone (the generator
+ends where the eager loop leaves it). In fp32 the graphs give the eager tokens; in fp16/bf16
+their attention rounds differently (same error against fp32), so a near-tie may flip.
+``cuda_graph=False`` keeps the eager step, the reference and the only path on CPU.
 """
 
 from __future__ import annotations

@@ -1,21 +1,25 @@
 """The fixed-shape GPT decode step in fewer kernels (Triton), for the CUDA graph.
 
-Replayed as a graph, the step costs about 3.7 us per kernel on an H200 whatever the kernel
-does (the full-size model's work is tiny at batch 1), and ``gpt_cuda_graph.static_step``
-launches ~370 kernels: ~1.4 ms a token. This step computes the same layers with ~7 kernels
-each instead of ~15:
+Replayed as a graph, the step costs a few microseconds per kernel on an H200 whatever the
+kernel does (the full-size model's work is tiny at batch 1-8), and
+``gpt_cuda_graph.static_step`` launches ~370 kernels: ~1.4 ms a token. This step computes the
+same layers in 5 kernels each (6 with the attention merge at batch 1), ~0.5 ms a token:
 
-- one Triton kernel per layer writes the new key/value into the cache *and* attends over
-  the slots written so far (read from the device position, so the shapes stay fixed and
-  nothing past the true length is read), instead of two cache copies, a masked score
-  product over the whole cache, a softmax and a second product;
-- one Triton kernel adds the residual and applies LayerNorm (twice per layer);
-- the FFN's ReLU rides in the first linear's cuBLAS epilogue (``torch._addmm_activation``).
+- one kernel per layer writes the new key/value into the cache *and* attends over the slots
+  written so far (the position is read on the device, so shapes stay fixed and nothing past
+  the true length is read); where batch x heads is small, each head's slots are split over
+  several programs and a second kernel merges their partial softmaxes (flash-decoding);
+- each LayerNorm (with its residual add) is computed inside the next linear's kernel, which
+  every program redoes for its block of outputs (D values, cheap): norm1 inside linear1
+  (with the ReLU), norm2 inside the next layer's q/k/v projection or the output layer;
+- out_proj and linear2 run as a Triton matrix-vector kernel (cuBLAS's tile was slower at
+  these sizes), except in fp32 at batch 1, where cuBLAS measured faster.
 
 The maths is the model's, rounded where the model rounds (the residual sum is rounded to the
-activation dtype before LayerNorm, as the eager add does); attention accumulates in fp32.
-It needs Triton and plain weights: under autocast the dtypes of the layers differ, and
-:func:`fused_step_supported` says no, so the caller keeps ``static_step``.
+activation dtype before LayerNorm, as the eager add does); dot products and softmax
+accumulate in fp32. It needs Triton and plain weights: under autocast the layers' dtypes
+differ, and :func:`fused_step_supported` says no, so the caller keeps ``static_step``. The
+constants below are the measured choices (H200; ``docs/benchmarks.md``, Notes).
 """
 
 from __future__ import annotations
