@@ -397,10 +397,17 @@ class InferenceEngine:
                should_stop: ShouldStop | None = None) -> Iterator[AudioChunk]:
         """Yield the render as it is ready: mode 0 once, 1 per segment, 2/3 in chunks.
 
-        Modes 2/3 decode each segment's tokens in overlapping chunks
-        (``stream.stream_segment_chunks``); the pause follows each segment's last chunk.
+        Streaming is for the first sound to come early, so the GPT decodes one segment at a
+        time: always in modes 2/3 (upstream turns parallel inference off there), and in mode 1
+        unless ``batch_size`` is set. Modes 2/3 decode each segment's tokens in overlapping
+        chunks (``stream.stream_segment_chunks``); the pause follows each segment's last
+        chunk. The engine is held from the first chunk until the generator ends or is closed
+        (``close()``, or leaving a ``for`` loop over it early).
         """
         options.validate()
+        if options.streaming_mode in (2, 3) or (
+                options.streaming_mode == 1 and options.batch_size is None):
+            options = replace(options, batch_size=1)
         if options.streaming_mode == 0:
             whole = self.synthesize(reference, text, options, should_stop=should_stop)
             yield AudioChunk(whole.audio, whole.sample_rate, 0, max(len(whole.segments), 1),

@@ -231,16 +231,29 @@ def test_cpu_engine_runs_fp32_and_refuses_half(infer_setup: InferSetup,
         InferenceEngine(infer_setup.workspace, device="cpu", precision="fp16")
 
 
-def test_stream_per_segment_equals_the_whole_render(engine: InferenceEngine,
-                                                    infer_setup: InferSetup) -> None:
-    whole = engine.synthesize(infer_setup.reference(), TEXT, FAST)
+def test_stream_per_segment_equals_the_whole_render(
+        engine: InferenceEngine, infer_setup: InferSetup,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spy on the real decoder: streaming decodes one segment at a time by default.
+    sizes: list[int] = []
+    real = engine_module.generate_batch
+
+    def spy(model, phone_ids, *args, **kwargs):
+        sizes.append(len(phone_ids))
+        return real(model, phone_ids, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "generate_batch", spy)
+    whole = engine.synthesize(infer_setup.reference(), TEXT, replace(FAST, batch_size=1))
+    sizes.clear()
     chunks = list(engine.stream(infer_setup.reference(), TEXT, replace(FAST, streaming_mode=1)))
+    assert sizes == [1, 1, 1]
     assert [c.segment_index for c in chunks] == [0, 1, 2]
     assert [c.final for c in chunks] == [False, False, True]
     assert all(c.segment_count == 3 and c.sample_rate == SAMPLE_RATE for c in chunks)
     assert np.array_equal(np.concatenate([c.audio for c in chunks]), whole.audio)
     (single,) = engine.stream(infer_setup.reference(), TEXT, FAST)  # mode 0: one chunk
-    assert single.final and np.array_equal(single.audio, whole.audio)
+    batched = engine.synthesize(infer_setup.reference(), TEXT, FAST)
+    assert single.final and np.array_equal(single.audio, batched.audio)
 
 
 @pytest.mark.parametrize("mode", [2, 3])
