@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from gsv_core.audio import HUBERT_SAMPLE_RATE, SAMPLE_RATE
-from gsv_core.errors import GsvError, ModelMissing
+from gsv_core.errors import GsvError, ModelMissing, OutOfMemory
 from gsv_core.features import BertFeatures, HubertFeatures
 from gsv_core.guidelines import DeviceDecision, Limit, MemoryBudget, inference_batch_limit
 from gsv_core.guidelines.hardware_rules import decide_device, gpu_memory_budget, memory_budget
@@ -316,8 +316,17 @@ class InferenceEngine:
         else:
             phones = [s.phone_ids for s in batch]
             bert = [s.bert for s in batch]
-        return generate_batch(gpt, phones, bert, ref.prompt_codes, options.sampling(),
-                              generator)
+        try:
+            return generate_batch(gpt, phones, bert, ref.prompt_codes, options.sampling(),
+                                  generator)
+        except torch.OutOfMemoryError as exc:  # B-6: name the batch to try next
+            smaller = max(len(batch) // 2, 1)
+            raise OutOfMemory(
+                f"The GPU ran out of memory decoding {len(batch)} text segments together.",
+                f"Set the batch size to {smaller}" + (
+                    "." if len(batch) > 1 else ", cut the text into shorter segments (cut "
+                    "method cut5), or close other programs using the GPU."),
+                next_batch_size=smaller, details=str(exc)) from exc
 
     def _segment_generator(self, seed: int, index: int) -> torch.Generator:
         return torch.Generator(self.device).manual_seed((seed + index) % 2**64)
@@ -379,6 +388,7 @@ class InferenceEngine:
             ConfigError: an option, a language, or empty text (the message names it).
             ReferenceAudioError: a reference clip is missing, unreadable or not 3-10 s.
             ModelMissing: no GPT/SoVITS loaded, or the BERT/HuBERT folder is missing.
+            OutOfMemory: the GPU ran out of memory; ``next_batch_size`` says what to try (B-6).
         """
         with self._lock:
             prepared, pieces = self._segment_audio(reference, text, options, should_stop)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from gsv_core.audio import SAMPLE_RATE, SAMPLES_PER_TOKEN
-from gsv_core.errors import ConfigError, ModelMissing, ReferenceAudioError
+from gsv_core.errors import ConfigError, ModelMissing, OutOfMemory, ReferenceAudioError
 from gsv_core.infer import InferenceEngine, InferenceOptions, Reference
 from gsv_core.infer import engine as engine_module
 from tests import infer_fixtures
@@ -72,6 +72,20 @@ def test_segments_are_decoded_as_one_batch_up_to_the_batch_size(
     sizes.clear()
     engine.synthesize(infer_setup.reference(), TEXT, replace(FAST, batch_size=2))
     assert sizes == [2, 1]
+
+
+def test_gpu_out_of_memory_names_the_next_batch_size(
+        engine: InferenceEngine, infer_setup: InferSetup,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # There is no GPU here to exhaust: the decoder is replaced by one that fails like CUDA.
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(engine_module, "generate_batch", out_of_memory)
+    with pytest.raises(OutOfMemory) as err:
+        engine.synthesize(infer_setup.reference(), TEXT, FAST)
+    assert err.value.next_batch_size == 1 and err.value.rule == "B-6"
+    assert "3 text segments" in err.value.message and "batch size to 1" in err.value.advice
 
 
 def test_batch_size_above_the_guideline_is_clamped(engine: InferenceEngine) -> None:
