@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["HISTORY_LIMIT", "HistoryEntry", "SessionHistory", "record", "results_folder",
-           "write_result"]
+__all__ = ["HISTORY_LIMIT", "HistoryEntry", "SessionHistory", "discard", "record",
+           "results_folder", "write_result"]
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,14 @@ def record(history: SessionHistory, audio: np.ndarray, sample_rate: int, text: s
                          audio_path=path, duration_s=len(np.ravel(audio)) / sample_rate,
                          seed=seed)
     kept = (entry, *history.entries)[:history.limit]
-    for dropped in (entry, *history.entries)[history.limit:]:
-        try:
-            dropped.audio_path.unlink(missing_ok=True)
-        except OSError as exc:  # the file is only disk space now; say so and go on
-            log.warning("could not delete the old result %s: %s", dropped.audio_path, exc)
+    discard(dropped.audio_path for dropped in (entry, *history.entries)[history.limit:])
     return SessionHistory(entries=kept, recorded=number, limit=history.limit)
+
+
+def discard(paths: Iterable[Path]) -> None:
+    """Delete result files that are no longer shown (already gone is fine)."""
+    for path in paths:
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError as exc:  # the file is only disk space now; say so and go on
+            log.warning("could not delete the old result %s: %s", path, exc)

@@ -97,8 +97,8 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
         run.stop(runtime, request)
 
     def render_epochs(data: dict, progress=gr.Progress()):  # noqa: B008
-        return compare.render(ctx, runtime, data[ab.epochs], *(data[c] for c in controls),
-                              progress=progress)
+        return compare.render(ctx, runtime, data[ab.shown], data[ab.epochs],
+                              *(data[c] for c in controls), progress=progress)
 
     out.generate.click(
         generate, inputs=inputs, outputs=[out.message, out.result, *history_outputs],
@@ -109,6 +109,6 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     # The stop flag ends a whole render between segments; a stream is also cancelled, so its
     # chunks stop at once. Not queued behind the render it stops.
     out.stop.click(stop, cancels=[stream_event], queue=False)
-    ab.render.click(render_epochs, inputs={ab.epochs, *controls},
-                    outputs=[ab.message, *ab.players], concurrency_id=run.ENGINE_QUEUE,
+    ab.render.click(render_epochs, inputs={ab.shown, ab.epochs, *controls},
+                    outputs=[ab.message, ab.shown, *ab.players], concurrency_id=run.ENGINE_QUEUE,
                     concurrency_limit=1)

@@ -16,7 +16,7 @@ import gradio as gr
 
 from gsv_core.errors import ConfigError, GsvError
 from gsv_core.i18n import Translator
-from gsv_core.infer.history import write_result
+from gsv_core.infer.history import discard, write_result
 from tabs.common import AppContext, error_markdown
 from tabs.infer.run import InferRuntime, read_request, unexpected_markdown
 from tabs.infer.sections.compare import AB_SLOTS
@@ -31,11 +31,17 @@ def epoch_label(epoch: int | None, loss: float | None, name: str, t: Translator)
     return t("Epoch {epoch} · loss {loss}", epoch=epoch, loss=f"{loss:.3g}")
 
 
-def render(ctx: AppContext, runtime: InferRuntime, checkpoints: list[str] | None,
-           *values: Any, progress: gr.Progress | None = None) -> tuple:
-    """(message, *player updates) for ``AB_SLOTS`` players."""
+def render(ctx: AppContext, runtime: InferRuntime, shown: list[str] | None,
+           checkpoints: list[str] | None, *values: Any,
+           progress: gr.Progress | None = None) -> tuple:
+    """(message, files now shown, *player updates for ``AB_SLOTS`` players).
+
+    ``shown`` are the files of this session's previous comparison; a new one replaces them
+    (and deletes them), so repeated comparisons do not fill the disk.
+    """
     t = ctx.t
     hidden = [gr.update(value=None, visible=False)] * AB_SLOTS
+    shown = list(shown or [])
     try:
         picked = [Path(path) for path in checkpoints or []]
         if not 1 <= len(picked) <= AB_SLOTS:
@@ -58,15 +64,17 @@ def render(ctx: AppContext, runtime: InferRuntime, checkpoints: list[str] | None
         renders = render_epochs(engine, picked, parsed.reference, parsed.text, options,
                                 progress=on_epoch)
     except GsvError as exc:
-        return (error_markdown(exc, t), *hidden)
+        return (error_markdown(exc, t), shown, *[gr.update()] * AB_SLOTS)
     except Exception as exc:  # shown instead of a toast, and logged
-        return (unexpected_markdown(exc, t), *hidden)
-    players = []
+        return (unexpected_markdown(exc, t), shown, *[gr.update()] * AB_SLOTS)
+    discard(Path(path) for path in shown)
+    players, files = [], []
     for item in renders:
         path = write_result(item.synthesis.audio, item.synthesis.sample_rate, runtime.results,
                             f"ab-{item.checkpoint.stem}-")
+        files.append(str(path))
         players.append(gr.update(value=str(path), visible=True,
                                  label=epoch_label(item.epoch, item.loss, item.checkpoint.name,
                                                    t)))
     message = "✅ " + t("{n} epochs rendered with seed {seed}.", n=len(renders), seed=seed)
-    return (message, *players, *hidden[len(players):])
+    return (message, files, *players, *hidden[len(players):])

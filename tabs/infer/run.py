@@ -110,6 +110,11 @@ def _paths(files: object) -> tuple[Path, ...]:
     return tuple(Path(getattr(item, "name", item)) for item in items)
 
 
+def whole(value: float | None) -> int | float | None:
+    """A typed whole number as an int; anything else unchanged, for validate() to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def read_request(t: Translator, gpt: str | None, sovits: str | None, ref_audio: str | None,
                  ref_clip: str | None, ref_text: str, ref_language: str, prompt_free: bool,
                  extra_audio: object, text: str, text_language: str, cut_method: str,
@@ -129,20 +134,16 @@ def read_request(t: Translator, gpt: str | None, sovits: str | None, ref_audio: 
                           language=ref_language, extra_audio_paths=_paths(extra_audio),
                           prompt_free=bool(prompt_free))
 
-    def number(value: float | None, default: float) -> float:
-        return default if value is None else value
+    def typed(value: float | None) -> float:
+        # An emptied box reaches validate() as NaN, refused there with the field's range
+        # (a silent default would render something other than what the page shows).
+        return float("nan") if value is None else value
 
-    defaults = InferenceOptions()
-    top_k_value = number(top_k, defaults.top_k)
     options = InferenceOptions(
-        text_language=text_language, cut_method=cut_method,
-        top_k=int(top_k_value) if float(top_k_value).is_integer() else top_k_value,
-        top_p=number(top_p, defaults.top_p), temperature=number(temperature,
-                                                                defaults.temperature),
-        repetition_penalty=number(repetition_penalty, defaults.repetition_penalty),
-        speed=number(speed, defaults.speed),
-        fragment_interval_s=number(pause_s, defaults.fragment_interval_s),
-        seed=seed_value(seed, random_seed))
+        text_language=text_language, cut_method=cut_method, top_k=whole(top_k),
+        top_p=typed(top_p), temperature=typed(temperature),
+        repetition_penalty=typed(repetition_penalty), speed=typed(speed),
+        fragment_interval_s=typed(pause_s), seed=seed_value(seed, random_seed))
     return Request(Path(gpt), Path(sovits), reference.validate(), text or "",
                    options.validate())
 

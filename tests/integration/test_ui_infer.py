@@ -120,6 +120,9 @@ def test_random_seed_reports_the_seed_it_used(ui, setup) -> None:
     ({"gpt": None}, "No model is picked"),
     ({"top_k": 0.5}, "top_k"),
     ({"text_language": "klingon"}, "klingon"),
+    ({"top_p": None}, "top_p"),            # an emptied box: refused, not a silent default
+    ({"speed": 9.0}, "speed"),
+    ({"seed": 1.5}, "seed"),
 ])
 def test_bad_input_is_one_error_message_and_keeps_the_result(ui, setup, changes,
                                                              expected) -> None:

@@ -24,6 +24,7 @@ class CompareArea:
     render: gr.Button
     message: gr.Markdown
     players: list[gr.Audio]
+    shown: gr.State  # this session's A/B files, replaced by the next comparison
 
 
 def _epoch_choices(ctx: AppContext, experiment: str | None) -> list[tuple[str, str]]:
@@ -55,7 +56,7 @@ def build(ctx: AppContext) -> CompareArea:
             players = [gr.Audio(type="filepath", interactive=False, visible=False,
                                 buttons=["download"], elem_id=f"infer-ab-{index}")
                        for index in range(AB_SLOTS)]
-    return CompareArea(experiment, epochs, render, message, players)
+    return CompareArea(experiment, epochs, render, message, players, gr.State([]))
 
 
 def pick_experiment(ctx: AppContext, experiment: str | None) -> dict:

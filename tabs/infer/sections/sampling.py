@@ -69,6 +69,9 @@ def build(ctx: AppContext) -> SamplingInputs:
                           random_seed)
 
 
-def seed_value(seed: float | None, random_seed: bool) -> int:
-    """The seed to ask for: ``RANDOM_SEED`` when random is ticked or the box is empty."""
-    return RANDOM_SEED if random_seed or seed is None else int(seed)
+def seed_value(seed: float | None, random_seed: bool) -> int | float:
+    """The seed to ask for: ``RANDOM_SEED`` when random is ticked or the box is empty; a
+    typed fraction is passed on for ``InferenceOptions.validate`` to refuse."""
+    if random_seed or seed is None:
+        return RANDOM_SEED
+    return int(seed) if float(seed).is_integer() else seed
