@@ -37,17 +37,21 @@ class RecordingProgress:
 
 def test_model_dropdowns_list_trained_weights_then_official(context) -> None:
     ws = context.workspace
-    gpt_update, sovits_update = infer.refresh(context)
+    gpt_update, sovits_update, notice = infer.refresh(context)
     assert gpt_update["choices"] == [] and gpt_update["value"] is None
+    assert str(ws.gpt_weights_dir) in notice  # says where to put the files
     (ws.gpt_weights_dir / "alice-e10.ckpt").write_bytes(b"x")
+    (ws.sovits_weights_dir / "alice_e10_s200.pth").write_bytes(b"x")
     (ws.pretrained_v2_dir).mkdir(parents=True)
     (ws.pretrained_v2_dir / "s2G2333k.pth").write_bytes(b"x")
-    gpt_update, sovits_update = infer.refresh(context)
-    assert gpt_update["choices"] == [("alice-e10.ckpt", str(ws.gpt_weights_dir /
-                                                            "alice-e10.ckpt"))]
-    assert sovits_update["choices"] == [("Official pretrained (s2G2333k.pth)",
-                                         str(ws.pretrained_v2_dir / "s2G2333k.pth"))]
-    assert sovits_update["value"] == str(ws.pretrained_v2_dir / "s2G2333k.pth")
+    gpt_update, sovits_update, notice = infer.refresh(context)
+    assert gpt_update["choices"] == [("alice · epoch 10 (alice-e10.ckpt)",
+                                      str(ws.gpt_weights_dir / "alice-e10.ckpt"))]
+    official = str(ws.pretrained_v2_dir / "s2G2333k.pth")
+    assert [value for _, value in sovits_update["choices"]] == [
+        str(ws.sovits_weights_dir / "alice_e10_s200.pth"), official]  # trained, then official
+    assert sovits_update["choices"][1][0] == "Official pretrained (s2G2333k.pth)"
+    assert notice == ""
 
 
 def test_download_fetches_what_is_missing_with_progress(context, fake_hub) -> None:
