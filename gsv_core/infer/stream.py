@@ -33,8 +33,9 @@ How a chunk is decoded, and why the streamed audio equals a whole render away fr
   prefix is fixed by the chunk borders, never by how fast tokens arrive, so the output does
   not depend on timing. The last chunk sees every token and equals the whole render; an
   earlier chunk lacks only the tokens after it, which a trained model barely attends to.
-- Flow and HiFiGAN are convolutions: each chunk re-decodes ``CONTEXT_FRAMES`` frames before
-  its start and drops their samples, so its left edge sees what the whole render sees.
+- Flow and HiFiGAN are convolutions: each chunk re-decodes frames before its start
+  (``FLOW_CONTEXT_FRAMES`` through the flow, ``DECODER_CONTEXT_FRAMES`` through HiFiGAN, their
+  receptive fields) and drops their samples, so its left edge sees what the whole render sees.
 - Prior noise: ``decode`` draws ``randn`` over the whole segment at once, whose layout
   depends on the segment's length, unknown while streaming. Here the noise of frame ``f`` is
   drawn in fixed blocks of frames, in order, from ``generator`` (:class:`FrameNoise`), so a
@@ -71,8 +72,9 @@ from gsv_core.errors import ConfigError
 from gsv_core.models.sovits import SoVITSGenerator
 
 __all__ = [
-    "CONTEXT_FRAMES",
+    "DECODER_CONTEXT_FRAMES",
     "EDGE_GUARD_FRAMES",
+    "FLOW_CONTEXT_FRAMES",
     "QUIET_TOKEN",
     "FrameNoise",
     "StreamedChunk",
@@ -82,10 +84,13 @@ __all__ = [
     "stream_segment_chunks",
 ]
 
-# Frames decoded again before a chunk's start. The flow is 4 couplings of 4 convolutions of
-# kernel 5 (±2 frames each: ±32 frames in all) and HiFiGAN reaches about ±6 frames more, so
-# 48 frames give the chunk's left edge the whole render's receptive field.
-CONTEXT_FRAMES = 48
+# Frames decoded again before a chunk's start, so its left edge sees what the whole render
+# sees. The flow is 4 couplings of 4 convolutions of kernel 5 (±2 frames each: ±32 frames);
+# HiFiGAN reaches ±3 frames in its first convolution and ±6 in its first resblocks (kernel 11,
+# dilations 1/3/5 at 64 samples a frame), under a frame in the later ones. The flow is cheap,
+# HiFiGAN is most of the work, so each gets its own context.
+FLOW_CONTEXT_FRAMES = 40
+DECODER_CONTEXT_FRAMES = 12
 
 # Upstream's "mute" semantic token for v1/v2 (TTS.py ``mute_tokens``), and its threshold on
 # the cosine similarity to it above which a token counts as quiet (``chunk_split_thershold``).
@@ -205,11 +210,13 @@ def _resample(stats: torch.Tensor, start: int, stop: int, speed: float) -> torch
     if speed == 1:
         return stats[:, :, start:stop]
     last = stats.shape[2] - 1
-    position = ((torch.arange(start, stop, device=stats.device, dtype=torch.float64) + 0.5)
-                * speed - 0.5).clamp(min=0.0, max=float(last))
+    # positions in float64 on the CPU (MPS has no float64), then indices and weights moved
+    position = ((torch.arange(start, stop, dtype=torch.float64) + 0.5) * speed
+                - 0.5).clamp(min=0.0, max=float(last))
     left = position.floor().long()
     right = (left + 1).clamp(max=last)
-    weight = (position - left).to(stats.dtype)
+    weight = (position - left).to(device=stats.device, dtype=stats.dtype)
+    left, right = left.to(stats.device), right.to(stats.device)
     return stats[:, :, left] * (1 - weight) + stats[:, :, right] * weight
 
 
@@ -222,8 +229,8 @@ def cross_fade(tail: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
     length = tail.shape[0]
     if length == 0:
         return head
-    phase = (torch.arange(length, device=head.device, dtype=torch.float64) + 0.5) / length
-    fade_in = (torch.sin(phase * (math.pi / 2)) ** 2).to(head.dtype)
+    phase = (torch.arange(length, dtype=torch.float64) + 0.5) / length  # CPU: MPS lacks fp64
+    fade_in = (torch.sin(phase * (math.pi / 2)) ** 2).to(device=head.device, dtype=head.dtype)
     mixed = head.clone()
     mixed[:length] = tail.to(head.dtype) * (1 - fade_in) + head[:length] * fade_in
     return mixed
@@ -255,9 +262,9 @@ class _SegmentDecoder:
 
     def audio(self, m_p: torch.Tensor, logs_p: torch.Tensor, start: int,
               stop: int) -> torch.Tensor:
-        """Samples ``[n]`` (float32) of output frames ``start..stop``, decoded with
-        ``CONTEXT_FRAMES`` frames of left context that are then dropped."""
-        first = max(0, start - CONTEXT_FRAMES)
+        """Samples ``[n]`` (float32) of output frames ``start..stop``, decoded with left
+        context (``FLOW_CONTEXT_FRAMES``, ``DECODER_CONTEXT_FRAMES``) that is then dropped."""
+        first = max(0, start - FLOW_CONTEXT_FRAMES)
         mean = _resample(m_p, first, stop, self.timing.speed)
         z_p = mean
         if self.noise_scale:
@@ -265,8 +272,9 @@ class _SegmentDecoder:
             z_p = mean + self.noise.frames(first, stop) * torch.exp(log_std) * self.noise_scale
         mask = torch.ones((1, 1, z_p.shape[2]), device=z_p.device, dtype=z_p.dtype)
         z = self.sovits.flow(z_p, mask, g=self.ge, reverse=True)
-        wav = self.sovits.dec(z, g=self.ge)[0, 0]
-        return wav[(start - first) * self.timing.hop:].float()
+        decoded = max(0, start - DECODER_CONTEXT_FRAMES)
+        wav = self.sovits.dec(z[:, :, decoded - first:], g=self.ge)[0, 0]
+        return wav[(start - decoded) * self.timing.hop:].float()
 
 
 def _token_pieces(semantic_tokens: torch.Tensor | Iterable[torch.Tensor]) -> Iterator[
