@@ -17,6 +17,7 @@ Entry point for ``InferenceEngine.stream``::
         overlap_length: int = 2,     # tokens decoded twice and cross-faded at each seam
         min_chunk_length: int = 16,  # new tokens per chunk at least (> overlap_length)
         quiet_similarity: torch.Tensor | None = None,  # mode 2 borders; None: mode 3
+        noise: FrameNoise | None = None,  # prior noise per frame; None: from generator
     ) -> Iterator[StreamedChunk]     # StreamedChunk(audio: float32 [n_samples], final: bool)
 
 Mode 3 (``quiet_similarity=None``) cuts every ``min_chunk_length`` tokens. Mode 2 passes
