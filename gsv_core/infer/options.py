@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gsv_core.errors import ConfigError
-from gsv_core.models.gpt_sampling import SamplingOptions
 from gsv_core.text import CUT_METHODS, LANGUAGE_MODES
+
+if TYPE_CHECKING:  # torch loads with the engine, not with the request's settings
+    from gsv_core.models.gpt_sampling import SamplingOptions
 
 __all__ = [
     "CUT_METHODS_ORDER",
@@ -126,6 +129,8 @@ class InferenceOptions:
 
     def sampling(self) -> SamplingOptions:
         """The GPT sampling settings; EOS stays barred for the first 11 steps as upstream."""
+        from gsv_core.models.gpt_sampling import SamplingOptions
+
         early_stop = DEFAULT_EARLY_STOP_TOKENS if self.max_new_tokens is None else (
             self.max_new_tokens - 1)  # the early stop leaves early_stop_tokens + 1 new tokens
         return SamplingOptions(top_k=self.top_k, top_p=float(self.top_p),
