@@ -78,14 +78,21 @@ def mel_filterbank(
     return weights
 
 
+# The cached tensors are built outside inference mode: one first made inside
+# ``torch.inference_mode`` (as the inference engine runs) would be an inference tensor, and
+# autograd refuses to save those for backward when training later reuses the cached copy.
+
 @lru_cache(maxsize=8)
 def _mel_matrix(device: torch.device, n_fft: int, n_mels: int, sample_rate: int) -> torch.Tensor:
-    return torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels).copy()).to(device)
+    with torch.inference_mode(False):
+        return torch.from_numpy(mel_filterbank(sample_rate, n_fft, n_mels).copy()).to(device)
 
 
 @lru_cache(maxsize=8)
 def _hann_window(device: torch.device, win_length: int) -> torch.Tensor:
-    return torch.hann_window(win_length, periodic=True, dtype=torch.float32, device=device)
+    with torch.inference_mode(False):
+        return torch.hann_window(win_length, periodic=True, dtype=torch.float32,
+                                 device=device)
 
 
 def spectrogram(

@@ -106,3 +106,18 @@ def test_load_audio_names_an_unreadable_file(tmp_path: Path) -> None:
         load_audio(bad)
     with pytest.raises(DatasetError):
         load_audio(tmp_path / "missing.wav")
+
+
+def test_windows_cached_under_inference_mode_still_train() -> None:
+    """The inference engine runs under torch.inference_mode; the window and mel matrix it
+    caches there must not poison a later training step ("Inference tensors cannot be saved
+    for backward")."""
+    from gsv_core.models import spectrogram as spec
+
+    spec._hann_window.cache_clear()
+    spec._mel_matrix.cache_clear()
+    with torch.inference_mode():
+        spec.mel_spectrogram(torch.zeros(1, 6400))
+    wav = torch.randn(1, 6400, requires_grad=True)
+    spec.mel_spectrogram(wav).sum().backward()
+    assert wav.grad is not None and torch.isfinite(wav.grad).all()
