@@ -54,10 +54,9 @@ def test_random_seed_is_reported_and_replays(engine: InferenceEngine,
     assert np.array_equal(drawn.audio, replay.audio)
 
 
-def test_segments_are_decoded_as_one_batch_up_to_the_batch_size(
-        engine: InferenceEngine, infer_setup: InferSetup,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # A spy that records the batch sizes and then runs the real decoder.
+@pytest.fixture
+def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sentence count of every GPT decode call; the real decoder still runs (a spy)."""
     sizes: list[int] = []
     real = engine_module.generate_batch
 
@@ -66,6 +65,12 @@ def test_segments_are_decoded_as_one_batch_up_to_the_batch_size(
         return real(model, phone_ids, *args, **kwargs)
 
     monkeypatch.setattr(engine_module, "generate_batch", spy)
+    return sizes
+
+
+def test_segments_are_decoded_as_one_batch_up_to_the_batch_size(
+        engine: InferenceEngine, infer_setup: InferSetup, batch_sizes: list[int]) -> None:
+    sizes = batch_sizes
     assert engine.batch_limit().max >= 3
     engine.synthesize(infer_setup.reference(), TEXT, FAST)
     assert sizes == [3]
@@ -246,17 +251,8 @@ def test_cpu_engine_runs_fp32_and_refuses_half(infer_setup: InferSetup,
 
 
 def test_stream_per_segment_equals_the_whole_render(
-        engine: InferenceEngine, infer_setup: InferSetup,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # A spy on the real decoder: streaming decodes one segment at a time by default.
-    sizes: list[int] = []
-    real = engine_module.generate_batch
-
-    def spy(model, phone_ids, *args, **kwargs):
-        sizes.append(len(phone_ids))
-        return real(model, phone_ids, *args, **kwargs)
-
-    monkeypatch.setattr(engine_module, "generate_batch", spy)
+        engine: InferenceEngine, infer_setup: InferSetup, batch_sizes: list[int]) -> None:
+    sizes = batch_sizes  # streaming decodes one segment at a time by default
     whole = engine.synthesize(infer_setup.reference(), TEXT, replace(FAST, batch_size=1))
     sizes.clear()
     chunks = list(engine.stream(infer_setup.reference(), TEXT, replace(FAST, streaming_mode=1)))
