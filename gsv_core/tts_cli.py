@@ -246,12 +246,8 @@ def _run(args: argparse.Namespace) -> int:
         result = engine.synthesize(reference, text, replace(options, streaming_mode=0))
     except ReferenceAudioError as exc:
         raise _BadInput("--ref", _describe(exc)) from exc
-    except TextError as exc:
+    except TextError as exc:  # empty or unreadable text
         raise _BadInput(_text_option(args), _describe(exc)) from exc
-    except ConfigError as exc:
-        if "empty" in exc.message:
-            raise _BadInput(_text_option(args), _describe(exc)) from exc
-        raise
     _write_new(args.out, audio_io.encode(result.audio, result.sample_rate, media_type),
                args.overwrite)
     print(f"{args.out}: {result.duration_s:.2f} s, {len(result.segments)} segments, "

@@ -385,7 +385,8 @@ class InferenceEngine:
         checked between batches and segments, and a stop returns what was rendered so far.
 
         Raises:
-            ConfigError: an option, a language, or empty text (the message names it).
+            ConfigError: an option or a language (the message names it).
+            TextError: empty text, or text the front end cannot read.
             ReferenceAudioError: a reference clip is missing, unreadable or not 3-10 s.
             ModelMissing: no GPT/SoVITS loaded, or the BERT/HuBERT folder is missing.
             OutOfMemory: the GPU ran out of memory; ``next_batch_size`` says what to try (B-6).

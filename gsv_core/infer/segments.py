@@ -73,10 +73,11 @@ def split_segments(text: str, language: str, cut_method: str) -> list[str]:
     """The segment texts synthesised one after another (possibly none: X-4).
 
     Raises:
-        ConfigError: empty text, or an unknown cut method.
+        TextError: the text is empty (or only white space).
+        ConfigError: an unknown cut method.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ConfigError("The text to synthesise is empty.", "Type the text to speak.")
+        raise TextError("The text to synthesise is empty.", "Type the text to speak.")
     try:
         text = text.strip("\n")
         stop = _full_stop(language)

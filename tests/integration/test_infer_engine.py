@@ -15,7 +15,13 @@ import pytest
 import torch
 
 from gsv_core.audio import SAMPLE_RATE, SAMPLES_PER_TOKEN
-from gsv_core.errors import ConfigError, ModelMissing, OutOfMemory, ReferenceAudioError
+from gsv_core.errors import (
+    ConfigError,
+    ModelMissing,
+    OutOfMemory,
+    ReferenceAudioError,
+    TextError,
+)
 from gsv_core.infer import InferenceEngine, InferenceOptions, Reference
 from gsv_core.infer import engine as engine_module
 from tests import infer_fixtures
@@ -171,7 +177,7 @@ def test_punctuation_only_text_gives_silence_not_an_error(engine: InferenceEngin
 @pytest.mark.parametrize("text", ["", "   ", "\n\n"])
 def test_empty_text_is_a_clear_error(engine: InferenceEngine, infer_setup: InferSetup,
                                      text: str) -> None:
-    with pytest.raises(ConfigError, match="text to synthesise is empty"):
+    with pytest.raises(TextError, match="text to synthesise is empty"):
         engine.synthesize(infer_setup.reference(), text, FAST)
 
 

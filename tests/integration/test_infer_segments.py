@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gsv_core.errors import ConfigError
+from gsv_core.errors import ConfigError, TextError
 from gsv_core.infer.segments import BERT_MAX_CHARS, segment_features, split_segments
 from gsv_core.text import CUT_METHODS
 from tests import infer_fixtures
@@ -52,7 +52,7 @@ def test_segments_longer_than_bert_s_window_are_split() -> None:
 
 @pytest.mark.parametrize("text", ["", " ", "\n\n\n"])
 def test_empty_text_is_refused(text: str) -> None:
-    with pytest.raises(ConfigError, match="empty"):
+    with pytest.raises(TextError, match="empty"):
         split_segments(text, "all_zh", "cut1")
 
 
