@@ -14,7 +14,8 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -180,6 +181,20 @@ def pick_port(host: str, wanted: int, tries: int = PORT_TRIES) -> int:
 
 def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Blocks:
     """The whole UI as a Gradio Blocks app (not launched)."""
+    return build_ui(language, workspace).app
+
+
+@dataclass(frozen=True)
+class BuiltUi:
+    """The app, and the Inference tab's engine accessor (made on first use), which the API
+    mounted on the same server shares."""
+
+    app: gr.Blocks
+    inference_engine: Callable[[], object]
+
+
+def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
+    """The whole UI (not launched), with what the server around it shares with it."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
@@ -216,7 +231,8 @@ def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Bloc
         infer.wire(infer_tab, ctx)
         system.wire(system_tab, ctx)
         chain_refreshes(ctx)  # after "Use the recommended plan", every tab refreshes
-    return app
+    assert ctx.inference_engine is not None, "the Inference tab registers its engine"
+    return BuiltUi(app, ctx.inference_engine)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,7 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_api_only(args, auth, generated)
 
     try:
-        app = build_app(args.lang, args.workspace)
+        built = build_ui(args.lang, args.workspace)
+        app = built.app
         # After the build, so the port is still free when the server binds it moments later.
         port = pick_port(args.host, args.port)
     except GsvError as exc:  # an unknown --lang, a bad GSV_FAKE_GPU, no free port
@@ -258,22 +275,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The API's routes go first on the UI's own server, so /tts answers on the UI's port.
     app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
                inbrowser=not args.no_browser, show_error=True, prevent_thread_lock=True,
-               app_kwargs={"routes": api_routes(_ui_api_service(args.workspace, auth,
-                                                                lifecycle))})
+               app_kwargs={"routes": api_routes(_ui_api_service(
+                   args.workspace, auth, lifecycle, built.inference_engine))})
     app.block_thread()
     lifecycle.finish()
     return EXIT_OK
 
 
 def _ui_api_service(workspace: Path, auth: tuple[str, str] | None,
-                    lifecycle: ServerLifecycle) -> TtsService:
-    """The API served on the UI's port; its engine loads on the first API request."""
-    from gsv_core.api import LazyEngine, load_engine, make_service
+                    lifecycle: ServerLifecycle,
+                    ui_engine: Callable[[], object]) -> TtsService:
+    """The API served on the UI's port, on the Inference tab's engine (one copy of the
+    models, one lock); the first API request makes it and loads the default weights if the
+    tab has loaded none."""
+    from gsv_core.api import LazyEngine, load_default_weights, make_service
     from gsv_core.workspace import Workspace
 
     space = Workspace(workspace)
-    return make_service(LazyEngine(lambda: load_engine(space)), space, login=auth,
-                        model_folders=[space.bert_dir, space.hubert_dir],
+    return make_service(LazyEngine(lambda: load_default_weights(ui_engine(), space)), space,
+                        login=auth, model_folders=[space.bert_dir, space.hubert_dir],
                         lifecycle=lifecycle)
 
 

@@ -59,6 +59,9 @@ class AppContext:
     # live refresh: ``chain_refreshes`` re-runs all refreshes after each such event.
     programmatic_changes: list[gr.events.Dependency] = field(default_factory=list)
     live_refreshes: list[LiveRefresh] = field(default_factory=list)
+    # The Inference tab's one engine, made on first use; the HTTP API mounted on the UI's
+    # server shares it, so the models load once and one lock orders their work.
+    inference_engine: Callable[[], object] | None = None
 
 
 def gpu_index(choice: int | None) -> int | None:

@@ -33,6 +33,7 @@ __all__ = [
     "ServerLifecycle",
     "api_routes",
     "create_app",
+    "load_default_weights",
     "load_engine",
     "make_service",
     "serve",
@@ -72,14 +73,24 @@ def load_engine(workspace: Workspace, *, gpt: Path | None = None, sovits: Path |
     pretrained files when they are not given (none when those are absent either: the client
     then loads weights with ``/set_gpt_weights`` and ``/set_sovits_weights``)."""
     from gsv_core.infer.engine import InferenceEngine
-    from gsv_core.models.registry import inference_models
 
     engine = InferenceEngine(workspace, device=device, bert_dir=bert_dir, hubert_dir=hubert_dir)
+    return load_default_weights(engine, workspace, gpt=gpt, sovits=sovits)
+
+
+def load_default_weights(engine: SpeechEngine, workspace: Workspace, *, gpt: Path | None = None,
+                         sovits: Path | None = None) -> SpeechEngine:
+    """Load ``gpt``/``sovits``, else the workspace's official files, where the engine has none
+    loaded yet (an engine the UI already uses keeps its weights), as upstream's API starts
+    with its default weights."""
+    from gsv_core.models.registry import inference_models
+
     found = inference_models(workspace)
-    for path, load in ((gpt or found.official_gpt, engine.load_gpt),
-                       (sovits or found.official_sovits, engine.load_sovits)):
-        if path is not None:
-            load(path)
+    for wanted, loaded, load in (
+            (gpt or found.official_gpt, engine.gpt_path, engine.load_gpt),
+            (sovits or found.official_sovits, engine.sovits_path, engine.load_sovits)):
+        if wanted is not None and loaded is None:
+            load(wanted)
     return engine
 
 
@@ -97,6 +108,14 @@ class LazyEngine:
             if self._engine is None:
                 self._engine = self._factory()
             return self._engine
+
+    @property
+    def gpt_path(self) -> Path | None:
+        return self.get().gpt_path
+
+    @property
+    def sovits_path(self) -> Path | None:
+        return self.get().sovits_path
 
     def load_gpt(self, path: Path) -> None:
         self.get().load_gpt(path)

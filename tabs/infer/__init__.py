@@ -67,6 +67,7 @@ def refresh(ctx: AppContext, gpt: str | None = None, sovits: str | None = None) 
 def wire(tab: InferTab, ctx: AppContext) -> None:
     runtime = run.InferRuntime(engine=run.EngineSlot(ctx), stops=run.StopRequests(),
                                results=results_folder())
+    ctx.inference_engine = runtime.engine.get
     out = tab.output
     ab = tab.compare
     tab.models.refresh.click(partial(refresh, ctx), inputs=[tab.models.gpt, tab.models.sovits],
