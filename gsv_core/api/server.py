@@ -11,21 +11,21 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gsv_core.api.paths import PathPolicy
 from gsv_core.api.routes import CONTROL_COMMANDS, add_api_routes, api_router
 from gsv_core.api.service import SpeechEngine, TtsService
+from gsv_core.infer.lazy import LazyEngine
 from gsv_core.workspace import Workspace
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.routing import BaseRoute
 
-    from gsv_core.infer.engine import AudioChunk, Synthesis
 
 __all__ = [
     "API_PORT",
@@ -92,42 +92,6 @@ def load_default_weights(engine: SpeechEngine, workspace: Workspace, *, gpt: Pat
         if wanted is not None and loaded is None:
             load(wanted)
     return engine
-
-
-class LazyEngine:
-    """An engine made on the first request, not at start-up: the UI mounts the API without
-    importing the models until someone calls it."""
-
-    def __init__(self, factory: Callable[[], SpeechEngine]) -> None:
-        self._factory = factory
-        self._engine: SpeechEngine | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> SpeechEngine:
-        with self._lock:
-            if self._engine is None:
-                self._engine = self._factory()
-            return self._engine
-
-    @property
-    def gpt_path(self) -> Path | None:
-        return self.get().gpt_path
-
-    @property
-    def sovits_path(self) -> Path | None:
-        return self.get().sovits_path
-
-    def load_gpt(self, path: Path) -> None:
-        self.get().load_gpt(path)
-
-    def load_sovits(self, path: Path) -> None:
-        self.get().load_sovits(path)
-
-    def synthesize(self, *args: Any, **kwargs: Any) -> Synthesis:
-        return self.get().synthesize(*args, **kwargs)
-
-    def stream(self, *args: Any, **kwargs: Any) -> Iterator[AudioChunk]:
-        return self.get().stream(*args, **kwargs)
 
 
 def make_service(engine: SpeechEngine, workspace: Workspace, *,

@@ -11,6 +11,7 @@
     precision      which dtype on which device
     engine         the whole request, whole or streamed
     stream         chunked SoVITS decoding within a segment (streaming modes 2/3)
+    lazy           an engine made on first use (the UI and the API share one)
 """
 
 

@@ -53,6 +53,7 @@ from gsv_core.infer.precision import ModelDtypes, model_dtypes
 from gsv_core.infer.prompt_cache import PromptCache, reference_key
 from gsv_core.infer.reference import ReferenceFeatures, prepare_reference
 from gsv_core.infer.segments import Segment, segment_features, split_segments
+from gsv_core.infer.stream import quiet_token_similarity, stream_segment_chunks
 from gsv_core.models.gpt import Text2SemanticDecoder
 from gsv_core.models.gpt_decode import DecodeResult, generate_batch
 from gsv_core.models.gpt_sampling import SamplingOptions
@@ -442,8 +443,6 @@ class InferenceEngine:
 
     def _stream_chunks(self, reference: Reference, text: str, options: InferenceOptions,
                        should_stop: ShouldStop | None) -> Iterator[AudioChunk]:
-        from gsv_core.infer import stream as chunked
-
         gpt, sovits = self._require_models()
         prepared = self._prepare(reference, text, options, sovits)
         total = len(prepared.segments)
@@ -452,12 +451,11 @@ class InferenceEngine:
             return
         quiet = None
         if options.streaming_mode == 2:
-            quiet = chunked.quiet_token_similarity(
-                gpt.ar_audio_embedding.word_embeddings.weight)
+            quiet = quiet_token_similarity(gpt.ar_audio_embedding.word_embeddings.weight)
         for index, tokens in self._segment_tokens(gpt, prepared, options, should_stop):
             segment = prepared.segments[index]
-            pieces = self._chunk_pieces(chunked, sovits, prepared, segment, tokens, index,
-                                        options, quiet)
+            pieces = self._chunk_pieces(sovits, prepared, segment, tokens, index, options,
+                                        quiet)
             for piece in pieces:
                 if should_stop is not None and should_stop():
                     return
@@ -467,11 +465,11 @@ class InferenceEngine:
                 yield AudioChunk(audio.astype(np.float32, copy=False), SAMPLE_RATE, index,
                                  total, final=piece.final and index == total - 1)
 
-    def _chunk_pieces(self, chunked, sovits: SoVITSGenerator, prepared: _Prepared,
-                      segment: Segment, tokens: torch.Tensor, index: int,
-                      options: InferenceOptions, quiet: torch.Tensor | None) -> Iterator:
+    def _chunk_pieces(self, sovits: SoVITSGenerator, prepared: _Prepared, segment: Segment,
+                      tokens: torch.Tensor, index: int, options: InferenceOptions,
+                      quiet: torch.Tensor | None) -> Iterator:
         """The chunk decoder's pieces, each computed under inference mode (not the yields)."""
-        pieces = chunked.stream_segment_chunks(
+        pieces = stream_segment_chunks(
             sovits, tokens.to(self.device), segment.phone_ids.to(self.device).unsqueeze(0),
             ge=prepared.reference.style, speed=options.speed, noise_scale=options.noise_scale,
             generator=self._segment_generator(prepared.seed, index),

@@ -25,6 +25,7 @@ import numpy as np
 from gsv_core.errors import GsvError, ModelMissing
 from gsv_core.i18n import Translator
 from gsv_core.infer.history import SessionHistory, record
+from gsv_core.infer.lazy import LazyEngine
 from tabs.common import AppContext, error_markdown
 from tabs.infer.sections.output import history_updates
 from tabs.infer.sections.sampling import RANDOM_SEED, seed_value
@@ -41,23 +42,19 @@ ENGINE_QUEUE = "gsv-inference"  # Gradio concurrency id shared by every event us
 STREAMING_MODE = 2
 
 
-class EngineSlot:
+class EngineSlot(LazyEngine):
     """The app's one ``InferenceEngine``, created on first use (thread-safe)."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
-        self._engine: InferenceEngine | None = None
-        self._lock = threading.Lock()
+        super().__init__(lambda: _new_engine(ctx))
 
-    def get(self) -> InferenceEngine:
-        with self._lock:
-            if self._engine is None:
-                from gsv_core.infer.engine import InferenceEngine
 
-                # Simulated cards (GSV_FAKE_GPU) only shape the limits; nothing runs on them.
-                device = "cpu" if self._ctx.profile.is_fake else None
-                self._engine = InferenceEngine(self._ctx.workspace, device=device)
-            return self._engine
+def _new_engine(ctx: AppContext) -> InferenceEngine:
+    from gsv_core.infer.engine import InferenceEngine
+
+    # Simulated cards (GSV_FAKE_GPU) only shape the limits; nothing runs on them.
+    device = "cpu" if ctx.profile.is_fake else None
+    return InferenceEngine(ctx.workspace, device=device)
 
 
 class StopRequests:

@@ -13,7 +13,7 @@ import pytest
 
 LIGHT_MODULES = ["gsv_core.api", "gsv_core.infer", "gsv_core.infer.options",
                  "gsv_core.infer.catalog", "gsv_core.infer.history", "gsv_core.infer.ffmpeg",
-                 "gsv_core.infer.audio_io"]
+                 "gsv_core.infer.audio_io", "gsv_core.infer.lazy"]
 
 
 @pytest.mark.parametrize("module", LIGHT_MODULES)
