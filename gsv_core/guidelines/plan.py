@@ -38,6 +38,7 @@ from gsv_core.guidelines.rounds import (
 )
 from gsv_core.guidelines.tables import DPO_SLOWDOWN_FACTOR, SLICE_FLAG_S
 from gsv_core.hardware import MachineProfile
+from gsv_core.i18n import mark
 
 
 @dataclass(frozen=True)
@@ -221,19 +222,16 @@ def _dpo_change(plan: TrainPlan) -> Reason:
                          "training.", {"slow": DPO_SLOWDOWN_FACTOR})
 
 
-def _value_change(name: str, old: float, new: float, rule: str) -> Reason:
-    """One "control old → new" line; one literal template per control, for translation."""
-    params = {"old": old, "new": new}
-    templates = {
-        "sovits_batch": Reason(rule, "SoVITS batch {old} → {new}.", params),
-        "gpt_batch": Reason(rule, "GPT batch {old} → {new}.", params),
-        "sovits_epochs": Reason(rule, "SoVITS rounds {old} → {new}.", params),
-        "gpt_epochs": Reason(rule, "GPT rounds {old} → {new}.", params),
-        "lr_weight": Reason(rule, "Text learning-rate weight {old} → {new}.", params),
-        "sovits_save_every": Reason(rule, "SoVITS saves every {old} → {new} rounds.", params),
-        "gpt_save_every": Reason(rule, "GPT saves every {old} → {new} rounds.", params),
-    }
-    return templates[name]
+# One "control old → new" line per control; mark() lets the i18n scanner find each template.
+_CHANGE_TEMPLATES = {
+    "sovits_batch": mark("SoVITS batch {old} → {new}."),
+    "gpt_batch": mark("GPT batch {old} → {new}."),
+    "sovits_epochs": mark("SoVITS rounds {old} → {new}."),
+    "gpt_epochs": mark("GPT rounds {old} → {new}."),
+    "lr_weight": mark("Text learning-rate weight {old} → {new}."),
+    "sovits_save_every": mark("SoVITS saves every {old} → {new} rounds."),
+    "gpt_save_every": mark("GPT saves every {old} → {new} rounds."),
+}
 
 
 # The rule that gives each control's recommended (default) value, when it is not its maximum.
@@ -258,7 +256,8 @@ def plan_changes(current: TrainingLimits, plan: TrainPlan) -> tuple[Reason, ...]
         if old.value != new.value:
             binding = new.binding
             rule = binding.rule if binding is not None and new.value == new.max else default_rule
-            changes.append(_value_change(name, old.value, new.value, rule))
+            changes.append(Reason(rule, _CHANGE_TEMPLATES[name],
+                                  {"old": old.value, "new": new.value}))
     return tuple(changes)
 
 
