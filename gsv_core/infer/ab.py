@@ -32,15 +32,14 @@ import logging
 import math
 import os
 import re
-import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gsv_core.errors import ConfigError
 from gsv_core.infer.catalog import weight_catalog
-from gsv_core.infer.options import MAX_SEED, InferenceOptions, Reference
+from gsv_core.infer.options import InferenceOptions, Reference
 from gsv_core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -176,9 +175,7 @@ def render_epochs(
     if not sovits_checkpoints:
         raise ConfigError("No epochs were picked to compare.",
                           "Pick at least one exported SoVITS epoch of the experiment.")
-    options = options.validate()
-    if options.seed == -1:
-        options = replace(options, seed=secrets.randbelow(MAX_SEED + 1))
+    options = options.validate().with_seed_drawn()  # one seed for every epoch
     labels = _labels(engine.workspace, sovits_checkpoints)
     previous_sovits, previous_gpt = engine.sovits_path, engine.gpt_path
     renders: list[EpochRender] = []

@@ -27,7 +27,6 @@ Requests on one engine run one at a time (a lock): one GPU serves one request at
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -107,10 +106,6 @@ class _Prepared:
     reference: ReferenceFeatures
     seed: int
     batch_size: int
-
-
-def _draw_seed(seed: int) -> int:
-    return secrets.randbelow(2**32) if seed == -1 else seed
 
 
 def _peak_limited(wav: np.ndarray) -> np.ndarray:
@@ -301,7 +296,7 @@ class InferenceEngine:
                                     self._polyphone_backend()) if texts else []
         batch = self.batch_limit(options.batch_size).value
         return _Prepared(segments=tuple(segments), reference=features,
-                         seed=_draw_seed(options.seed), batch_size=int(batch))
+                         seed=options.with_seed_drawn().seed, batch_size=int(batch))
 
     # -- decoding -------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ same message.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ __all__ = [
     "LANGUAGE_MODES",
     "MAX_FRAGMENT_INTERVAL_S",
     "MAX_SEED",
+    "RANDOM_SEED",
     "STREAMING_MODES",
     "InferenceOptions",
     "Reference",
@@ -34,6 +36,7 @@ __all__ = [
 CUT_METHODS_ORDER: tuple[str, ...] = tuple(CUT_METHODS)
 STREAMING_MODES = (0, 1, 2, 3)  # whole, per segment, token chunks, fixed-length chunks
 MAX_SEED = 2**32 - 1  # upstream's set_seed draws seeds in [0, 2**32 - 1]
+RANDOM_SEED = -1  # "pick one": the seed drawn is reported with the result, to reproduce it
 MAX_FRAGMENT_INTERVAL_S = 10.0  # a pause longer than this is a typing mistake
 SPEED_RANGE = (0.25, 4.0)  # beyond this SoVITS' frame resampling turns to noise / silence
 TEMPERATURE_MAX = 10.0
@@ -121,6 +124,13 @@ class InferenceOptions:
         _check_int("overlap_length", self.overlap_length, 0)
         _check_int("min_chunk_length", self.min_chunk_length, 1)
         return self
+
+    def with_seed_drawn(self) -> InferenceOptions:
+        """These options with ``RANDOM_SEED`` replaced by a fresh seed in upstream's range,
+        so the seed a render used can be shown and reused."""
+        if self.seed != RANDOM_SEED:
+            return self
+        return replace(self, seed=secrets.randbelow(MAX_SEED + 1))
 
     @property
     def language_mode(self) -> str:

@@ -7,8 +7,6 @@ each render where the browser can play it and labels it with its epoch and loss.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ from gsv_core.infer.history import discard, write_result
 from tabs.common import AppContext, error_markdown
 from tabs.infer.run import InferRuntime, read_request, unexpected_markdown
 from tabs.infer.sections.compare import AB_SLOTS
-from tabs.infer.sections.sampling import RANDOM_SEED
 
 
 def epoch_label(epoch: int | None, loss: float | None, name: str, t: Translator) -> str:
@@ -49,11 +46,8 @@ def render(ctx: AppContext, runtime: InferRuntime, shown: list[str] | None,
                               t("Tick between 1 and {max} epochs to compare.", max=AB_SLOTS))
         parsed = read_request(t, *values)
         from gsv_core.infer.ab import render_epochs
-        from gsv_core.infer.options import MAX_SEED
 
-        seed = (secrets.randbelow(MAX_SEED + 1) if parsed.options.seed == RANDOM_SEED
-                else parsed.options.seed)
-        options = replace(parsed.options, seed=seed)
+        options = parsed.options.with_seed_drawn()
         engine = runtime.engine.get()
         engine.load_gpt(parsed.gpt)
 
@@ -76,5 +70,5 @@ def render(ctx: AppContext, runtime: InferRuntime, shown: list[str] | None,
         players.append(gr.update(value=str(path), visible=True,
                                  label=epoch_label(item.epoch, item.loss, item.checkpoint.name,
                                                    t)))
-    message = "✅ " + t("{n} epochs rendered with seed {seed}.", n=len(renders), seed=seed)
+    message = "✅ " + t("{n} epochs rendered with seed {seed}.", n=len(renders), seed=options.seed)
     return (message, files, *players, *hidden[len(players):])

@@ -12,7 +12,6 @@ Every failure the library names (a ``GsvError``) is shown as the tab's one error
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -28,7 +27,7 @@ from gsv_core.infer.history import SessionHistory, record
 from gsv_core.infer.lazy import LazyEngine
 from tabs.common import AppContext, error_markdown
 from tabs.infer.sections.output import history_updates
-from tabs.infer.sections.sampling import RANDOM_SEED, seed_value
+from tabs.infer.sections.sampling import seed_value
 
 if TYPE_CHECKING:
     from gsv_core.infer.engine import InferenceEngine
@@ -233,12 +232,9 @@ def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *val
         yield ("⏳ " + t("Loading the models…"), None, gr.update(), history, *keep)
         engine = _load(runtime, parsed)
         from gsv_core.infer.audio_io import to_int16
-        from gsv_core.infer.options import MAX_SEED
-
         # A chunk does not carry the seed, so a random one is drawn here, to be shown.
-        seed = (secrets.randbelow(MAX_SEED + 1) if parsed.options.seed == RANDOM_SEED
-                else parsed.options.seed)
-        options = replace(parsed.options, seed=seed, streaming_mode=STREAMING_MODE)
+        options = replace(parsed.options.with_seed_drawn(), streaming_mode=STREAMING_MODE)
+        seed = options.seed
         sample_rate = 0
         for chunk in engine.stream(parsed.reference, parsed.text, options,
                                    should_stop=runtime.stops.checker(session)):

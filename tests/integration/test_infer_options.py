@@ -114,3 +114,13 @@ def test_engine_limit_follows_its_device(fake_gpu, tmp_path: Path) -> None:
     assert on_cpu.batch_limit().binding.rule == "H-2"
     assert on_cpu.batch_limit().max == GPT_MAX_BATCH[
         VRAM_ROWS_GB.index(max(r for r in VRAM_ROWS_GB if r <= detect_machine().ram_gb))]
+
+
+def test_with_seed_drawn_draws_only_for_random_seed() -> None:
+    from gsv_core.infer.options import MAX_SEED, RANDOM_SEED
+
+    fixed = InferenceOptions(seed=7)
+    assert fixed.with_seed_drawn() is fixed
+    drawn = InferenceOptions(seed=RANDOM_SEED).with_seed_drawn()
+    assert 0 <= drawn.seed <= MAX_SEED
+    assert drawn.validate().seed == drawn.seed  # a valid seed to show and reuse

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from gsv_core.infer.options import RANDOM_SEED
 from tabs.common import AppContext
 from tabs.governed import GovernedNumber, GovernedSlider
-
-RANDOM_SEED = -1  # InferenceOptions' "pick one": the seed used is reported with the result
 
 
 @dataclass
