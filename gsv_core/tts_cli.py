@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from gsv_core.atomic_write import write_atomically
 from gsv_core.errors import (
     CheckpointError,
     ConfigError,
@@ -190,20 +189,10 @@ def _media_type(out: Path) -> str:
 def _write_new(out: Path, data: bytes, overwrite: bool) -> None:
     """Write ``data`` to ``out`` atomically; without ``overwrite`` an existing file (even one
     made meanwhile by another program) is left alone."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    temp = Path(temp_name)
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        if overwrite:
-            os.replace(temp, out)
-        else:
-            os.link(temp, out)  # fails when out exists
+        write_atomically(out, lambda handle: handle.write(data), replace_existing=overwrite)
     except FileExistsError as exc:
         raise _BadInput("--out", f"{out} exists; pass --overwrite to replace it") from exc
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _load_models(engine, args: argparse.Namespace) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import secrets
 import threading
 import zipfile
 from collections.abc import Mapping
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 from torch import nn
 
+from gsv_core.atomic_write import write_atomically
 from gsv_core.errors import CheckpointError, ModelMissing
 from gsv_core.models.gpt import GPTConfig, Text2SemanticDecoder
 
@@ -221,35 +221,8 @@ def write_checkpoint_dict(path: str | os.PathLike[str], payload: Mapping[str, An
     made with ``open(path, "wb")`` (0666 less the umask), not ``mkstemp``'s private 0600: a
     weight file is meant to be copied and shared.
     """
-    path = Path(path)
     _check_plain(payload, "payload")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    # O_EXCL: never write into a file that already exists (a random name makes that rare).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(dict(payload), handle)
-            handle.flush()
-            os.fsync(handle.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-    return path
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Persist a rename in ``folder`` (POSIX; Windows cannot open a folder for fsync)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return write_atomically(path, lambda handle: torch.save(dict(payload), handle))
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))

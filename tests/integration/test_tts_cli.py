@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,16 @@ def test_help_answers_without_loading_models() -> None:
     for option in ("--gpt", "--sovits", "--ref", "--prompt-text", "--prompt-lang", "--text",
                    "--text-file", "--lang", "--out", "--overwrite"):
         assert option in result.stdout
+
+
+def test_the_output_gets_normal_file_permissions(tmp_path: Path) -> None:
+    """The rendered file is shared like any other: 0666 less the umask, not mkstemp's 0600."""
+    from gsv_core import tts_cli
+
+    out = tmp_path / "out.wav"
+    previous = os.umask(0o022)
+    try:
+        tts_cli._write_new(out, b"RIFF", overwrite=False)
+    finally:
+        os.umask(previous)
+    assert out.stat().st_mode & 0o777 == 0o644
