@@ -62,15 +62,13 @@ def write_result(audio: np.ndarray, sample_rate: int, folder: Path, prefix: str)
     Every session of the app writes into the same folder and numbers from 1: a unique name
     keeps one session from overwriting (or, when dropping, deleting) another's file.
     """
-    import soundfile  # lazily: listing the history needs no audio library
+    from gsv_core.infer.audio_io import wav_bytes  # lazily: listing needs no audio library
 
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, prefix=prefix, suffix=".wav",
                                      delete=False) as file:
-        path = Path(file.name)
-    samples = np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
-    soundfile.write(path, samples, sample_rate, subtype="PCM_16")
-    return path
+        file.write(wav_bytes(audio, sample_rate))
+    return Path(file.name)
 
 
 def record(history: SessionHistory, audio: np.ndarray, sample_rate: int, text: str,
