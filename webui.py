@@ -7,14 +7,16 @@ Importing this module is cheap (no gradio, no torch): both load inside
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import ipaddress
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -186,11 +188,17 @@ def build_app(language: str = "en_US", workspace: Path | None = None) -> gr.Bloc
 
 @dataclass(frozen=True)
 class BuiltUi:
-    """The app, and the Inference tab's engine accessor (made on first use), which the API
-    mounted on the same server shares."""
+    """The app, the Inference tab's engine accessor (made on first use), which the API
+    mounted on the same server shares, and what to tidy once the server has closed."""
 
     app: gr.Blocks
     inference_engine: Callable[[], object]
+    on_close: Sequence[Callable[[], None]] = ()
+
+    def closed(self) -> None:
+        """After the server stopped: delete what the tabs made for this run (result files)."""
+        for hook in self.on_close:
+            hook()
 
 
 def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
@@ -232,7 +240,7 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
         system.wire(system_tab, ctx)
         chain_refreshes(ctx)  # after "Use the recommended plan", every tab refreshes
     assert ctx.inference_engine is not None, "the Inference tab registers its engine"
-    return BuiltUi(app, ctx.inference_engine)
+    return BuiltUi(app, ctx.inference_engine, tuple(ctx.on_close))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -273,13 +281,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     lifecycle = ServerLifecycle(stop=app.close)
     # The API's routes go first on the UI's own server, so /tts answers on the UI's port.
-    app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
-               inbrowser=not args.no_browser, show_error=True, prevent_thread_lock=True,
-               app_kwargs={"routes": api_routes(_ui_api_service(
-                   args.workspace, auth, lifecycle, built.inference_engine))})
-    app.block_thread()
+    with _terminate_closes_the_server():
+        app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
+                   inbrowser=not args.no_browser, show_error=True, prevent_thread_lock=True,
+                   app_kwargs={"routes": api_routes(_ui_api_service(
+                       args.workspace, auth, lifecycle, built.inference_engine))})
+        app.block_thread()
+    built.closed()  # before a restart, which replaces the process without running atexit
     lifecycle.finish()
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _terminate_closes_the_server() -> Iterator[None]:
+    """While serving, SIGTERM (``kill``, a service manager, a logout) stops the app as Ctrl+C
+    does: the server closes and the run's result files are deleted (by ``BuiltUi.closed``,
+    or by ``atexit`` when it comes while the server is still starting). Python's default
+    would end the process at once, running no clean-up at all."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _ui_api_service(workspace: Path, auth: tuple[str, str] | None,

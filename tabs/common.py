@@ -62,6 +62,9 @@ class AppContext:
     # The Inference tab's one engine, made on first use; the HTTP API mounted on the UI's
     # server shares it, so the models load once and one lock orders their work.
     inference_engine: Callable[[], object] | None = None
+    # What to tidy when the server closes normally (the Inference tab's result files); a
+    # restart replaces the process without running ``atexit``, so the entry point calls them.
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
 
 def gpu_index(choice: int | None) -> int | None:
@@ -128,6 +131,58 @@ def _slider_range(limit: Limit) -> tuple[float, float]:
     if _is_fixed(limit):
         return limit.min, limit.min + limit.step
     return limit.min, limit.max
+
+
+def box_value(typed: float | None, minimum: float, maximum: float) -> float:
+    """What a slider's number box holds once the user leaves it: Gradio's slider frontend
+    (6.x) clamps the typed value to [minimum, maximum], an emptied box to ``minimum``.
+
+    It sends the *typed* value with ``release`` and clamps the box just after, so every
+    later event (Generate) reads the clamped one: typing 5 into a 0.05–1 slider, then
+    clicking Generate, renders with 1 (``tests/browser/test_infer_tab.py`` pins this).
+    """
+    if typed is None:
+        return minimum
+    return min(max(typed, minimum), maximum)
+
+
+def echo_update(typed: float | None, used: float, info: str, why: str | None,
+                t: Translator) -> dict:
+    """The update that makes a slider show ``used``, the value the app works with.
+
+    The one mechanism for a value the box would show otherwise than it is used (see
+    ``box_value``): the box is set to ``used`` explicitly, and when it differs from what was
+    typed, the line under the control says so, "⚠️ 150 → 0: ``why``" (``why`` None: the
+    control's own ``info``); otherwise the line is ``info`` again.
+    """
+    if typed is not None and typed == used:
+        return gr.update(value=used, info=info)
+    shown = t("empty") if typed is None else _number(typed)
+    return gr.update(value=used, info="⚠️ " + t("{typed} → {used}:", typed=shown,
+                                                 used=_number(used)) + f" {why or info}")
+
+
+def echo_range(slider: gr.Slider, t: Translator) -> gr.events.Dependency:
+    """Make a plain slider say when a typed value is outside its range, showing the value used.
+
+    We clamp to the slider's range rather than widen it to what ``InferenceOptions.validate``
+    accepts (temperature up to 10, speed 0.25–4, pause up to 10 s): a demanding user wants the
+    number in the box to be the number rendered, and a handle that still moves in useful steps
+    over the range where the models behave (upstream's inference UI); scripts that need more
+    use the HTTP API, which takes the validated range. The browser clamps anyway (see
+    ``box_value``); this tells the user it did. Returns the event.
+    """
+    info = slider.info or ""
+
+    def echo(typed: float | None) -> dict:
+        used = box_value(typed, slider.minimum, slider.maximum)
+        why = t("the slider takes {min} to {max}; the value in the box is the one used.",
+                min=_number(slider.minimum), max=_number(slider.maximum))
+        return echo_update(typed, used, info, why, t)
+
+    # Each edit its own request, answered in order, as ``refresh_live`` does.
+    return slider.release(echo, inputs=[slider], outputs=[slider], show_progress="hidden",
+                          trigger_mode="multiple")
 
 
 def rule_anchor(rule: str) -> str:

@@ -12,7 +12,7 @@ from functools import partial
 
 import gradio as gr
 
-from gsv_core.infer.history import results_folder
+from gsv_core.infer.history import remove_results, results_folder
 from tabs.common import AppContext
 from tabs.infer import compare, run
 from tabs.infer.sections import compare as compare_section
@@ -68,6 +68,7 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     runtime = run.InferRuntime(engine=run.EngineSlot(ctx), stops=run.StopRequests(),
                                results=results_folder())
     ctx.inference_engine = runtime.engine.get
+    ctx.on_close.append(partial(remove_results, runtime.results))
     out = tab.output
     ab = tab.compare
     tab.models.refresh.click(partial(refresh, ctx), inputs=[tab.models.gpt, tab.models.sovits],

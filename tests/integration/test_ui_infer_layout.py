@@ -6,6 +6,7 @@ them reads only names and times.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -94,3 +95,31 @@ def test_picking_a_dataset_clip_fills_its_text_and_language(fake_gpu, tmp_path) 
         str(ws.slicer_dir / "a.wav")]
     text, language = reference.pick_clip(ctx, str(ws.slicer_dir / "a.wav"))
     assert (text["value"], language["value"]) == ("こんにちは", "all_ja")
+
+
+def test_the_results_folder_goes_with_the_app_and_a_killed_apps_at_the_next_start(
+        tmp_path, monkeypatch) -> None:
+    """Stopping the app (SIGTERM, as Ctrl+C) deletes its result files; a killed app cannot,
+    so the next start deletes them (its owner is gone)."""
+    from gsv_core.infer.history import RESULTS_PREFIX
+    from tests.browser.conftest import start_app, stop_app
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # where tempfile puts the app's folder
+
+    def folders_of(pid: int) -> list[Path]:
+        return [folder for folder in temp.glob(RESULTS_PREFIX + "*")
+                if json.loads((folder / "owner.json").read_text())["pid"] == pid]
+
+    killed, _ = start_app(GPU, tmp_path / "ws", tmp_path / "killed.log")
+    killed.kill()
+    killed.wait()
+    [left_behind] = folders_of(killed.pid)
+    app, _ = start_app(GPU, tmp_path / "ws", tmp_path / "app.log")
+    try:
+        assert not left_behind.exists()
+        assert len(folders_of(app.pid)) == 1
+    finally:
+        stop_app(app)
+    assert list(temp.glob(RESULTS_PREFIX + "*")) == [], (tmp_path / "app.log").read_text()
