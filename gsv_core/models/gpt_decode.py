@@ -26,12 +26,19 @@ every step, and the RNG draws of steps queued past the last stop are undone (the
 ends where the eager loop leaves it). In fp32 the graphs give the eager tokens; in fp16/bf16
 their attention rounds differently (same error against fp32), so a near-tie may flip.
 ``cuda_graph=False`` keeps the eager step, the reference and the only path on CPU.
+
+Tokens as they are made: :func:`decode_steps` is the decode as a generator of
+:class:`DecodeProgress`, one after each block of steps (a step, or ``block_steps`` steps, on
+the eager path; what each flag read-back makes final on the graphed path), with every
+sentence's tokens known so far and, once it stopped, its :class:`DecodeResult`.
+:func:`generate_batch` consumes it (and can stop between blocks); :func:`stream_tokens` gives
+one sentence's new tokens in pieces, what ``gsv_core.infer.stream`` chunks while the GPT runs.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -49,7 +56,8 @@ from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, graph_supported
 from gsv_core.models.gpt_graph_sampling import GraphedSampler, SamplerBuffers, seen_mask
 from gsv_core.models.gpt_sampling import SamplingOptions, sample_next
 
-__all__ = ["DecodeResult", "generate", "generate_batch"]
+__all__ = ["DecodeProgress", "DecodeResult", "DecodeStopped", "TokenStream", "decode_steps",
+           "generate", "generate_batch", "stream_tokens"]
 
 # Attention kernels for decoding. cuDNN's is left out: it builds an execution plan per
 # sequence length, and the key length grows by one every step, so it would plan once per
@@ -70,8 +78,42 @@ class DecodeResult:
 
     @property
     def semantic_for_sovits(self) -> torch.Tensor:
-        """The tokens upstream hands to SoVITS: the last ``idx`` new tokens, or all if 0."""
+        """The tokens upstream hands to SoVITS: the last ``idx`` new tokens, or all if 0.
+
+        After an EOS stop that is every new token. After the early stop (or ``max_steps``)
+        with a reference, ``idx`` is one less than the token count, so upstream drops the
+        *first* token; a stream (:func:`stream_tokens`) has handed that token out long before
+        the decode knows how it ends, so the streamed path passes all new tokens instead.
+        """
         return self.tokens[self.tokens.shape[0] - self.idx:] if self.idx else self.tokens
+
+
+@dataclass(frozen=True)
+class DecodeProgress:
+    """Where a decode stands after a block of steps (see :func:`decode_steps`)."""
+
+    steps: int  # decoding steps whose flags the stopping rules have seen
+    # per sentence: [n_known] int64 new tokens known so far, all final (EOS never included);
+    # read-only views into the decode's buffer, valid after the decode ends
+    tokens: tuple[torch.Tensor, ...]
+    results: tuple[DecodeResult | None, ...]  # per sentence: set once it stopped
+
+    @property
+    def done(self) -> bool:
+        """Every sentence has stopped: this is the last progress of the decode."""
+        return all(r is not None for r in self.results)
+
+
+class DecodeStopped(Exception):
+    """``should_stop()`` ended :func:`generate_batch` before every sentence stopped.
+
+    Not a :class:`~gsv_core.errors.GsvError`: nothing went wrong, the caller asked for it.
+    ``progress`` is the last block seen (sentences already stopped have their result).
+    """
+
+    def __init__(self, progress: DecodeProgress) -> None:
+        super().__init__(f"decode stopped by request after {progress.steps} steps")
+        self.progress = progress
 
 
 @torch.no_grad()
@@ -98,12 +140,12 @@ def _check_inputs(phone_ids: Sequence[torch.Tensor], bert: Sequence[torch.Tensor
 
 
 @torch.no_grad()
-@sdpa_kernel(DECODE_ATTENTION_BACKENDS)
 def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor],
                    bert: Sequence[torch.Tensor], prompt: torch.Tensor | None,
                    options: SamplingOptions,
                    generator: torch.Generator | None = None,
-                   cuda_graph: bool | None = None) -> list[DecodeResult]:
+                   cuda_graph: bool | None = None, *,
+                   should_stop: Callable[[], bool] | None = None) -> list[DecodeResult]:
     """Decode several sentences that share one reference ``prompt`` (or none).
 
     Args:
@@ -115,12 +157,144 @@ def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
             size and lengths). None: when the model is on CUDA in eval mode, else the eager
             step (CPU, training mode, or a caller already recording a graph). True where
             that is impossible raises ConfigError; False always runs eager.
+        should_stop: asked after every block of steps (:func:`decode_steps`) until every
+            sentence has stopped; True ends the decode with :class:`DecodeStopped`, so a
+            Stop acts within a long sentence. None decodes to the end.
+
+    Returns:
+        One :class:`DecodeResult` per sentence, in order.
+    """
+    blocks = decode_steps(model, phone_ids, bert, prompt, options, generator, cuda_graph)
+    try:
+        for progress in blocks:
+            if progress.done:
+                return [r for r in progress.results if r is not None]
+            if should_stop is not None and should_stop():
+                raise DecodeStopped(progress)
+    finally:
+        blocks.close()
+    raise AssertionError("the decode ended before every sentence stopped")  # unreachable
+
+
+def decode_steps(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor],
+                 bert: Sequence[torch.Tensor], prompt: torch.Tensor | None,
+                 options: SamplingOptions, generator: torch.Generator | None = None,
+                 cuda_graph: bool | None = None, *,
+                 block_steps: int = 1) -> Generator[DecodeProgress, None, None]:
+    """The decode of :func:`generate_batch` as it runs: a :class:`DecodeProgress` after each
+    block of steps, the last one with ``done`` set (and every result). Same arguments.
+
+    A block is ``block_steps`` steps on the eager path (step 0 alone when graphs follow), and
+    on the graphed path the steps each EOS-flag read-back makes final (``STOP_CHECK_STEPS``;
+    ``block_steps`` does not apply there): tokens come out one block behind the GPU. The
+    tokens do not depend on the blocks: consumed to the end, this gives ``generate_batch``'s
+    results for the same generator state.
+
+    The consumer must not draw from ``generator`` (or, with None, torch's global RNG on the
+    model's device) between two blocks: the decode draws one sample a step, and on the
+    graphed path steps past the last block have already drawn theirs. Draw from another
+    generator (the engine's SoVITS noise has its own).
+
+    Closing the generator early (``close()``, or leaving a ``for`` loop over it) leaves the
+    RNG where the eager loop leaves it after the last block handed out: on the graphed path
+    the draws of steps queued beyond it are undone, as after a stop. The steps still queued
+    on the GPU finish on their own, writing only this decode's buffers.
+
+    Each block runs under ``torch.no_grad``, the decode's attention kernels and the inference
+    mode that was on when the first block ran, so the buffers made then stay writable; none
+    of these leak into the consumer's code between blocks.
+
+    Raises:
+        ConfigError: inputs that do not line up, ``block_steps`` < 1, or ``cuda_graph=True``
+            where no graph can run (at the call, not at the first block).
     """
     eos = model.config.eos_id
     _check_inputs(phone_ids, bert, prompt, eos)
+    if block_steps < 1:
+        raise ConfigError(f"block_steps must be at least 1, got {block_steps}.")
     use_graph = graph_supported(model) if cuda_graph is None else cuda_graph
     if use_graph and not graph_supported(model):
         raise ConfigError("CUDA graph decoding needs the GPT on a CUDA device in eval mode.")
+    return _in_decode_modes(_decode_blocks(model, phone_ids, bert, prompt, options, generator,
+                                           use_graph, block_steps))
+
+
+class TokenStream(Iterator[torch.Tensor]):
+    """One sentence's new tokens as the GPT makes them: iterating gives 1-D int64 pieces,
+    one per block of :func:`decode_steps`, ending at the stop.
+
+    The pieces, concatenated, are ``result.tokens``: every new token, EOS dropped. The last
+    piece may be empty (an EOS stop adds no token). This is what
+    ``gsv_core.infer.stream.stream_segment_chunks`` consumes; note that upstream's
+    :attr:`DecodeResult.semantic_for_sovits` drops the first token after an early stop,
+    which a stream cannot (see there). ``result`` is set once the last piece is out;
+    ``steps`` counts the decoding steps handed out so far.
+    """
+
+    def __init__(self, blocks: Generator[DecodeProgress, None, None]) -> None:
+        self._blocks = blocks
+        self._known = 0
+        self.steps = 0
+        self.result: DecodeResult | None = None
+
+    def __next__(self) -> torch.Tensor:
+        if self.result is not None:
+            raise StopIteration
+        progress = next(self._blocks)
+        tokens = progress.tokens[0]
+        piece = tokens[self._known:]
+        self._known = tokens.shape[0]
+        self.steps = progress.steps
+        if progress.done:
+            self.result = progress.results[0]
+            self.close()
+        return piece
+
+    def close(self) -> None:
+        """End the decode now (see :func:`decode_steps` for what that leaves)."""
+        self._blocks.close()
+
+
+def stream_tokens(model: Text2SemanticDecoder, phone_ids: torch.Tensor, bert: torch.Tensor,
+                  prompt: torch.Tensor | None, options: SamplingOptions,
+                  generator: torch.Generator | None = None, cuda_graph: bool | None = None,
+                  *, block_steps: int = 1) -> TokenStream:
+    """Decode one sentence (phone_ids [Tx], bert [1024, Tx], prompt [Tp] or None) and hand
+    out its new tokens in pieces as they are final (:class:`TokenStream`).
+
+    Same tokens as :func:`generate`; the rules of :func:`decode_steps` apply (no draws from
+    ``generator`` between pieces; close it to stop early).
+    """
+    return TokenStream(decode_steps(model, [phone_ids], [bert], prompt, options, generator,
+                                    cuda_graph, block_steps=block_steps))
+
+
+def _in_decode_modes(blocks: Generator[DecodeProgress, None, None]
+                     ) -> Generator[DecodeProgress, None, None]:
+    """Run each block of ``blocks`` under no_grad, the decode's attention kernels and the
+    first block's inference mode, and only the blocks (a decorator would cover the
+    consumer too, or only the generator's creation)."""
+    inference: bool | None = None
+    try:
+        while True:
+            if inference is None:
+                inference = torch.is_inference_mode_enabled()
+            with (torch.inference_mode(inference), torch.no_grad(),
+                  sdpa_kernel(DECODE_ATTENTION_BACKENDS)):
+                progress = next(blocks, None)
+            if progress is None:
+                return
+            yield progress
+    finally:
+        blocks.close()
+
+
+def _decode_blocks(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor],
+                   bert: Sequence[torch.Tensor], prompt: torch.Tensor | None,
+                   options: SamplingOptions, generator: torch.Generator | None,
+                   use_graph: bool, block_steps: int) -> Generator[DecodeProgress, None, None]:
+    """Prefill, step 0 and the eager steps (or the graphed ones after step 0)."""
+    eos = model.config.eos_id
     param = next(model.parameters())
     device, dtype = param.device, param.dtype
     batch = len(phone_ids)
@@ -182,13 +356,15 @@ def generate_batch(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
         token = sample_next(logits, history[:, :prompt_len + idx], options, generator)  # [B, 1]
         history[:, prompt_len + idx] = token[:, 0]
         is_eos = ((token[:, 0] == eos) | (logits.argmax(dim=-1) == eos)).tolist()
-        if stops.record(idx, is_eos):
-            break
+        done = stops.record(idx, is_eos)
+        if done or use_graph or (idx + 1) % block_steps == 0:
+            yield stops.progress(idx + 1)
+        if done:
+            return
         if use_graph:  # the steps after the first replay graphs (module doc)
-            _graphed_steps(model, caches, history, key_valid, text_len, prefix_len,
-                           steps_cap, options, generator, stops)
-            break
-    return [r for r in results if r is not None]
+            yield from _graphed_steps(model, caches, history, key_valid, text_len, prefix_len,
+                                      steps_cap, options, generator, stops)
+            return
 
 
 class _StopRule:
@@ -223,6 +399,14 @@ class _StopRule:
                 steps=idx + 1, first_logits=self.first_logits[b])
         return all(r is not None for r in self.results)
 
+    def progress(self, steps: int) -> DecodeProgress:
+        """The state once steps ``0..steps-1`` are recorded: a running sentence knows
+        ``steps`` tokens (none of them EOS, or it would have stopped)."""
+        start = self.prompt_len
+        tokens = tuple(r.tokens if r is not None else self.history[b, start:start + steps]
+                       for b, r in enumerate(self.results))
+        return DecodeProgress(steps=steps, tokens=tokens, results=tuple(self.results))
+
 
 # Steps between two read-backs of the EOS flags. The host reads a block only once the next
 # one is queued, so the GPU never waits for the host; after the last sentence stops, at most
@@ -233,12 +417,15 @@ STOP_CHECK_STEPS = 8
 def _graphed_steps(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, torch.Tensor]],
                    history: torch.Tensor, key_valid: torch.Tensor, text_len: int,
                    prefix_len: int, steps_cap: int, options: SamplingOptions,
-                   generator: torch.Generator | None, stops: _StopRule) -> None:
+                   generator: torch.Generator | None, stops: _StopRule
+                   ) -> Generator[DecodeProgress, None, None]:
     """Steps 1.. with the model step and the sampling replayed as CUDA graphs.
 
     No per-step host sync: each step's EOS flags go to a device buffer, copied back every
     ``STOP_CHECK_STEPS`` steps and applied in step order, so the results equal a check every
-    step. Steps queued past the last stop leave the generator where the eager loop would.
+    step; a progress follows each read-back. Steps queued past the last stop (or, when the
+    consumer closes the generator, past the last progress) leave the generator where the
+    eager loop would.
     """
     device = history.device
     batch = history.shape[0]
@@ -254,41 +441,60 @@ def _graphed_steps(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor,
         device.index if device.index is not None else torch.cuda.current_device()]
     offsets: dict[int, int] = {}  # step -> generator offset before its draw
     pending: deque[tuple[int, torch.Tensor, torch.cuda.Event]] = deque()
-    launched = stopped = 0
+    launched = applied = 0  # last step queued / whose flags the stopping rules have seen
     unread = 1  # first step whose flags are not queued for read-back yet
-    for idx in range(1, steps_cap):
-        eos_allowed = idx >= options.min_steps_before_eos
-        if eos_allowed not in samplers:
-            samplers[eos_allowed] = GraphedSampler(buffers, options, eos_allowed,
-                                                   model.config.eos_id, generator)
-        offsets[idx] = rng.get_offset()
-        step(prefix_len + idx - 1)
-        samplers[eos_allowed].replay()
-        launched = idx
-        final = idx == steps_cap - 1
-        if idx % STOP_CHECK_STEPS and not final:
-            continue
-        flags = torch.empty(idx + 1 - unread, batch, dtype=torch.bool, pin_memory=True)
-        flags.copy_(buffers.stops[unread:idx + 1], non_blocking=True)
-        event = torch.cuda.Event()
-        event.record()
-        pending.append((unread, flags, event))
-        unread = idx + 1
-        stopped = _read_back(pending, stops, keep=0 if final else 1)
-        if stopped:
-            break
-    if stopped and launched > stopped:
-        rng.set_offset(offsets[stopped + 1])  # undo the draws of steps queued past the stop
+    rewound = False
+
+    def rewind() -> None:
+        """Undo the draws of the steps queued past ``applied``."""
+        nonlocal rewound
+        if launched > applied:
+            rng.set_offset(offsets[applied + 1])
+        rewound = True
+
+    try:
+        for idx in range(1, steps_cap):
+            eos_allowed = idx >= options.min_steps_before_eos
+            if eos_allowed not in samplers:
+                samplers[eos_allowed] = GraphedSampler(buffers, options, eos_allowed,
+                                                       model.config.eos_id, generator)
+            offsets[idx] = rng.get_offset()
+            step(prefix_len + idx - 1)
+            samplers[eos_allowed].replay()
+            launched = idx
+            final = idx == steps_cap - 1
+            if idx % STOP_CHECK_STEPS and not final:
+                continue
+            flags = torch.empty(idx + 1 - unread, batch, dtype=torch.bool, pin_memory=True)
+            flags.copy_(buffers.stops[unread:idx + 1], non_blocking=True)
+            event = torch.cuda.Event()
+            event.record()
+            pending.append((unread, flags, event))
+            unread = idx + 1
+            last, done = _read_back(pending, stops, keep=0 if final else 1)
+            if last is None:
+                continue  # the first block stays in flight until the next is queued
+            applied = last
+            if done:
+                rewind()  # before the last progress: the generator is final when it is seen
+            yield stops.progress(applied + 1)
+            if done:
+                return
+    finally:
+        if not rewound:  # closed early (or an error): as if the eager loop stopped here
+            rewind()
 
 
 def _read_back(pending: deque[tuple[int, torch.Tensor, torch.cuda.Event]], stops: _StopRule,
-               keep: int) -> int:
-    """Apply queued flag blocks, oldest first, leaving ``keep`` in flight; the step at which
-    every sentence had stopped, or 0."""
+               keep: int) -> tuple[int | None, bool]:
+    """Apply queued flag blocks, oldest first, leaving ``keep`` in flight: the last step
+    applied (None if none was) and whether every sentence had stopped there."""
+    last = None
     while len(pending) > keep:
         first, flags, event = pending.popleft()
         event.synchronize()
         for offset, row in enumerate(flags.tolist()):
-            if stops.record(first + offset, row):
-                return first + offset
-    return 0
+            last = first + offset
+            if stops.record(last, row):
+                return last, True
+    return last, False
