@@ -176,6 +176,8 @@ def echo_range(slider: gr.Slider, t: Translator) -> gr.events.Dependency:
 
     def echo(typed: float | None) -> dict:
         used = box_value(typed, slider.minimum, slider.maximum)
+        if typed == used:  # the box holds it already; a value sent back could land while
+            return gr.update(info=info)  # the handle is dragged again, and pull it back
         why = t("the slider takes {min} to {max}; the value in the box is the one used.",
                 min=_number(slider.minimum), max=_number(slider.maximum))
         return echo_update(typed, used, info, why, t)

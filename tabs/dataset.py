@@ -24,6 +24,7 @@ from tabs.common import (
     AppContext,
     DatasetInputs,
     GovernedControl,
+    echo_update,
     governed_control,
     governed_update,
     not_available_button,
@@ -145,23 +146,28 @@ def build(ctx: AppContext) -> DatasetTab:
     return DatasetTab(inputs, slice_length, slice_why, advice_md)
 
 
-def field_infos(t: Translator, minutes: float | None, p95_slice_s: float | None,
-                clip_count: float | None, quality: str | None,
-                reviewed_pct: float | None) -> list[dict]:
-    """Each summary field's ``info``: its explanation, or why its value was refused.
+def field_problems(t: Translator, minutes: float | None, p95_slice_s: float | None,
+                   clip_count: float | None, quality: str | None,
+                   reviewed_pct: float | None) -> list[str]:
+    """Why each summary field's value was refused ("" when it was not), as Markdown.
 
     The engine checks each field on its own here, so a refusal lands under the field it
     is about (the others given as not measured).
     """
     fields = [minutes, p95_slice_s, clip_count, quality, reviewed_pct]
-    infos = (MINUTES_INFO, P95_INFO, CLIPS_INFO, QUALITY_INFO, REVIEWED_INFO)
-    updates = []
-    for index, info in enumerate(infos):
+    problems = []
+    for index in range(len(fields)):
         alone = [value if position == index else None for position, value in enumerate(fields)]
-        problems = dataset_from_fields(*alone).problems
-        updates.append(gr.update(info=" ".join("⚠️ " + reason_markdown(reason, t)
-                                               for reason in problems) or t(info)))
-    return updates
+        problems.append(" ".join(reason_markdown(reason, t)
+                                 for reason in dataset_from_fields(*alone).problems))
+    return problems
+
+
+def field_infos(t: Translator, problems: list[str]) -> list[dict]:
+    """Each summary field's ``info``: its explanation, or why its value was refused."""
+    infos = (MINUTES_INFO, P95_INFO, CLIPS_INFO, QUALITY_INFO, REVIEWED_INFO)
+    return [gr.update(info="⚠️ " + problem if problem else t(info))
+            for problem, info in zip(problems, infos, strict=True)]
 
 
 def refresh(ctx: AppContext, slice_length_s: float | None, minutes: float | None,
@@ -176,10 +182,12 @@ def refresh(ctx: AppContext, slice_length_s: float | None, minutes: float | None
     dataset = dataset_from_fields(*fields).summary
     limit = slice_length_limit(slice_length_s, dataset)
     advice = [*dataset_length_advice(dataset).reasons, *emotion_advice(dataset).reasons]
-    *infos, reviewed_info = field_infos(t, *fields)
+    problems = field_problems(t, *fields)
+    infos = field_infos(t, problems)[:-1]  # the share is echoed below
     # The slider's box clamps a typed 150 to 100 on screen, while the engine refuses it and
-    # counts 0 %: show the share the limits are computed with, next to the refusal.
-    reviewed = gr.update(**reviewed_info, value=round(100 * dataset.reviewed_fraction, 2))
+    # counts 0 %: the box shows the share the limits are computed with, and why.
+    reviewed = echo_update(reviewed_pct, round(100 * dataset.reviewed_fraction, 6),
+                           t(REVIEWED_INFO), problems[-1] or None, t)
     return (*governed_update(limit, t), why_markdown([(t("Slice length"), limit)], t),
             notice_markdown(advice, t), *infos, reviewed)
 

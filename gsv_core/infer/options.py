@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gsv_core.errors import ConfigError
+from gsv_core.guidelines import Limit, decide_device, gpu_memory_budget, inference_batch_limit
+from gsv_core.guidelines import memory_budget as computer_memory_budget
 from gsv_core.text import CUT_METHODS, LANGUAGE_MODES
 
 if TYPE_CHECKING:  # torch loads with the engine, not with the request's settings
+    from gsv_core.hardware import MachineProfile
     from gsv_core.models.gpt_sampling import SamplingOptions
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "STREAMING_MODES",
     "InferenceOptions",
     "Reference",
+    "batch_size_limit",
     "check_language",
 ]
 
@@ -74,6 +78,25 @@ def _check_int(field: str, value: object, low: int, high: int | None = None) -> 
         upper = "" if high is None else f" and at most {high}"
         raise ConfigError(f"{field} must be a whole number of at least {low}{upper}, "
                           f"got {value!r}.", f"Set {field} to a whole number in that range.")
+
+
+def batch_size_limit(profile: MachineProfile, device: str,
+                     requested: float | None = None) -> Limit:
+    """The range of ``InferenceOptions.batch_size`` on ``device`` of ``profile``, without an
+    engine (no torch, no models): what the Inference tab shows before anything is loaded.
+
+    The same memory as ``InferenceEngine.batch_limit`` reads: the card's for a CUDA device
+    in the profile, else the computer's (``inference_batch_limit`` holds the rule).
+    ``device``: what the engine runs on ("cuda:1", "cpu", "mps").
+    """
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        for gpu in profile.gpus:
+            if gpu.index == (int(index) if index else 0):
+                return inference_batch_limit(gpu_memory_budget(gpu), requested)
+    decision = replace(decide_device(profile), gpu=None)
+    return inference_batch_limit(computer_memory_budget(profile, decision), requested,
+                                 ram_gb=profile.ram_gb)
 
 
 @dataclass(frozen=True)

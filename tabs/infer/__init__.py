@@ -13,7 +13,7 @@ from functools import partial
 import gradio as gr
 
 from gsv_core.infer.history import remove_results, results_folder
-from tabs.common import AppContext
+from tabs.common import AppContext, echo_range, refresh_live
 from tabs.infer import compare, run
 from tabs.infer.sections import compare as compare_section
 from tabs.infer.sections import models, output, reference, sampling, text
@@ -81,6 +81,10 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     tab.reference.dataset_clip.select(partial(reference.pick_clip, ctx),
                                       inputs=[tab.reference.dataset_clip],
                                       outputs=[tab.reference.text, tab.reference.language])
+    for slider in tab.sampling.sliders():
+        echo_range(slider, ctx.t)
+    refresh_live(ctx, [tab.sampling.batch.slider], tab.sampling.batch.outputs(),
+                 sampling.refresh_batch)
     controls = tab.request_inputs()
     # A set: the handler gets one dict, so it can also take Gradio's request and progress,
     # which Gradio passes only to positional parameters.

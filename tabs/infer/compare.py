@@ -44,7 +44,7 @@ def render(ctx: AppContext, runtime: InferRuntime, shown: list[str] | None,
         if not 1 <= len(picked) <= AB_SLOTS:
             raise ConfigError(t("{n} epochs are ticked.", n=len(picked)),
                               t("Tick between 1 and {max} epochs to compare.", max=AB_SLOTS))
-        parsed = read_request(t, *values)
+        parsed = read_request(ctx, *values)
         from gsv_core.infer.ab import render_epochs
 
         options = parsed.options.with_seed_drawn()

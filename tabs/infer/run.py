@@ -27,7 +27,7 @@ from gsv_core.infer.history import SessionHistory, record
 from gsv_core.infer.lazy import LazyEngine
 from tabs.common import AppContext, error_markdown
 from tabs.infer.sections.output import history_updates
-from tabs.infer.sections.sampling import seed_value
+from tabs.infer.sections.sampling import batch_limit, engine_device, seed_value
 
 if TYPE_CHECKING:
     from gsv_core.infer.engine import InferenceEngine
@@ -51,9 +51,8 @@ class EngineSlot(LazyEngine):
 def _new_engine(ctx: AppContext) -> InferenceEngine:
     from gsv_core.infer.engine import InferenceEngine
 
-    # Simulated cards (GSV_FAKE_GPU) only shape the limits; nothing runs on them.
-    device = "cpu" if ctx.profile.is_fake else None
-    return InferenceEngine(ctx.workspace, device=device)
+    # The device the batch size control was built for (sampling.batch_limit).
+    return InferenceEngine(ctx.workspace, device=engine_device(ctx.profile))
 
 
 class StopRequests:
@@ -111,14 +110,21 @@ def whole(value: float | None) -> int | float | None:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def read_request(t: Translator, gpt: str | None, sovits: str | None, ref_audio: str | None,
+def read_request(ctx: AppContext, gpt: str | None, sovits: str | None, ref_audio: str | None,
                  ref_clip: str | None, ref_text: str, ref_language: str, prompt_free: bool,
                  extra_audio: object, text: str, text_language: str, cut_method: str,
                  top_k: float | None, top_p: float | None, temperature: float | None,
                  repetition_penalty: float | None, speed: float | None,
-                 pause_s: float | None, seed: float | None, random_seed: bool) -> Request:
-    """The control values as a validated request (``GsvError`` naming what to change)."""
+                 pause_s: float | None, seed: float | None, random_seed: bool,
+                 batch_size: float | None = None) -> Request:
+    """The control values as a validated request (``GsvError`` naming what to change).
+
+    ``batch_size`` is clamped by the guideline rule the engine applies (None: its default),
+    so the request, and the history, hold the batch size the engine will use.
+    """
     from gsv_core.infer.options import InferenceOptions, Reference
+
+    t = ctx.t
 
     if not gpt or not sovits:
         raise ModelMissing(t("No model is picked."),
@@ -139,7 +145,8 @@ def read_request(t: Translator, gpt: str | None, sovits: str | None, ref_audio: 
         text_language=text_language, cut_method=cut_method, top_k=whole(top_k),
         top_p=typed(top_p), temperature=typed(temperature),
         repetition_penalty=typed(repetition_penalty), speed=typed(speed),
-        fragment_interval_s=typed(pause_s), seed=seed_value(seed, random_seed))
+        fragment_interval_s=typed(pause_s), seed=seed_value(seed, random_seed),
+        batch_size=int(batch_limit(ctx.profile, batch_size).value))
     return Request(Path(gpt), Path(sovits), reference.validate(), text or "",
                    options.validate())
 
@@ -152,7 +159,9 @@ def settings_of(request: Request, t: Translator) -> dict[str, object]:
             t("top-k"): options.top_k, t("top-p"): options.top_p,
             t("temperature"): options.temperature,
             t("repetition penalty"): options.repetition_penalty,
-            t("speed"): options.speed, t("pause"): f"{options.fragment_interval_s:g} s"}
+            t("speed"): options.speed, t("pause"): f"{options.fragment_interval_s:g} s",
+            # batches share one random generator, so the batch size is part of the recipe
+            t("batch"): options.batch_size}
 
 
 def _load(runtime: InferRuntime, request: Request) -> InferenceEngine:
@@ -193,7 +202,7 @@ def generate(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *v
     runtime.stops.clear(session)
     unchanged = (gr.update(), history, *[gr.update()] * len(history_updates(history, t)))
     try:
-        parsed = read_request(t, *values)
+        parsed = read_request(ctx, *values)
         if progress is not None:
             progress(0, desc=t("Loading the models…"))
         engine = _load(runtime, parsed)
@@ -228,12 +237,16 @@ def stream(ctx: AppContext, runtime: InferRuntime, history: SessionHistory, *val
     keep = [gr.update()] * slot_count
     chunks: list[np.ndarray] = []
     try:
-        parsed = read_request(t, *values)
+        parsed = read_request(ctx, *values)
         yield ("⏳ " + t("Loading the models…"), None, gr.update(), history, *keep)
         engine = _load(runtime, parsed)
         from gsv_core.infer.audio_io import to_int16
-        # A chunk does not carry the seed, so a random one is drawn here, to be shown.
-        options = replace(parsed.options.with_seed_drawn(), streaming_mode=STREAMING_MODE)
+        # A chunk does not carry the seed, so a random one is drawn here, to be shown; the
+        # stream decodes one segment at a time (the engine's rule for chunked modes), which
+        # the history then states.
+        options = replace(parsed.options.with_seed_drawn(), streaming_mode=STREAMING_MODE,
+                          batch_size=1)
+        parsed = replace(parsed, options=options)
         seed = options.seed
         sample_rate = 0
         for chunk in engine.stream(parsed.reference, parsed.text, options,

@@ -99,3 +99,22 @@ def test_stream_plays_in_the_browser_and_lands_in_the_history(page, served) -> N
         ".some(a => a.src && a.duration > 0.3)", timeout=30_000)
     expect(page.locator("#infer-history-0-text")).to_contain_text(TEXT)
     assert page.locator(".toast-body").count() == 0
+
+
+def test_a_temperature_typed_above_the_slider_renders_with_the_value_the_box_shows(
+        page, served) -> None:
+    """Issue 8: typing 5 into the temperature box (slider 0.05–1; the API accepts up to 10).
+    The browser clamps the box to 1 when it is left, and Generate reads 1: the engine renders
+    with 1 (the history says so), and the line under the slider says 5 became 1."""
+    from playwright.sync_api import expect
+
+    fill_the_request(page, *served)
+    # the batch size is a governed control, filled in by the page-load refresh
+    expect(page.locator("#infer-batch")).to_contain_text("H-2", timeout=20_000)
+    page.locator("#infer-temperature input[type=number]").fill("5")
+    page.locator("#infer-generate").click()
+    expect(page.locator("#infer-message")).to_contain_text("✅", timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#infer-history-0-text")).to_contain_text("temperature 1 ·")
+    expect(page.locator("#infer-temperature")).to_contain_text("5 → 1")
+    expect(page.locator("#infer-temperature input[type=number]")).to_have_value("1")
+    assert page.locator(".toast-body").count() == 0

@@ -67,7 +67,7 @@ def values(setup, **changes) -> list:
               "extra_audio": None, "text": TEXT, "text_language": "all_zh",
               "cut_method": "cut5", "top_k": 15, "top_p": 1.0, "temperature": 1.0,
               "repetition_penalty": 1.35, "speed": 1.0, "pause_s": 0.3, "seed": 7,
-              "random_seed": False, **changes}
+              "random_seed": False, "batch_size": None, **changes}
     return list(fields.values())
 
 
@@ -171,6 +171,7 @@ def test_stream_yields_chunks_then_the_whole_result_in_the_history(ui, setup) ->
     message, live, result, history, *slots = steps[-1]
     assert message.startswith("✅") and live is None
     assert history.entries[0].audio_path == Path(result)
+    assert ("batch", "1") in history.entries[0].settings  # chunks decode one segment at a time
     total = sum(len(audio) for _, audio in chunks)
     assert soundfile.info(result).frames == total
     assert slots[1]["visible"] and TEXT in slots[1]["value"]
@@ -188,3 +189,42 @@ def test_the_engine_is_made_once_on_first_use(ui) -> None:
     slot = run.EngineSlot(ctx)
     assert slot._engine is None  # building the tab made no engine
     assert slot.get() is slot.get()
+
+
+def test_the_batch_size_reaches_the_engine_clamped_by_its_rule(ui, setup) -> None:
+    from gsv_core.infer.options import batch_size_limit
+
+    ctx, _ = ui
+    maximum = int(batch_size_limit(ctx.profile, "cpu").max)
+    assert run.read_request(ctx, *values(setup, batch_size=2)).options.batch_size == 2
+    assert run.read_request(ctx, *values(setup, batch_size=maximum + 7)).options.batch_size == (
+        maximum)
+    assert run.read_request(ctx, *values(setup)).options.batch_size == maximum  # the default
+    out = generate(ui, setup, batch_size=1)
+    assert out["message"].startswith("✅")
+    assert ("batch", "1") in out["history"].entries[0].settings
+
+
+PROFILES = ["NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12", "NVIDIA GTX 1050:4",
+            "NVIDIA H200:141"]
+
+
+@pytest.mark.parametrize("spec", PROFILES)
+@pytest.mark.parametrize("device", ["cuda:0", "cuda:1", "cuda:7", "cpu", "mps"])
+def test_the_tabs_batch_limit_is_the_engines_without_making_one(fake_gpu, spec: str,
+                                                                device: str) -> None:
+    """The tab reads the rule before any engine exists; it must be the rule the engine uses
+    (``InferenceEngine.batch_limit``) for the same machine and device."""
+    from dataclasses import replace
+
+    from gsv_core.infer.engine import InferenceEngine
+    from gsv_core.infer.options import batch_size_limit
+
+    fake_gpu(spec)
+    for profile in (detect_machine(), replace(detect_machine(), ram_gb=8)):
+        # fp32, so building an engine for a CUDA device reads nothing from a GPU
+        engine = InferenceEngine(Workspace(Path("unused")), device=device, precision="fp32",
+                                 profile=profile)
+        for requested in (None, 2, 99, 0):
+            assert batch_size_limit(profile, device, requested) == engine.batch_limit(
+                requested), (device, requested)

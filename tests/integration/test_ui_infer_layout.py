@@ -123,3 +123,54 @@ def test_the_results_folder_goes_with_the_app_and_a_killed_apps_at_the_next_star
     finally:
         stop_app(app)
     assert list(temp.glob(RESULTS_PREFIX + "*")) == [], (tmp_path / "app.log").read_text()
+
+
+def release_handlers(app: gr.Blocks) -> dict[str, object]:
+    """elem_id → the handler its slider's ``release`` runs (what the browser calls)."""
+    config = app.get_config_file()
+    ids = {c["id"]: c["props"].get("elem_id") for c in config["components"]}
+    return {ids[target]: app.fns[d["id"]].fn for d in config["dependencies"]
+            for target, event in d["targets"] if event == "release" and ids.get(target)}
+
+
+def test_a_value_typed_outside_a_slider_shows_the_value_used_and_says_why(
+        fake_gpu, tmp_path) -> None:
+    """The browser sends the typed 5 with the release, then clamps its box to 1, and every
+    later event reads 1 (tests/browser/test_infer_tab.py): the box shows 1 with a note."""
+    import webui
+
+    fake_gpu(GPU)
+    handlers = release_handlers(webui.build_app(workspace=tmp_path / "ws"))
+    temperature = handlers["infer-temperature"]
+    hot = temperature(5)
+    assert hot["value"] == 1 and hot["info"].startswith("⚠️ 5 → 1:")
+    assert "0.05 to 1" in hot["info"]
+    fine = temperature(0.7)  # in range: the note goes, the value is left alone
+    assert "value" not in fine and fine["info"] == "Lower is steadier, higher is livelier."
+    emptied = temperature(None)  # the browser's box then shows its minimum
+    assert emptied["value"] == 0.05 and emptied["info"].startswith("⚠️ empty → 0.05:")
+    assert handlers["infer-speed"](3)["value"] == 1.65
+    assert handlers["infer-pause"](-1)["value"] == 0
+    assert handlers["infer-top-k"](500)["value"] == 100
+    assert handlers["infer-top-p"](0.5)["info"].startswith("Sample from")
+
+
+def test_the_batch_size_is_governed_by_the_rule_for_the_engines_device(
+        fake_gpu, tmp_path) -> None:
+    """Simulated cards run the engine on the CPU, so the CPU row of the rule (H-2) binds;
+    the engine is not made to read it."""
+    import webui
+    from gsv_core.infer.options import batch_size_limit
+
+    fake_gpu(GPU)
+    built = webui.build_ui(workspace=tmp_path / "ws")
+    config = built.app.get_config_file()
+    [batch] = [c for c in config["components"] if c["props"].get("elem_id") == "infer-batch"]
+    limit = batch_size_limit(detect_machine(), "cpu")
+    assert batch["props"]["maximum"] == limit.max and batch["props"]["minimum"] == 1
+    assert "[H-2]" in batch["props"]["info"]
+    slider, fixed = release_handlers(built.app)["infer-batch"](limit.max + 50)
+    assert slider["value"] == limit.max and fixed["visible"] is False
+    assert f"{limit.max + 50} → {limit.max} (clamped)" in slider["info"]
+    assert release_handlers(built.app)["infer-batch"](None)[0]["value"] == limit.default
+    assert built.inference_engine.__self__._engine is None  # no engine was made

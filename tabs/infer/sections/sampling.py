@@ -1,9 +1,15 @@
-"""Sampling and pacing: top-k, top-p, temperature, repetition penalty, speed, pause, seed.
+"""Sampling and pacing: top-k, top-p, temperature, repetition penalty, speed, pause, seed,
+and the batch size (segments decoded together).
 
-The sliders pass typed values on unjudged (``GovernedSlider``), so a value out of range
-reaches ``InferenceOptions.validate`` and comes back as the tab's one error message, naming
-the field and its range, instead of a Gradio toast. Defaults are upstream's (api_v2.py and
-inference_webui.py at 48b1a01).
+The sliders' ranges and defaults are upstream's inference UI's (inference_webui.py at
+48b1a01); ``InferenceOptions.validate`` accepts the API's wider ranges. A value typed outside
+a slider's range is clamped to it by the browser when the box is left, and the line under
+the slider says so (``tabs.common.echo_range``): the value in the box is the value rendered.
+The sliders pass values on unjudged (``GovernedSlider``), so no value ever makes a Gradio
+toast: what the browser cannot clamp (a fraction of top-k, from the API) reaches ``validate``
+and comes back as the tab's one error message. The batch size is governed by the guideline
+rule (``gsv_core.guidelines.inference_batch_limit``), read for the device the engine will use
+without loading it.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from gsv_core.infer.options import RANDOM_SEED
-from tabs.common import AppContext
+from gsv_core.guidelines import Limit, decide_device
+from gsv_core.hardware import MachineProfile
+from gsv_core.infer.options import RANDOM_SEED, batch_size_limit
+from tabs.common import AppContext, GovernedControl, governed_control, governed_update
 from tabs.governed import GovernedNumber, GovernedSlider
 
 
@@ -27,10 +35,17 @@ class SamplingInputs:
     pause_s: GovernedSlider
     seed: GovernedNumber
     random_seed: gr.Checkbox
+    batch: GovernedControl
 
     def components(self) -> list[gr.components.Component]:
+        """The values ``run.read_request`` reads, in its order."""
         return [self.top_k, self.top_p, self.temperature, self.repetition_penalty, self.speed,
-                self.pause_s, self.seed, self.random_seed]
+                self.pause_s, self.seed, self.random_seed, self.batch.slider]
+
+    def sliders(self) -> list[GovernedSlider]:
+        """The plain sliders (fixed ranges); the batch size is governed instead."""
+        return [self.top_k, self.top_p, self.temperature, self.repetition_penalty, self.speed,
+                self.pause_s]
 
 
 def build(ctx: AppContext) -> SamplingInputs:
@@ -64,8 +79,27 @@ def build(ctx: AppContext) -> SamplingInputs:
         random_seed = gr.Checkbox(True, label=t("Random seed"), elem_id="infer-random-seed",
                                   info=t("Pick a new seed each time; the seed used is shown "
                                          "with the result, to reproduce it."))
+    with gr.Row():
+        batch = governed_control(batch_limit(ctx.profile), t("Batch size (segments)"), t,
+                                 "infer-batch")
     return SamplingInputs(top_k, top_p, temperature, repetition_penalty, speed, pause_s, seed,
-                          random_seed)
+                          random_seed, batch)
+
+
+def engine_device(profile: MachineProfile) -> str:
+    """The device the tab's engine runs on: the guideline pick; the CPU for simulated cards
+    (GSV_FAKE_GPU only shapes the limits, nothing runs on them)."""
+    return "cpu" if profile.is_fake else decide_device(profile).inference_device
+
+
+def batch_limit(profile: MachineProfile, requested: float | None = None) -> Limit:
+    """The batch size rule for the engine's device, read without making the engine."""
+    return batch_size_limit(profile, engine_device(profile), requested)
+
+
+def refresh_batch(ctx: AppContext, requested: float | None) -> tuple[dict, dict]:
+    """Clamp the batch size typed (None: the default) and say why: ``batch.outputs()``."""
+    return governed_update(batch_limit(ctx.profile, requested), ctx.t)
 
 
 def seed_value(seed: float | None, random_seed: bool) -> int | float:
