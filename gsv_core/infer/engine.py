@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -52,9 +53,9 @@ from gsv_core.infer.precision import ModelDtypes, model_dtypes
 from gsv_core.infer.prompt_cache import PromptCache, reference_key
 from gsv_core.infer.reference import ReferenceFeatures, prepare_reference
 from gsv_core.infer.segments import Segment, segment_features, split_segments
-from gsv_core.infer.stream import quiet_token_similarity, stream_segment_chunks
+from gsv_core.infer.stream import StreamedChunk, quiet_token_similarity, stream_segment_chunks
 from gsv_core.models.gpt import Text2SemanticDecoder
-from gsv_core.models.gpt_decode import DecodeResult, generate_batch
+from gsv_core.models.gpt_decode import DecodeResult, DecodeStopped, generate_batch, stream_tokens
 from gsv_core.models.gpt_sampling import SamplingOptions
 from gsv_core.models.sovits import SoVITSGenerator
 from gsv_core.text import PolyphoneBackend, load_polyphone_backend
@@ -106,6 +107,22 @@ class _Prepared:
     reference: ReferenceFeatures
     seed: int
     batch_size: int
+
+
+class _StopRequested(Exception):
+    """``should_stop()`` fired between two blocks of a streamed segment's decode: raised from
+    the token feed through the chunk decoder, so no chunk is rendered from a cut segment."""
+
+
+def _gpt_out_of_memory(count: int, exc: torch.OutOfMemoryError) -> OutOfMemory:
+    """The B-6 error for ``count`` segments decoded together: names the batch to try next."""
+    smaller = max(count // 2, 1)
+    return OutOfMemory(
+        f"The GPU ran out of memory decoding {count} text segments together.",
+        f"Set the batch size to {smaller}" + (
+            "." if count > 1 else ", cut the text into shorter segments (cut "
+            "method cut5), or close other programs using the GPU."),
+        next_batch_size=smaller, details=str(exc))
 
 
 def _peak_limited(wav: np.ndarray) -> np.ndarray:
@@ -300,29 +317,30 @@ class InferenceEngine:
 
     # -- decoding -------------------------------------------------------------------------
 
-    @torch.inference_mode()
-    def _decode_tokens(self, gpt: Text2SemanticDecoder, prepared: _Prepared,
-                       batch: Sequence[Segment], options: InferenceOptions,
-                       generator: torch.Generator) -> list[DecodeResult]:
+    @staticmethod
+    def _gpt_inputs(prepared: _Prepared, batch: Sequence[Segment]
+                    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Phones and BERT per segment as the GPT reads them: the reference's first, as
+        upstream, when the reference has a prompt."""
         ref = prepared.reference
         if ref.prompt_codes is not None and ref.prompt_phone_ids is not None:
             assert ref.prompt_bert is not None
-            phones = [torch.cat([ref.prompt_phone_ids, s.phone_ids]) for s in batch]
-            bert = [torch.cat([ref.prompt_bert, s.bert], dim=1) for s in batch]
-        else:
-            phones = [s.phone_ids for s in batch]
-            bert = [s.bert for s in batch]
+            return ([torch.cat([ref.prompt_phone_ids, s.phone_ids]) for s in batch],
+                    [torch.cat([ref.prompt_bert, s.bert], dim=1) for s in batch])
+        return [s.phone_ids for s in batch], [s.bert for s in batch]
+
+    @torch.inference_mode()
+    def _decode_tokens(self, gpt: Text2SemanticDecoder, prepared: _Prepared,
+                       batch: Sequence[Segment], options: InferenceOptions,
+                       generator: torch.Generator, should_stop: ShouldStop | None = None
+                       ) -> list[DecodeResult]:
+        """Decode a batch of segments; raises DecodeStopped when should_stop fires inside."""
+        phones, bert = self._gpt_inputs(prepared, batch)
         try:
-            return generate_batch(gpt, phones, bert, ref.prompt_codes, options.sampling(),
-                                  generator)
+            return generate_batch(gpt, phones, bert, prepared.reference.prompt_codes,
+                                  options.sampling(), generator, should_stop=should_stop)
         except torch.OutOfMemoryError as exc:  # B-6: name the batch to try next
-            smaller = max(len(batch) // 2, 1)
-            raise OutOfMemory(
-                f"The GPU ran out of memory decoding {len(batch)} text segments together.",
-                f"Set the batch size to {smaller}" + (
-                    "." if len(batch) > 1 else ", cut the text into shorter segments (cut "
-                    "method cut5), or close other programs using the GPU."),
-                next_batch_size=smaller, details=str(exc)) from exc
+            raise _gpt_out_of_memory(len(batch), exc) from exc
 
     def _segment_generator(self, seed: int, index: int) -> torch.Generator:
         return torch.Generator(self.device).manual_seed((seed + index) % 2**64)
@@ -350,7 +368,11 @@ class InferenceEngine:
             if should_stop is not None and should_stop():
                 return
             batch = segments[start:start + prepared.batch_size]
-            results = self._decode_tokens(gpt, prepared, batch, options, generator)
+            try:
+                results = self._decode_tokens(gpt, prepared, batch, options, generator,
+                                              should_stop)
+            except DecodeStopped:  # a stop inside the batch: its segments are not rendered
+                return
             for offset, result in enumerate(results):
                 yield start + offset, result.semantic_for_sovits
 
@@ -378,7 +400,10 @@ class InferenceEngine:
         """Render ``text`` in the voice of ``reference``.
 
         ``progress(i, n)`` is called after each segment (i = 1..n); ``should_stop()`` is
-        checked between batches and segments, and a stop returns what was rendered so far.
+        checked between segments and between blocks of GPT steps (every step on the eager
+        path, every ``STOP_CHECK_STEPS`` with CUDA graphs), so a Stop acts within a long
+        segment; a stop returns what was rendered so far (``stopped`` True): the segments of
+        a batch stopped mid-decode are left out.
 
         Raises:
             ConfigError: an option or a language (the message names it).
@@ -406,10 +431,18 @@ class InferenceEngine:
 
         Streaming is for the first sound to come early, so the GPT decodes one segment at a
         time: always in modes 2/3 (upstream turns parallel inference off there), and in mode 1
-        unless ``batch_size`` is set. Modes 2/3 decode each segment's tokens in overlapping
-        chunks (``stream.stream_segment_chunks``); the pause follows each segment's last
-        chunk. The engine is held from the first chunk until the generator ends or is closed
-        (``close()``, or leaving a ``for`` loop over it early).
+        unless ``batch_size`` is set. Modes 2/3 hand the GPT's tokens to the chunk decoder
+        (``stream.stream_segment_chunks``) as the GPT makes them, so the first chunk is out
+        after about ``min_chunk_length`` tokens, not after the whole segment; the pause
+        follows each segment's last chunk. ``should_stop()`` is checked between chunks and
+        between blocks of GPT steps; a stop ends the stream without rendering the cut
+        segment. The engine is held from the first chunk until the generator ends or is
+        closed (``close()``, or leaving a ``for`` loop over it early).
+
+        Modes 2/3 give SoVITS every new token of a segment. Upstream's whole render (and
+        ``synthesize``, mode 1) drops a segment's first token when the decode ends at the
+        length limit rather than on EOS (``DecodeResult.semantic_for_sovits``); a stream
+        has played that token before the end is known. After an EOS stop both are the same.
         """
         options.validate()
         if options.streaming_mode in (2, 3) or (
@@ -447,25 +480,60 @@ class InferenceEngine:
         quiet = None
         if options.streaming_mode == 2:
             quiet = quiet_token_similarity(gpt.ar_audio_embedding.word_embeddings.weight)
-        for index, tokens in self._segment_tokens(gpt, prepared, options, should_stop):
-            segment = prepared.segments[index]
+        generator = torch.Generator(self.device).manual_seed(prepared.seed)  # the GPT's
+        for index, segment in enumerate(prepared.segments):
+            if should_stop is not None and should_stop():
+                return
+            tokens = self._streamed_tokens(gpt, prepared, segment, options, generator,
+                                           should_stop)
             pieces = self._chunk_pieces(sovits, prepared, segment, tokens, index, options,
                                         quiet)
-            for piece in pieces:
-                if should_stop is not None and should_stop():
+            with closing(pieces), closing(tokens):
+                try:
+                    for piece in pieces:
+                        if should_stop is not None and should_stop():
+                            return
+                        audio = _peak_limited(piece.audio.astype(np.float32, copy=False))
+                        if piece.final:
+                            audio = np.concatenate([audio, self._pause(options)])
+                        yield AudioChunk(audio.astype(np.float32, copy=False), SAMPLE_RATE,
+                                         index, total, final=piece.final and index == total - 1)
+                except _StopRequested:
                     return
-                audio = _peak_limited(piece.audio.astype(np.float32, copy=False))
-                if piece.final:
-                    audio = np.concatenate([audio, self._pause(options)])
-                yield AudioChunk(audio.astype(np.float32, copy=False), SAMPLE_RATE, index,
-                                 total, final=piece.final and index == total - 1)
+
+    def _streamed_tokens(self, gpt: Text2SemanticDecoder, prepared: _Prepared,
+                         segment: Segment, options: InferenceOptions, generator: torch.Generator,
+                         should_stop: ShouldStop | None) -> Generator[torch.Tensor, None, None]:
+        """One segment's new tokens in pieces as the GPT makes them (modes 2/3).
+
+        The request's one GPT generator carries on from segment to segment, as in
+        ``_segment_tokens``, so the tokens are those of a decode one segment at a time.
+        ``should_stop()`` is asked before each further block of steps; True raises
+        _StopRequested (the decode is closed on the way out).
+        """
+        phones, bert = self._gpt_inputs(prepared, [segment])
+        stream = stream_tokens(gpt, phones[0], bert[0], prepared.reference.prompt_codes,
+                               options.sampling(), generator)
+        with closing(stream):
+            while True:
+                try:
+                    piece = next(stream, None)
+                except torch.OutOfMemoryError as exc:  # B-6, as a batch of one
+                    raise _gpt_out_of_memory(1, exc) from exc
+                if piece is None:
+                    return
+                yield piece
+                if stream.result is None and should_stop is not None and should_stop():
+                    raise _StopRequested
 
     def _chunk_pieces(self, sovits: SoVITSGenerator, prepared: _Prepared, segment: Segment,
-                      tokens: torch.Tensor, index: int, options: InferenceOptions,
-                      quiet: torch.Tensor | None) -> Iterator:
-        """The chunk decoder's pieces, each computed under inference mode (not the yields)."""
+                      tokens: torch.Tensor | Iterator[torch.Tensor], index: int,
+                      options: InferenceOptions, quiet: torch.Tensor | None
+                      ) -> Generator[StreamedChunk, None, None]:
+        """The chunk decoder's pieces, each computed under inference mode (not the yields);
+        with a token feed, the GPT's blocks run there too."""
         pieces = stream_segment_chunks(
-            sovits, tokens.to(self.device), segment.phone_ids.to(self.device).unsqueeze(0),
+            sovits, tokens, segment.phone_ids.to(self.device).unsqueeze(0),
             ge=prepared.reference.style, speed=options.speed, noise_scale=options.noise_scale,
             generator=self._segment_generator(prepared.seed, index),
             overlap_length=options.overlap_length, min_chunk_length=options.min_chunk_length,

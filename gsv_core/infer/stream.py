@@ -23,7 +23,9 @@ Entry point for ``InferenceEngine.stream``::
 Mode 3 (``quiet_similarity=None``) cuts every ``min_chunk_length`` tokens. Mode 2 passes
 :func:`quiet_token_similarity` of the GPT's token embedding and cuts, like upstream, after at
 least ``min_chunk_length`` tokens where two consecutive tokens sound like silence, so seams
-fall in pauses.
+fall in pauses. Both decide a cut as each token arrives, as upstream does after every GPT
+step, also when several tokens (or the whole segment) come at once: the borders depend on the
+tokens only, not on how they are grouped.
 
 How a chunk is decoded, and why the streamed audio equals a whole render away from seams:
 
@@ -378,12 +380,20 @@ def stream_segment_chunks(
             emitted = stop - overlap_frames
         return StreamedChunk(audio=ready.cpu().numpy().astype(np.float32), final=final)
 
+    # The cuts are decided on the CPU (no device sync per token) and as if the tokens came
+    # one at a time, as upstream checks after every GPT step: the borders, and so the audio,
+    # do not depend on how the tokens are grouped into pieces (one GPT step, a block of
+    # steps, the whole segment).
+    similarity = None if quiet_similarity is None else quiet_similarity.detach().float().cpu()
+    known = torch.zeros(0, dtype=torch.long)  # the tokens so far, on the CPU
     for piece in _token_pieces(semantic_tokens):
         tokens = torch.cat([tokens, piece.to(tokens.device)])
-        while (length := next_chunk_length(tokens[chunked:], min_chunk_length,
-                                           quiet_similarity)) is not None:
-            chunked += length
-            if (ready := chunk(chunked, final=False)) is not None:
-                yield ready
+        arrived, known = known.shape[0], torch.cat([known, piece.cpu()])
+        for count in range(arrived + 1, known.shape[0] + 1):
+            while (length := next_chunk_length(known[chunked:count], min_chunk_length,
+                                               similarity)) is not None:
+                chunked += length
+                if (ready := chunk(chunked, final=False)) is not None:
+                    yield ready
     if tokens.shape[0] > 0:
         yield chunk(tokens.shape[0], final=True)

@@ -284,3 +284,104 @@ def test_stream_in_chunks_within_segments(engine: InferenceEngine, infer_setup: 
     streamed = np.concatenate([c.audio for c in chunks])
     # the same tokens are decoded: the length agrees to within one token's samples
     assert abs(streamed.shape[0] - whole.audio.shape[0]) <= SAMPLES_PER_TOKEN
+
+
+@pytest.fixture
+def gpt_steps(engine: InferenceEngine) -> list[int]:
+    """One entry per GPT decoding step run (the output layer runs once a step)."""
+    steps: list[int] = []
+    assert engine.gpt_model is not None
+    handle = engine.gpt_model.ar_predict_layer.register_forward_hook(
+        lambda *_: steps.append(1))
+    yield steps
+    handle.remove()
+
+
+@pytest.mark.parametrize("mode", [2, 3])
+def test_streamed_tokens_give_the_audio_of_decode_then_chunk(
+        engine: InferenceEngine, infer_setup: InferSetup, mode: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    options = replace(FAST, streaming_mode=mode, min_chunk_length=8)
+    streamed = list(engine.stream(infer_setup.reference(), TEXT, options))
+    seen: list[torch.Tensor] = []
+    real = engine_module.stream_segment_chunks
+
+    def whole_segment_first(sovits, semantic_tokens, *args, **kwargs):
+        tokens = torch.cat([piece.reshape(-1) for piece in semantic_tokens])
+        seen.append(tokens)
+        return real(sovits, tokens, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "stream_segment_chunks", whole_segment_first)
+    chunked = list(engine.stream(infer_setup.reference(), TEXT, options))
+    assert [(c.segment_index, c.final) for c in streamed] == [
+        (c.segment_index, c.final) for c in chunked]
+    assert {c.segment_index for c in streamed} == {0, 1, 2}
+    for a, b in zip(streamed, chunked, strict=True):
+        assert np.array_equal(a.audio, b.audio)
+    # the tokens are those of a decode one segment at a time with the request's generator
+    decoded: list = []
+    real_batch = engine_module.generate_batch
+
+    def spy(*args, **kwargs):
+        decoded.extend(real_batch(*args, **kwargs))
+        return decoded[-1:]
+
+    monkeypatch.setattr(engine_module, "generate_batch", spy)
+    engine.synthesize(infer_setup.reference(), TEXT, replace(options, batch_size=1))
+    assert [t.tolist() for t in seen] == [r.tokens.tolist() for r in decoded]
+    # the length limit ended these decodes: upstream's whole render drops the first token
+    assert all(not r.eos and r.semantic_for_sovits.shape[0] == r.tokens.shape[0] - 1
+               for r in decoded)
+
+
+def test_first_streamed_chunk_comes_after_min_chunk_length_gpt_steps(
+        engine: InferenceEngine, infer_setup: InferSetup, gpt_steps: list[int]) -> None:
+    options = replace(FAST, streaming_mode=3, max_new_tokens=40, min_chunk_length=8)
+    stream = engine.stream(infer_setup.reference(), "今天天气很不错。", options)
+    first = next(stream)
+    assert not first.final
+    assert len(gpt_steps) == 8  # not the segment's 40: the GPT is still mid-segment
+    rest = list(stream)
+    assert len(gpt_steps) == 40 and rest[-1].final
+
+
+def test_stop_inside_a_streamed_segment_ends_the_decode(
+        engine: InferenceEngine, infer_setup: InferSetup, gpt_steps: list[int]) -> None:
+    options = replace(FAST, streaming_mode=3, max_new_tokens=40, min_chunk_length=8)
+    chunks = list(engine.stream(infer_setup.reference(), "今天天气很不错。", options,
+                                should_stop=lambda: len(gpt_steps) >= 12))
+    assert len(gpt_steps) == 12  # the stop acted after the 12th of 40 steps
+    assert len(chunks) == 1 and not chunks[0].final  # the cut segment is not rendered
+
+
+def test_stop_inside_a_segment_returns_the_segments_before_it(
+        engine: InferenceEngine, infer_setup: InferSetup, gpt_steps: list[int]) -> None:
+    options = replace(FAST, batch_size=1)
+    whole = engine.synthesize(infer_setup.reference(), TEXT, options)
+    total_steps = len(gpt_steps)
+    gpt_steps.clear()
+    stopped = engine.synthesize(infer_setup.reference(), TEXT, options,
+                                should_stop=lambda: len(gpt_steps) >= 30)
+    assert total_steps == 3 * 24 and len(gpt_steps) == 30  # 6 steps into segment 2
+    assert stopped.stopped and not whole.stopped
+    first_segment = 24 * SAMPLES_PER_TOKEN + int(0.3 * SAMPLE_RATE)
+    assert 0 < stopped.audio.shape[0] <= first_segment
+    assert np.array_equal(stopped.audio, whole.audio[:stopped.audio.shape[0]])
+    gpt_steps.clear()
+    batched = engine.synthesize(infer_setup.reference(), TEXT, FAST,
+                                should_stop=lambda: len(gpt_steps) >= 5)
+    assert len(gpt_steps) == 5 and batched.stopped and not batched.audio.any()
+
+
+def test_streamed_decode_out_of_memory_is_b6(engine: InferenceEngine, infer_setup: InferSetup,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def out_of_memory(*args, **kwargs):
+        def fail():
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            yield
+        return fail()
+
+    monkeypatch.setattr(engine_module, "stream_tokens", out_of_memory)
+    with pytest.raises(OutOfMemory) as err:
+        list(engine.stream(infer_setup.reference(), TEXT, replace(FAST, streaming_mode=3)))
+    assert err.value.rule == "B-6" and "1 text segments" in err.value.message

@@ -235,3 +235,26 @@ def test_quiet_borders_cut_the_segment_at_quiet_tokens(sovits, segment) -> None:
     chunks = _stream(sovits, segment, tokens, quiet_similarity=similarity)
     assert len(chunks) == 2
     assert len(chunks[0].audio) == (31 * 2 - EDGE_GUARD_FRAMES - 2 * 2) * HOP
+
+
+def test_quiet_borders_do_not_depend_on_how_tokens_arrive(sovits, segment) -> None:
+    """Mode 2 decides each cut as a token arrives (upstream checks every GPT step): tokens one
+    by one, in blocks of 8 (the graphed GPT's read-backs) or all at once cut alike. Deciding
+    on all pending tokens at once would pick the segment's best quiet pair instead."""
+    from gsv_core.models.checkpoint import load_gpt
+
+    gpt = load_gpt(tiny_fixture("gpt_v2.ckpt"))
+    similarity = quiet_token_similarity(gpt.ar_audio_embedding.word_embeddings.weight)
+    tokens = segment["tokens"]
+    assert int((similarity[tokens] > 0).sum()) > 10  # quiet pairs to choose between
+
+    def run(size: int) -> list[np.ndarray]:
+        pieces = [tokens[at:at + size] for at in range(0, TOKENS, size)]
+        return [c.audio for c in _stream(sovits, segment, iter(pieces),
+                                         quiet_similarity=similarity, min_chunk_length=8)]
+
+    one_by_one, blocks, whole = run(1), run(8), run(TOKENS)
+    assert len(one_by_one) > 3
+    for other in (blocks, whole):
+        assert [len(a) for a in other] == [len(a) for a in one_by_one]
+        assert all(np.array_equal(a, b) for a, b in zip(other, one_by_one, strict=True))
