@@ -38,6 +38,7 @@ PORT_TRIES = 100  # a busy --port falls back to the next free one among this man
 EXIT_OK, EXIT_USAGE = 0, 2
 LOGIN_USER = "gsv"  # the user name of a generated login
 API_PORT = 9880  # upstream api_v2.py's port (gsv_core.api.API_PORT), for --api
+CACHE_SWEEP_S = 3600  # how often Gradio's cache is swept of this app's old file copies
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +209,7 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
 
     from gsv_core.hardware import detect_machine
     from gsv_core.i18n import Translator
+    from gsv_core.infer.history import STALE_AFTER_S
     from gsv_core.workspace import Workspace
     from tabs import dataset, emotion, infer, system, train
     from tabs.common import AppContext, chain_refreshes
@@ -215,7 +217,10 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
     t = Translator(language)
     # NVML finds every NVIDIA card without torch; skipping torch keeps start-up fast.
     profile = detect_machine(use_torch=False)
-    with gr.Blocks(title="GSV Studio", analytics_enabled=False) as app:
+    # Gradio serves every result from a copy in its own cache, kept forever unless asked:
+    # its copies of results older than a day go hourly, and all of this app's at close.
+    with gr.Blocks(title="GSV Studio", analytics_enabled=False,
+                   delete_cache=(CACHE_SWEEP_S, STALE_AFTER_S)) as app:
         ctx = AppContext(t=t, profile=profile, workspace=Workspace(workspace or Path.cwd()),
                          app=app)
         gr.Markdown("# GSV Studio")
@@ -287,6 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    app_kwargs={"routes": api_routes(_ui_api_service(
                        args.workspace, auth, lifecycle, built.inference_engine))})
         app.block_thread()
+    # After Ctrl+C or SIGTERM, block_thread only stops the server: Gradio's own close also
+    # ends the browsers' heartbeats, without which the server waits on their connections
+    # until its thread is given up, and never deletes its cache (``delete_cache``).
+    app.close(verbose=False)
     built.closed()  # before a restart, which replaces the process without running atexit
     lifecycle.finish()
     return EXIT_OK

@@ -118,3 +118,31 @@ def test_a_temperature_typed_above_the_slider_renders_with_the_value_the_box_sho
     expect(page.locator("#infer-temperature")).to_contain_text("5 → 1")
     expect(page.locator("#infer-temperature input[type=number]")).to_have_value("1")
     assert page.locator(".toast-body").count() == 0
+
+
+def test_stopping_the_app_deletes_its_results_and_gradios_copies_of_them(
+        page, tmp_path, monkeypatch) -> None:
+    """Issue 8: result files do not outlive the app, neither ours nor the copies Gradio
+    serves them from (its cache). Stopped with SIGTERM, as a service manager or ``kill``
+    does; Ctrl+C takes the same path."""
+    from playwright.sync_api import expect
+
+    from gsv_core.infer.history import RESULTS_PREFIX
+
+    temp, cache = tmp_path / "tmp", tmp_path / "gradio-cache"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # where the app makes its results folder
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    reference = user_workspace(tmp_path / "ws")
+    process, url = start_app(GPU, tmp_path / "ws", tmp_path / "server.log")
+    try:
+        fill_the_request(page, url, reference)
+        page.locator("#infer-generate").click()
+        expect(page.locator("#infer-message")).to_contain_text("✅", timeout=RENDER_TIMEOUT_MS)
+        [folder] = temp.glob(RESULTS_PREFIX + "*")
+        assert list(folder.glob("result-*.wav")) and list(cache.rglob("result-*.wav"))
+    finally:
+        stop_app(process)
+    log = (tmp_path / "server.log").read_text(errors="replace")
+    assert not folder.exists(), log
+    assert list(cache.rglob("result-*.wav")) == [], log
