@@ -36,7 +36,8 @@ def build(device: torch.device, dtype: torch.dtype) -> SoVITSGenerator:
 
 
 def run(
-    device: torch.device, dtype: torch.dtype, seconds: float, phones: int, repeats: int
+    device: torch.device, dtype: torch.dtype, seconds: float, phones: int, repeats: int,
+    *, profile: bool = False,
 ) -> list[float]:
     """Wall seconds of each timed decode of ``seconds`` of audio."""
     model = build(device, dtype)
@@ -56,6 +57,14 @@ def run(
         decode()
         sync(device)
         times.append(time.perf_counter() - start)
+    if profile:
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as profiler
+
+        with profiler(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            decode()
+            sync(device)
+        print(prof.key_averages().table(sort_by="self_device_time_total", row_limit=20))
     return times
 
 
@@ -66,18 +75,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="audio to synthesise")
     parser.add_argument("--phones", type=int, default=120, help="target phones")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="let cuDNN time its algorithms per shape (torch.backends.cudnn)")
+    parser.add_argument("--profile", action="store_true",
+                        help="print the CUDA kernels taking the most time in one decode")
     parser.add_argument("--no-write", action="store_true", help="do not touch benchmarks.md")
     parser.add_argument("--out", type=Path, default=BENCHMARKS_MD)
     args = parser.parse_args()
 
     torch.backends.cuda.matmul.allow_tf32 = False  # report plain fp32 when fp32 is asked
     torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     device = torch.device(args.device)
-    times = run(device, DTYPES[args.dtype], args.seconds, args.phones, args.repeats)
+    times = run(device, DTYPES[args.dtype], args.seconds, args.phones, args.repeats,
+                profile=args.profile)
     median = statistics.median(times)
     settings = (
         f"{args.dtype}, batch 1, {args.seconds:g} s audio, {args.phones} phones, "
         f"3 s reference, median of {args.repeats}"
+        + (", cudnn.benchmark" if args.cudnn_benchmark else "")
     )
     row = table_row("SoVITS decode (full-size v2, random)", device_name(device), settings,
                     f"{median:.3f} s ({args.seconds / median:.1f}× real time)")

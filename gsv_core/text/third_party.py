@@ -6,6 +6,10 @@ compiling them (``DeprecationWarning`` on 3.11, ``SyntaxWarning`` from 3.12),
 and under ``-W error`` — as in our test run — the warning becomes a
 ``SyntaxError`` and the import fails. The warnings are about their source, not
 our use, so exactly those two categories are silenced for the import only.
+
+jieba also imports ``pkg_resources``, which setuptools 80.x deprecates with a
+``UserWarning`` at import (seen on a GPU machine's Python 3.12; setuptools 81+ drops the
+module and jieba falls back to plain file reads): that one warning is silenced too.
 """
 
 from __future__ import annotations
@@ -22,4 +26,5 @@ def quiet_import(name: str) -> ModuleType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
         return importlib.import_module(name)
