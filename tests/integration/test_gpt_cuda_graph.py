@@ -282,3 +282,74 @@ def test_fused_step_equals_fixed_shape_step(weights: torch.dtype, norm_in_linear
     for expected_kv, got_kv in zip(plain, fused, strict=True):
         for expected, got in zip(expected_kv, got_kv, strict=True):
             torch.testing.assert_close(got.float(), expected.float(), rtol=tol, atol=tol)
+
+
+@needs_cuda
+def test_graph_stream_gives_eager_tokens_in_read_back_blocks(reference: dict) -> None:
+    """The graphed decode hands tokens out per flag read-back: step 0 alone, then blocks of
+    STOP_CHECK_STEPS, the same tokens as the eager stream and as generate."""
+    from gsv_core.models.gpt_decode import stream_tokens
+
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, options = _greedy(reference, "infer")
+    graphed = stream_tokens(model, *args, options, cuda_graph=True)
+    pieces = list(graphed)
+    eager = generate(model, *args, options, cuda_graph=False)
+    assert torch.cat(pieces).tolist() == eager.tokens.tolist()
+    sizes = [p.numel() for p in pieces]
+    assert sizes[0] == 1 and len(sizes) > 3
+    assert sizes[1:-1] == [gpt_decode.STOP_CHECK_STEPS] * (len(sizes) - 2)
+    assert graphed.result is not None
+    assert (graphed.result.idx, graphed.result.eos, graphed.result.steps) == (
+        eager.idx, eager.eos, eager.steps)
+
+
+@needs_cuda
+@pytest.mark.parametrize("own_generator", [True, False])
+def test_closing_a_graph_stream_early_leaves_the_generator_where_eager_does(
+        own_generator: bool, reference: dict) -> None:
+    """Steps queued past the last block handed out have drawn their samples; closing the
+    stream undoes those draws, so the generator is where the eager loop leaves it."""
+    from gsv_core.models.gpt_decode import stream_tokens
+
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, _ = _greedy(reference, "infer")
+    options = SamplingOptions(top_k=50, top_p=0.9, temperature=1.2, early_stop_tokens=60)
+
+    def run(graph: bool, steps: int | None) -> tuple[list[int], int, list[float]]:
+        torch.cuda.manual_seed(7)
+        generator = torch.Generator("cuda").manual_seed(7) if own_generator else None
+        stream = stream_tokens(model, *args, options, generator, cuda_graph=graph)
+        pieces = []
+        for piece in stream:
+            pieces.append(piece.clone())
+            if (steps is None and len(pieces) == 3) or stream.steps == steps:
+                break
+        stream.close()
+        after = torch.rand(4, device="cuda", generator=generator).tolist()
+        return torch.cat(pieces).tolist(), stream.steps, after
+
+    graphed = run(True, None)
+    assert graphed[1] == 1 + 2 * gpt_decode.STOP_CHECK_STEPS  # mid-decode, steps queued past
+    assert run(False, graphed[1]) == graphed
+
+
+@needs_cuda
+def test_should_stop_acts_at_a_graph_read_back(reference: dict) -> None:
+    from gsv_core.models.gpt_decode import DecodeStopped
+
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, options = _greedy(reference, "infer")
+    asked = []
+
+    def second_time() -> bool:
+        asked.append(1)
+        return len(asked) == 2
+
+    with pytest.raises(DecodeStopped) as stopped:
+        generate_batch(model, [args[0]], [args[1]], args[2], options, cuda_graph=True,
+                       should_stop=second_time)
+    full = generate(model, *args, options, cuda_graph=False)
+    progress = stopped.value.progress
+    assert progress.steps == 1 + gpt_decode.STOP_CHECK_STEPS < full.steps
+    assert progress.tokens[0].tolist() == full.tokens[:progress.steps].tolist()
