@@ -8,9 +8,11 @@ One request (upstream's ``TTS.run`` at 48b1a01, the path of its api_v2):
 3. the segments are decoded by the GPT in batches of up to the guideline limit
    (``gsv_core.guidelines.inference_batch_limit``), all sharing the one reference prompt:
    each row's text is the prompt phones followed by the segment's phones, as upstream;
-4. each segment's tokens are decoded by SoVITS with the reference's mean style, at
-   ``speed``; a segment peaking above full scale is scaled down, and ``fragment_interval_s``
-   of silence follows every segment (upstream appends it to the last one too);
+4. the tokens are decoded by SoVITS with the reference's mean style, at ``speed``: at speed
+   1 a GPT batch's segments in one joined decode, cut back at the token borders, as upstream
+   does with parallel inference (``_decode_batch_audio``), else one segment at a time; a
+   segment peaking above full scale is scaled down, and ``fragment_interval_s`` of silence
+   follows every segment (upstream appends it to the last one too);
 5. the segments are joined: float32 mono at 32 kHz.
 
 Randomness comes from generators seeded with the request's seed, never from torch's global
@@ -31,12 +33,13 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gsv_core.audio import HUBERT_SAMPLE_RATE, SAMPLE_RATE
+from gsv_core.audio import HUBERT_SAMPLE_RATE, SAMPLE_RATE, SAMPLES_PER_TOKEN
 from gsv_core.errors import GsvError, ModelMissing, OutOfMemory
 from gsv_core.features import BertFeatures, HubertFeatures
 from gsv_core.guidelines import DeviceDecision, Limit, MemoryBudget, inference_batch_limit
@@ -123,6 +126,24 @@ def _gpt_out_of_memory(count: int, exc: torch.OutOfMemoryError) -> OutOfMemory:
             "." if count > 1 else ", cut the text into shorter segments (cut "
             "method cut5), or close other programs using the GPU."),
         next_batch_size=smaller, details=str(exc))
+
+
+# The most semantic tokens SoVITS decodes in one joined call (30 s of speech): beyond it the
+# decoder's activations grow past what a small card holds (HiFiGAN's last stages keep ~10
+# float tensors of 32,000 x channels values a second), for no gain in speed.
+JOINED_DECODE_MAX_TOKENS = 750
+
+
+def _joined_groups(token_counts: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive (first, end) index ranges holding at most JOINED_DECODE_MAX_TOKENS each
+    (a single longer segment forms its own group)."""
+    groups, first, total = [], 0, 0
+    for i, count in enumerate(token_counts):
+        if i > first and total + count > JOINED_DECODE_MAX_TOKENS:
+            groups.append((first, i))
+            first, total = i, 0
+        total += count
+    return [*groups, (first, len(token_counts))] if token_counts else []
 
 
 def _peak_limited(wav: np.ndarray) -> np.ndarray:
@@ -360,8 +381,9 @@ class InferenceEngine:
 
     def _segment_tokens(self, gpt: Text2SemanticDecoder, prepared: _Prepared,
                         options: InferenceOptions, should_stop: ShouldStop | None
-                        ) -> Iterator[tuple[int, torch.Tensor]]:
-        """(segment index, tokens for SoVITS) in order, decoding a batch at a time."""
+                        ) -> Iterator[tuple[int, list[torch.Tensor]]]:
+        """(index of the batch's first segment, tokens for SoVITS per segment), a GPT batch
+        at a time, in order."""
         generator = torch.Generator(self.device).manual_seed(prepared.seed)
         segments = prepared.segments
         for start in range(0, len(segments), prepared.batch_size):
@@ -373,8 +395,55 @@ class InferenceEngine:
                                               should_stop)
             except DecodeStopped:  # a stop inside the batch: its segments are not rendered
                 return
-            for offset, result in enumerate(results):
-                yield start + offset, result.semantic_for_sovits
+            yield start, [result.semantic_for_sovits for result in results]
+
+    @torch.inference_mode()
+    def _decode_batch_audio(self, sovits: SoVITSGenerator, prepared: _Prepared, start: int,
+                            tokens: Sequence[torch.Tensor], options: InferenceOptions
+                            ) -> list[np.ndarray]:
+        """Audio of one GPT batch's segments (``start`` is the first one's index).
+
+        At speed 1 the segments are decoded by SoVITS together, as upstream's ``TTS.run``
+        does with parallel inference (48b1a01): their tokens and phones joined end to end in
+        one ``decode`` (a few hundred kernel launches instead of that many per segment, which
+        is what a decode costs on a GPU), then cut back at the token borders (1280 samples a
+        token). The content encoder then sees the neighbouring segments too, as upstream's
+        does. Joined decodes hold at most ``JOINED_DECODE_MAX_TOKENS``; one that runs out of
+        GPU memory is redone a segment at a time. At another speed, or for a single segment,
+        each segment is decoded alone. The prior noise of a decode starting at segment ``i``
+        comes from a generator seeded ``seed + i``, so batch size 1 gives the per-segment
+        render exactly.
+        """
+        if options.speed != 1.0 or len(tokens) == 1:
+            return [self._decode_audio(sovits, prepared, prepared.segments[start + i], t,
+                                       start + i, options) for i, t in enumerate(tokens)]
+        wavs: list[np.ndarray] = []
+        for first, last in _joined_groups([t.numel() for t in tokens]):
+            group = range(first, last)
+            try:
+                wavs += self._decode_joined(sovits, prepared, start + first,
+                                            [tokens[i] for i in group], options)
+            except torch.OutOfMemoryError:
+                log.warning("joined SoVITS decode ran out of memory: decoding segments %d-%d "
+                            "one at a time", start + first + 1, start + last)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                wavs += [self._decode_audio(sovits, prepared, prepared.segments[start + i],
+                                            tokens[i], start + i, options) for i in group]
+        return wavs
+
+    def _decode_joined(self, sovits: SoVITSGenerator, prepared: _Prepared, start: int,
+                       tokens: Sequence[torch.Tensor], options: InferenceOptions
+                       ) -> list[np.ndarray]:
+        segments = prepared.segments[start:start + len(tokens)]
+        codes = torch.cat([t.to(self.device) for t in tokens]).view(1, 1, -1)
+        phones = torch.cat([s.phone_ids for s in segments]).to(self.device).unsqueeze(0)
+        out = sovits.decode(codes, phones, ge=prepared.reference.style,
+                            noise_scale=options.noise_scale, speed=1.0,
+                            generator=self._segment_generator(prepared.seed, start))
+        wav = out.wav[0, 0].float().cpu().numpy()
+        borders = np.cumsum([0, *(t.numel() * SAMPLES_PER_TOKEN for t in tokens)])
+        return [_peak_limited(wav[a:b]) for a, b in pairwise(borders)]
 
     def _segment_audio(self, reference: Reference, text: str, options: InferenceOptions,
                        should_stop: ShouldStop | None
@@ -383,12 +452,13 @@ class InferenceEngine:
         prepared = self._prepare(reference, text, options, sovits)
 
         def audio() -> Iterator[tuple[int, np.ndarray]]:
-            for index, tokens in self._segment_tokens(gpt, prepared, options, should_stop):
+            for start, tokens in self._segment_tokens(gpt, prepared, options, should_stop):
                 if should_stop is not None and should_stop():
                     return
-                wav = self._decode_audio(sovits, prepared, prepared.segments[index], tokens,
-                                         index, options)
-                yield index, np.concatenate([wav, self._pause(options)]).astype(np.float32)
+                wavs = self._decode_batch_audio(sovits, prepared, start, tokens, options)
+                for offset, wav in enumerate(wavs):
+                    yield start + offset, np.concatenate([wav, self._pause(options)]).astype(
+                        np.float32)
 
         return prepared, audio()
 
