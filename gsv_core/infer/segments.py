@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 
 from gsv_core.errors import ConfigError, TextError
-from gsv_core.text import PhoneFeatures, PolyphoneBackend, cut_text, phones_and_features
-from gsv_core.text.bert_align import PhoneFeatureExtractor
+from gsv_core.text import PolyphoneBackend, cut_text, phones_and_features
+from gsv_core.text.bert_align import PhoneFeatureExtractor, phones_and_features_batch
 
 __all__ = ["BERT_MAX_CHARS", "END_MARKS", "Segment", "segment_features", "split_segments"]
 
@@ -96,11 +96,18 @@ def split_segments(text: str, language: str, cut_method: str) -> list[str]:
 def segment_features(texts: Sequence[str], language: str,
                      bert: PhoneFeatureExtractor | None,
                      polyphones: PolyphoneBackend | None = None) -> list[Segment]:
-    """Phones and BERT features of each segment; segments that clean to nothing are dropped."""
+    """Phones and BERT features of each segment; segments that clean to nothing are dropped.
+
+    An extractor with ``phone_features_batch`` (``BertFeatures``) gets every segment's Chinese
+    runs in batched forwards instead of one forward per run.
+    """
+    if bert is not None and hasattr(bert, "phone_features_batch"):
+        all_features = phones_and_features_batch(texts, language, bert, polyphones=polyphones)
+    else:
+        all_features = [phones_and_features(text, language, bert, polyphones=polyphones)
+                        for text in texts]
     segments = []
-    for text in texts:
-        features: PhoneFeatures = phones_and_features(text, language, bert,
-                                                      polyphones=polyphones)
+    for text, features in zip(texts, all_features, strict=True):
         if not features.phone_ids or not features.norm_text:
             continue
         segments.append(Segment(text=text,

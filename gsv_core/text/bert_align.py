@@ -25,7 +25,8 @@ from gsv_core.text.polyphones import PolyphoneBackend
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["BERT_DIM", "PhoneFeatures", "phones_and_features"]
+__all__ = ["BERT_DIM", "BatchPhoneFeatureExtractor", "PhoneFeatures", "phones_and_features",
+           "phones_and_features_batch"]
 
 BERT_DIM = 1024  # hidden size of chinese-roberta-wwm-ext-large
 _MIN_PHONES = 6
@@ -35,6 +36,13 @@ class PhoneFeatureExtractor(Protocol):
     """What we need from ``gsv_core.features.BertFeatures``."""
 
     def phone_features(self, text: str, word2ph: Sequence[int]) -> torch.Tensor: ...
+
+
+class BatchPhoneFeatureExtractor(PhoneFeatureExtractor, Protocol):
+    """An extractor that also takes several texts in one call (``BertFeatures`` does)."""
+
+    def phone_features_batch(self, texts: Sequence[str], word2phs: Sequence[Sequence[int]]
+                             ) -> list[torch.Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -77,28 +85,62 @@ def phones_and_features(
         bert: a loaded BERT extractor, or None for zeros everywhere.
         polyphones: the Mandarin polyphone reader; None reads with pypinyin.
     """
-    result = _clean_runs(text, mode, bert, polyphones)
-    if len(result.phones) < _MIN_PHONES:
-        result = _clean_runs("." + text, mode, bert, polyphones)
-    return result
+    runs = _cleaned_runs(text, mode, polyphones)
+    return _assemble(runs, [_run_features(cleaned, language, bert) for cleaned, language in runs])
 
 
-def _clean_runs(text: str, mode: str, bert: PhoneFeatureExtractor | None,
-                polyphones: PolyphoneBackend | None) -> PhoneFeatures:
+def phones_and_features_batch(
+    texts: Sequence[str], mode: str, bert: BatchPhoneFeatureExtractor | None = None, *,
+    polyphones: PolyphoneBackend | None = None,
+) -> list[PhoneFeatures]:
+    """:func:`phones_and_features` of several segments, with one batched BERT call.
+
+    The phones are exactly those of ``phones_and_features``; the Chinese runs' features come
+    from ``bert.phone_features_batch`` (equal up to float rounding, see
+    ``BertFeatures.phone_features_batch``), so a request's segments share BERT forwards.
+    """
+    cleaned_segments = [_cleaned_runs(text, mode, polyphones) for text in texts]
+    wanted = [(cleaned.norm_text, cleaned.word2ph)
+              for runs in cleaned_segments for cleaned, language in runs
+              if _has_bert(cleaned, language, bert)]
+    computed = iter(bert.phone_features_batch([t for t, _ in wanted], [w for _, w in wanted])
+                    if bert is not None and wanted else [])
+    results = []
+    for runs in cleaned_segments:
+        features = [(next(computed).float(), True) if _has_bert(cleaned, language, bert)
+                    else _run_features(cleaned, language, None) for cleaned, language in runs]
+        results.append(_assemble(runs, features))
+    return results
+
+
+def _has_bert(cleaned: CleanedText, language: str, bert: object | None) -> bool:
+    return language == "zh" and bert is not None and cleaned.word2ph is not None
+
+
+def _cleaned_runs(text: str, mode: str, polyphones: PolyphoneBackend | None
+                  ) -> list[tuple[CleanedText, str]]:
+    """Each language run of ``text`` cleaned; a segment with fewer than six phones is cleaned
+    again with a leading "." (upstream)."""
+    runs = _clean_each_run(text, mode, polyphones)
+    if sum(len(cleaned.phones) for cleaned, _ in runs) < _MIN_PHONES:
+        runs = _clean_each_run("." + text, mode, polyphones)
+    return runs
+
+
+def _clean_each_run(text: str, mode: str, polyphones: PolyphoneBackend | None
+                    ) -> list[tuple[CleanedText, str]]:
+    return [(clean_text(run.text, run.language, polyphones=polyphones), run.language)
+            for run in split_by_language(text, mode)]
+
+
+def _assemble(runs: Sequence[tuple[CleanedText, str]],
+              features: Sequence[tuple[torch.Tensor, bool]]) -> PhoneFeatures:
     import torch
 
-    phones: list[str] = []
-    ids: list[int] = []
-    features: list[torch.Tensor] = []
-    norm_text = ""
-    bert_used = False
-    for run in split_by_language(text, mode):
-        cleaned = clean_text(run.text, run.language, polyphones=polyphones)
-        run_features, used = _run_features(cleaned, run.language, bert)
-        phones += cleaned.phones
-        ids += cleaned.phone_ids
-        features.append(run_features)
-        norm_text += cleaned.norm_text
-        bert_used = bert_used or used
-    stacked = torch.cat(features, dim=1) if features else torch.zeros(BERT_DIM, 0)
-    return PhoneFeatures(tuple(phones), tuple(ids), stacked, norm_text, bert_used)
+    phones = [p for cleaned, _ in runs for p in cleaned.phones]
+    ids = [i for cleaned, _ in runs for i in cleaned.phone_ids]
+    norm_text = "".join(cleaned.norm_text for cleaned, _ in runs)
+    stacked = (torch.cat([f for f, _ in features], dim=1) if features
+               else torch.zeros(BERT_DIM, 0))
+    return PhoneFeatures(tuple(phones), tuple(ids), stacked, norm_text,
+                         any(used for _, used in features))

@@ -79,6 +79,21 @@ def test_bert_third_last_layer_spread_by_word2ph(bert_dir: Path) -> None:
     assert not torch.allclose(per_char, hidden[-1][0, 1:-1])  # really not the last layer
 
 
+def test_bert_batch_equals_one_at_a_time(bert_dir: Path) -> None:
+    """Padded and masked: each text's features are its own, whatever it is batched with."""
+    features = BertFeatures.load(bert_dir)
+    texts = ["你好世界", "你好", "世界你好世界"]
+    word2phs = [[2, 2, 1, 3], [1, 2], [1, 1, 2, 2, 1, 1]]
+    batched = features.phone_features_batch(texts, word2phs, max_batch=2)
+    for text, word2ph, got in zip(texts, word2phs, batched, strict=True):
+        alone = features.phone_features(text, word2ph)
+        assert got.shape == alone.shape == (32, sum(word2ph))
+        assert torch.allclose(got, alone, atol=1e-5)
+    assert not torch.allclose(batched[0][:, :2], batched[1][:, :2])  # not one text's rows
+    with pytest.raises(TextError, match="2 tokens for 3 characters"):
+        features.phone_features_batch(["你好世界", "你好"], [[1, 1, 1, 1], [1, 1, 1]])
+
+
 def test_bert_refuses_misaligned_word2ph(bert_dir: Path) -> None:
     with pytest.raises(TextError, match="4 tokens for 3 characters"):
         BertFeatures.load(bert_dir).phone_features("你好世界", [1, 1, 1])

@@ -9,7 +9,7 @@ import torch
 
 from gsv_core.errors import TextError
 from gsv_core.text import SUPPORTED_LANGUAGES, clean_text, normalize_language
-from gsv_core.text.bert_align import BERT_DIM, phones_and_features
+from gsv_core.text.bert_align import BERT_DIM, phones_and_features, phones_and_features_batch
 from gsv_core.text.chinese import chinese_polyphone_backend
 from gsv_core.text.en_numbers import cardinal, ordinal_suffix, ordinal_words, paired
 from gsv_core.text.language_split import LANGUAGE_MODES, split_by_language
@@ -146,6 +146,32 @@ def test_chinese_runs_get_bert_features_aligned_by_word2ph() -> None:
                             dtype=torch.float32)
     assert torch.equal(result.features[0, :n_zh], expected)
     assert torch.count_nonzero(result.features[:, n_zh:]) == 0
+
+
+class _FakeBatchBert(_FakeBert):
+    """Also batched, and counts its calls."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def phone_features_batch(self, texts: list[str], word2phs: list[list[int]]
+                             ) -> list[torch.Tensor]:
+        self.batches.append(list(texts))
+        return [self.phone_features(t, w) for t, w in zip(texts, word2phs, strict=True)]
+
+
+def test_batched_segments_equal_one_at_a_time_with_one_bert_call() -> None:
+    texts = ["你好，世界！Hello there.", "好", "我们一起去公园吧。", "Just English."]
+    bert = _FakeBatchBert()
+    batched = phones_and_features_batch(texts, "zh", bert)
+    assert len(bert.batches) == 1 and len(bert.batches[0]) == 3  # the three Chinese runs
+    for text, got in zip(texts, batched, strict=True):
+        alone = phones_and_features(text, "zh", bert=_FakeBert())
+        assert got.phones == alone.phones and got.phone_ids == alone.phone_ids
+        assert got.norm_text == alone.norm_text and got.bert_used == alone.bert_used
+        assert torch.equal(got.features, alone.features)
+    assert phones_and_features_batch(["Only English."], "zh", _FakeBatchBert())[0].bert_used \
+        is False
 
 
 def test_short_segment_is_retried_with_a_leading_full_stop() -> None:
