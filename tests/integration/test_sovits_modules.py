@@ -54,6 +54,29 @@ def test_weight_norm_computes_g_times_unit_v() -> None:
     torch.testing.assert_close(conv(x), expected)
 
 
+def test_inference_reuses_the_weight_until_a_parameter_changes() -> None:
+    torch.manual_seed(0)
+    conv = WNConv1d(3, 4, 5, padding=2)
+    x = torch.randn(1, 3, 9)
+    with torch.no_grad():
+        first = conv(x)
+        cached = conv.__dict__["_inference_weight"][1]
+        assert torch.equal(conv(x), first) and conv.__dict__["_inference_weight"][1] is cached
+        conv.weight_g.mul_(2.0)  # an optimiser step or load_state_dict bumps the version
+        assert torch.allclose(conv(x) - conv.bias.view(1, -1, 1),
+                              2 * (first - conv.bias.view(1, -1, 1)), atol=1e-5)
+    state = {k: v.clone() for k, v in conv.state_dict().items()}
+    state["weight_v"].neg_()
+    conv.load_state_dict(state)
+    with torch.inference_mode():
+        flipped = conv(x)
+    assert not torch.allclose(flipped, first)
+    # with gradients (training) the weight is recomputed, so g and v get gradients
+    conv(x).sum().backward()
+    assert conv.weight_g.grad is not None and conv.weight_v.grad is not None
+    assert conv.weight_g.grad.abs().sum() > 0
+
+
 def test_transposed_weight_norm_upsamples_by_its_stride() -> None:
     up = WNConvTranspose1d(4, 2, 16, 10, padding=3)
     assert up.weight_g.shape == (4, 1, 1)  # norm over the input-channel dim, as upstream
