@@ -6,6 +6,7 @@ Run the scripts as ``python bench/<name>.py``; this module sits beside them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 from pathlib import Path
 
@@ -21,7 +22,11 @@ HEADER = (
 
 
 def commit() -> str:
-    """The short commit measured; 'unknown' outside a git checkout (e.g. a copied tree)."""
+    """The short commit measured: ``GSV_BENCH_COMMIT`` when set (a tree copied without its
+    git folder, e.g. to a GPU machine, says what it was copied from), else git's; 'unknown'
+    outside a git checkout."""
+    if os.environ.get("GSV_BENCH_COMMIT"):
+        return os.environ["GSV_BENCH_COMMIT"]
     try:
         out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True)
