@@ -457,6 +457,8 @@ class InferenceEngine:
                     return
                 wavs = self._decode_batch_audio(sovits, prepared, start, tokens, options)
                 for offset, wav in enumerate(wavs):
+                    if offset and should_stop is not None and should_stop():
+                        return  # a joined batch is handed out a segment at a time, as before
                     yield start + offset, np.concatenate([wav, self._pause(options)]).astype(
                         np.float32)
 
