@@ -24,7 +24,12 @@ import torch
 
 from gsv_core.errors import ConfigError, TextError
 from gsv_core.text import PolyphoneBackend, cut_text, phones_and_features
-from gsv_core.text.bert_align import PhoneFeatureExtractor, phones_and_features_batch
+from gsv_core.text.bert_align import (
+    PhoneFeatureExtractor,
+    phones_and_features_batch,
+    reading_language,
+)
+from gsv_core.text.readings import check_readings, read_spans
 
 __all__ = ["BERT_MAX_CHARS", "END_MARKS", "Segment", "segment_features", "split_segments"]
 
@@ -69,8 +74,13 @@ def _split_big(text: str) -> list[str]:
     return [p for p in [*pieces, current] if p]
 
 
-def split_segments(text: str, language: str, cut_method: str) -> list[str]:
+def split_segments(text: str, language: str, cut_method: str,
+                   readings: str = "upstream") -> list[str]:
     """The segment texts synthesised one after another (possibly none: X-4).
+
+    With ``readings="improved"`` the spans are read (``readings.read_spans``) before the cut,
+    so "www.example.com" or "3:30 p.m." is not cut at its dots; the segments then hold the
+    read text, which reading again leaves as it is.
 
     Raises:
         TextError: the text is empty (or only white space).
@@ -78,6 +88,8 @@ def split_segments(text: str, language: str, cut_method: str) -> list[str]:
     """
     if not isinstance(text, str) or not text.strip():
         raise TextError("The text to synthesise is empty.", "Type the text to speak.")
+    if check_readings(readings) == "improved":
+        text = read_spans(text, reading_language(text, language))
     try:
         text = text.strip("\n")
         stop = _full_stop(language)
@@ -95,17 +107,21 @@ def split_segments(text: str, language: str, cut_method: str) -> list[str]:
 
 def segment_features(texts: Sequence[str], language: str,
                      bert: PhoneFeatureExtractor | None,
-                     polyphones: PolyphoneBackend | None = None) -> list[Segment]:
+                     polyphones: PolyphoneBackend | None = None,
+                     readings: str = "upstream") -> list[Segment]:
     """Phones and BERT features of each segment; segments that clean to nothing are dropped.
+
+    ``readings`` goes to ``phones_and_features`` (``"upstream"`` or ``"improved"``).
 
     An extractor with ``phone_features_batch`` (``BertFeatures``) gets every segment's Chinese
     runs in batched forwards instead of one forward per run.
     """
     if bert is not None and hasattr(bert, "phone_features_batch"):
-        all_features = phones_and_features_batch(texts, language, bert, polyphones=polyphones)
+        all_features = phones_and_features_batch(texts, language, bert, polyphones=polyphones,
+                                                 readings=readings)
     else:
-        all_features = [phones_and_features(text, language, bert, polyphones=polyphones)
-                        for text in texts]
+        all_features = [phones_and_features(text, language, bert, polyphones=polyphones,
+                                            readings=readings) for text in texts]
     segments = []
     for text, features in zip(texts, all_features, strict=True):
         if not features.phone_ids or not features.norm_text:

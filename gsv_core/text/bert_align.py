@@ -10,6 +10,16 @@ context, as upstream does.
 The BERT extractor is ``gsv_core.features.BertFeatures`` (loaded by the caller
 from its local folder); without one, Chinese runs get zeros too, and
 ``PhoneFeatures.bert_used`` says so.
+
+``readings="improved"`` rewrites spans (URLs, units, scores…) with
+``readings.read_spans`` on the whole segment BEFORE the language split, so a URL
+inside Chinese text becomes Latin words and Hanzi that the split then routes to the
+English and Mandarin g2p. The reading language is the mode's (``all_zh``/``zh`` → zh…);
+in ``auto``/``auto_yue`` it is the segment's dominant non-English language (most
+characters), else English — a segment is one sentence or clause, and a span is read in
+the language around it. In improved mode ``all_zh`` also splits Latin runs that are
+not plain ASCII (full-width letters, accents) out as English, like ``zh``.
+``"upstream"`` (the default here) is upstream's reading, byte for byte.
 """
 
 from __future__ import annotations
@@ -19,14 +29,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from gsv_core.text.cleaner import CleanedText, clean_text
-from gsv_core.text.language_split import split_by_language
+from gsv_core.text.language_split import LANGUAGE_MODES, split_by_language
 from gsv_core.text.polyphones import PolyphoneBackend
+from gsv_core.text.readings import check_readings, read_spans
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["BERT_DIM", "BatchPhoneFeatureExtractor", "PhoneFeatures", "phones_and_features",
-           "phones_and_features_batch"]
+__all__ = ["BERT_DIM", "BatchPhoneFeatureExtractor", "PhoneFeatures", "clean_runs",
+           "phones_and_features", "phones_and_features_batch", "reading_language"]
 
 BERT_DIM = 1024  # hidden size of chinese-roberta-wwm-ext-large
 _MIN_PHONES = 6
@@ -75,7 +86,7 @@ def _run_features(
 
 def phones_and_features(
     text: str, mode: str, bert: PhoneFeatureExtractor | None = None, *,
-    polyphones: PolyphoneBackend | None = None,
+    polyphones: PolyphoneBackend | None = None, readings: str = "upstream",
 ) -> PhoneFeatures:
     """Clean ``text`` in language ``mode`` (see ``language_split``) and align features.
 
@@ -84,14 +95,15 @@ def phones_and_features(
         mode: ``auto``, ``zh``, ``all_ja``… (``language_split.LANGUAGE_MODES``).
         bert: a loaded BERT extractor, or None for zeros everywhere.
         polyphones: the Mandarin polyphone reader; None reads with pypinyin.
+        readings: ``"upstream"`` or ``"improved"`` (see the module docstring).
     """
-    runs = _cleaned_runs(text, mode, polyphones)
+    runs = _cleaned_runs(text, mode, polyphones, check_readings(readings))
     return _assemble(runs, [_run_features(cleaned, language, bert) for cleaned, language in runs])
 
 
 def phones_and_features_batch(
     texts: Sequence[str], mode: str, bert: BatchPhoneFeatureExtractor | None = None, *,
-    polyphones: PolyphoneBackend | None = None,
+    polyphones: PolyphoneBackend | None = None, readings: str = "upstream",
 ) -> list[PhoneFeatures]:
     """:func:`phones_and_features` of several segments, with one batched BERT call.
 
@@ -99,7 +111,8 @@ def phones_and_features_batch(
     from ``bert.phone_features_batch`` (equal up to float rounding, see
     ``BertFeatures.phone_features_batch``), so a request's segments share BERT forwards.
     """
-    cleaned_segments = [_cleaned_runs(text, mode, polyphones) for text in texts]
+    check_readings(readings)
+    cleaned_segments = [_cleaned_runs(text, mode, polyphones, readings) for text in texts]
     wanted = [(cleaned.norm_text, cleaned.word2ph)
               for runs in cleaned_segments for cleaned, language in runs
               if _has_bert(cleaned, language, bert)]
@@ -117,20 +130,52 @@ def _has_bert(cleaned: CleanedText, language: str, bert: object | None) -> bool:
     return language == "zh" and bert is not None and cleaned.word2ph is not None
 
 
-def _cleaned_runs(text: str, mode: str, polyphones: PolyphoneBackend | None
+def _cleaned_runs(text: str, mode: str, polyphones: PolyphoneBackend | None, readings: str
                   ) -> list[tuple[CleanedText, str]]:
     """Each language run of ``text`` cleaned; a segment with fewer than six phones is cleaned
     again with a leading "." (upstream)."""
-    runs = _clean_each_run(text, mode, polyphones)
+    runs = clean_runs(text, mode, polyphones=polyphones, readings=readings)
     if sum(len(cleaned.phones) for cleaned, _ in runs) < _MIN_PHONES:
-        runs = _clean_each_run("." + text, mode, polyphones)
+        runs = clean_runs("." + text, mode, polyphones=polyphones, readings=readings)
     return runs
 
 
-def _clean_each_run(text: str, mode: str, polyphones: PolyphoneBackend | None
-                    ) -> list[tuple[CleanedText, str]]:
+def reading_language(text: str, mode: str) -> str:
+    """The language ``read_spans`` reads a segment in under language ``mode``.
+
+    The mode's language (``all_zh``/``zh`` → zh, ``en`` → en…); for ``auto``/``auto_yue``
+    the non-English language with the most characters in ``text``, else English.
+    """
+    mode = mode.strip().lower()
+    if mode not in ("auto", "auto_yue"):
+        return mode.removeprefix("all_")
+    counts: dict[str, int] = {}
+    for run in split_by_language(text, mode):
+        if run.language != "en":
+            counts[run.language] = counts.get(run.language, 0) + len(run.text)
+    return max(counts, key=counts.__getitem__) if counts else "en"
+
+
+def clean_runs(text: str, mode: str, *, polyphones: PolyphoneBackend | None = None,
+               readings: str = "upstream") -> list[tuple[CleanedText, str]]:
+    """``text`` split by language ``mode`` and each run cleaned, as (cleaned, language) pairs.
+
+    With ``readings="improved"`` the spans are read first, in ``reading_language``; the runs
+    are then cleaned as upstream does (the spans are already words).
+
+    Raises:
+        TextError: unknown mode (Q-5).
+        ConfigError: unknown readings mode.
+    """
+    split_mode = mode
+    if check_readings(readings) == "improved":
+        if mode.strip().lower() not in LANGUAGE_MODES:
+            split_by_language(text, mode)  # raises the unknown-mode error before any reading
+        text = read_spans(text, reading_language(text, mode))
+        if mode.strip().lower() == "all_zh":
+            split_mode = "zh"  # every Latin run is English, not only plain-ASCII ones
     return [(clean_text(run.text, run.language, polyphones=polyphones), run.language)
-            for run in split_by_language(text, mode)]
+            for run in split_by_language(text, split_mode)]
 
 
 def _assemble(runs: Sequence[tuple[CleanedText, str]],

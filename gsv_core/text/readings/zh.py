@@ -1,10 +1,153 @@
-"""Mandarin readings: shared spans and Latin text → words the zh cleaner reads."""
+"""Mandarin readings: shared spans and Mandarin-only patterns → text the zh cleaner reads well.
+
+Upstream's normaliser misreads many spans (``5000mAh`` → 五千米, ``50-80万`` → 五十减八十万,
+``第2名`` → 第两名, a score ``21:19`` → 二十一点十九分). ``read`` rewrites them first:
+numbers become Hanzi (``zh_numbers``), units and currencies come from
+``data/zh_units.json`` and ``data/zh_currencies.json``, and Latin letters (``TED``,
+``www``, ``GB``) stay Latin so the mixed split sends them to the English g2p — a
+Mandarin speaker says them in English. Clock times, dates and plain numbers are written
+back in the form upstream's normaliser already reads correctly ("下午3:30",
+"2023年7月4日"), so its readings and ours never disagree.
+"""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
+from gsv_core.text.readings.shared import Span, load_table, rewrite
+from gsv_core.text.zh_numbers import num2str, verbalize_cardinal, verbalize_digit
+
 __all__ = ["read"]
+
+_UNIT_TABLE = load_table("zh_units")
+_UNIT_WORDS: dict[str, str] = _UNIT_TABLE["units"]
+_PERCENT: str = _UNIT_TABLE["percent"]
+_CURRENCY_TABLE = load_table("zh_currencies")
+_CURRENCY_WORDS: dict[str, str] = _CURRENCY_TABLE["currencies"]
+_SCALES: dict[str, int] = _CURRENCY_TABLE["scales"]
+# Units after which 2 is read 两 (两公斤), as a Mandarin speaker counts measures.
+_NOT_COUNTED = frozenset({"percent", "degC", "degF", "deg"})
+# Full-width letters and digits → ASCII, so "ＧＰＵ" is found and split like "GPU".
+_FULL_WIDTH = {code: code - 0xFEE0 for code in
+               [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+_URL_MARKS = {".": "点", "/": "斜杠", "-": "杠", "_": "下划线", "@": "艾特"}
+_URL_PIECE = re.compile(r"[A-Za-z]+|\d+|[./\-_@]")
+_PERIODS = {"am": "上午", "pm": "下午"}
+# Mandarin-only patterns, applied after the shared spans.
+_ORDINAL = re.compile(r"第(\d+)(?![\d.])")  # 第2名 → 第二名, not 第两名
+_CARDINAL_YEAR = re.compile(r"(公元前?)(\d+)年|(?<![\d.])(\d{3})年")  # 公元前221年, 221年
+
+
+def _number(number: str) -> str:
+    return num2str(number)
+
+
+def _counted(number: str) -> str:
+    return "两" if number == "2" else num2str(number)
+
+
+def _model_digits(digits: str) -> str:
+    # "iPhone 15" is 十五, "RTX 4090" is 四零九零: short numbers as numbers, long as digits.
+    return verbalize_cardinal(digits) if len(digits) <= 2 else verbalize_digit(digits)
+
+
+def _spelled(text: str) -> str:
+    """A URL, host or address piece by piece: Latin kept, digits one by one, marks as words."""
+    out = []
+    for piece in _URL_PIECE.findall(text):
+        if piece.isdigit():
+            out.append(verbalize_digit(piece))
+        else:
+            out.append(_URL_MARKS.get(piece, piece))
+    return " ".join(out)
+
+
+def _amount(number: str, power: int) -> str:
+    """``number`` × 10**power in Hanzi, in 亿 or 万 when a scale made it large (4.2B → 四十二亿)."""
+    value = Decimal(number).scaleb(power)
+    if power and value >= Decimal("1e8"):
+        return num2str(_plain(value.scaleb(-8))) + "亿"
+    if power and value >= Decimal("1e4"):
+        return num2str(_plain(value.scaleb(-4))) + "万"
+    return num2str(_plain(value))
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _read_span(span: Span, written: str) -> str | None:
+    parts = span.parts
+    kind = span.kind
+    if kind == "url":
+        words = _spelled(parts["host"])
+        return words + (" " + _spelled(parts["path"]) if "path" in parts else "")
+    if kind == "email":
+        return f"{_spelled(parts['user'])} 艾特 {_spelled(parts['domain'])}"
+    if kind == "phone":
+        groups = "，".join(verbalize_digit(g, alt_one=True) for g in parts["groups"].split())
+        return ("加" if "plus" in parts else "") + groups
+    if kind == "date":
+        return f"{parts['year']}年{parts['month']}月{parts['day']}日"
+    if kind == "time":
+        if "period" not in parts and "zone" not in parts:
+            return None  # upstream reads a plain clock time well (三点半)
+        clock = f"{int(parts['hour'])}:{parts['minute']}" + (
+            f":{parts['second']}" if "second" in parts else "")
+        zone = f" {parts['zone']} " if "zone" in parts else ""
+        return zone + _PERIODS.get(parts.get("period", ""), "") + clock
+    if kind == "score":
+        return f"{verbalize_cardinal(parts['left'])}比{verbalize_cardinal(parts['right'])}"
+    if kind == "currency":
+        power = _SCALES.get(parts.get("scale", ""), 0)
+        return _amount(parts["number"], power) + _CURRENCY_WORDS[parts["currency"]]
+    if kind == "range":
+        return _range(parts)
+    if kind == "decade":
+        number = parts["number"]
+        years = verbalize_digit(number) if len(number) == 4 else verbalize_cardinal(number)
+        return years + "年代"
+    if kind == "numero":
+        return "第" + verbalize_cardinal(parts["number"])
+    if kind == "unit":
+        return _unit(parts["number"], parts["unit"])
+    if kind == "model":
+        return " ".join(_model_digits(p) if p.isdigit() else p for p in parts["pieces"].split())
+    return None
+
+
+def _unit(number: str, unit: str) -> str:
+    if unit == "percent":
+        return _PERCENT + _number(number)
+    word = _UNIT_WORDS.get(unit)
+    if word is None:  # no Mandarin word: the symbol stays, read in English (三十二GB)
+        return _number(number) + unit
+    return (_number(number) if unit in _NOT_COUNTED else _counted(number)) + word
+
+
+def _range(parts: dict[str, str]) -> str:
+    low, high, unit = parts["low"], parts["high"], parts.get("unit")
+    if unit == "percent":
+        return f"{_PERCENT}{_number(low)}到{_PERCENT}{_number(high)}"
+    if unit is None:
+        return f"{_number(low)}到{_number(high)}"
+    return f"{_number(low)}到{_unit(high, unit)}"
+
+
+def _cardinal_year(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1) + verbalize_cardinal(match.group(2)) + "年"
+    return verbalize_cardinal(match.group(3)) + "年"
 
 
 def read(text: str) -> str:
-    """Return ``text`` with matched spans read as Mandarin words (skeleton: identity)."""
-    return text
+    """Return ``text`` with matched spans read as Mandarin (Latin letters kept for English).
+
+    Text no rule matches is unchanged, so the cleaner reads it as upstream does.
+    """
+    text = text.translate(_FULL_WIDTH)
+    text = rewrite(text, _read_span)
+    text = _ORDINAL.sub(lambda m: "第" + verbalize_cardinal(m.group(1)), text)
+    return _CARDINAL_YEAR.sub(_cardinal_year, text)
