@@ -11,7 +11,6 @@ features are aligned per character.
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -19,6 +18,7 @@ from gsv_core.errors import TextError
 from gsv_core.text.g2pw import G2pw
 from gsv_core.text.polyphones import PolyphoneBackend
 from gsv_core.text.readings import check_readings, read_spans
+from gsv_core.text.readings.zh import read as read_mandarin
 from gsv_core.text.symbols import phones_to_ids, replace_unknown
 
 __all__ = ["SUPPORTED_LANGUAGES", "CleanedText", "clean_text", "normalize_language"]
@@ -38,10 +38,6 @@ _ALIASES = {"jp": "ja", "all_zh": "zh", "all_ja": "ja", "all_ko": "ko", "all_yue
 # is replaced by the pause symbol.
 _PAUSE_MARKS = (("￥", "SP2"), ("^", "SP3"))
 _MIN_ENGLISH_PHONES = 4
-# Latin letters left in Mandarin text after the readings: the Mandarin normaliser would
-# spell unit letters inside them ("AirPods" → 毫秒), so improved readings drop them; the
-# mixed split (``bert_align``) reads them in English instead.
-_LATIN_LETTERS = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -97,8 +93,9 @@ def clean_text(text: str, language: str, *,
             None reads with pypinyin. Other languages ignore it.
         readings: ``"upstream"`` (default) reads exactly as upstream's cleaner;
             ``"improved"`` first rewrites URLs, units, times, model numbers… into words
-            (``readings.read_spans``). One language only: Latin words left in Mandarin
-            text are dropped here; ``bert_align`` splits them out and reads them in English.
+            (``readings.read_spans``). One language only: Latin words in Mandarin text
+            are dropped here (``readings.zh``); ``bert_align`` splits them out and reads
+            them in English.
 
     Raises:
         TextError: unsupported language code (Q-5).
@@ -106,9 +103,11 @@ def clean_text(text: str, language: str, *,
     """
     language = normalize_language(language)
     if check_readings(readings) == "improved":
-        text = read_spans(text, language)
-        if language == "zh":
-            text = _LATIN_LETTERS.sub("", text)
+        if not text.strip():  # nothing to read: no phones (upstream pads "" with "," in en)
+            return CleanedText("", (), () if language in ("zh", "yue") else None)
+        # Mandarin alone has no English reader for Latin words: they are dropped here.
+        text = read_mandarin(text, keep_latin=False) if language == "zh" else read_spans(
+            text, language)
     module = _module(language)
     g2pw = polyphones.model if polyphones is not None else None
     if language == "zh":

@@ -18,10 +18,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from functools import cache
+from types import ModuleType
 
 from gsv_core.errors import ConfigError
 
-__all__ = ["DEFAULT_READINGS", "READINGS", "check_readings", "read_spans"]
+__all__ = ["DEFAULT_READINGS", "READINGS", "check_readings", "read_spans", "rules_matched"]
 
 READINGS: tuple[str, ...] = ("improved", "upstream")
 DEFAULT_READINGS = "improved"
@@ -54,20 +55,28 @@ def _identity(text: str) -> str:
     return text
 
 
+def _no_rules(text: str) -> tuple[str, ...]:
+    return ()
+
+
 @cache
-def _reader(language: str) -> Callable[[str], str]:
+def _module(language: str) -> ModuleType | None:
     # Imported on first use: a module that does not exist (yet) reads as identity,
     # but an import error inside an existing module must surface.
     name = _REGISTRY.get(language)
     if name is None:
-        return _identity
+        return None
     try:
-        module = importlib.import_module(name)
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name != name:
             raise
-        return _identity
-    return module.read
+        return None
+
+
+def _reader(language: str) -> Callable[[str], str]:
+    module = _module(language)
+    return _identity if module is None else module.read
 
 
 def read_spans(text: str, language: str) -> str:
@@ -83,3 +92,17 @@ def read_spans(text: str, language: str) -> str:
     if not text.strip():
         return text
     return _reader(language)(text)
+
+
+def rules_matched(text: str, language: str) -> tuple[str, ...]:
+    """Names of the rules that match ``text`` read in ``language``, in order, without repeats.
+
+    The shared span kinds (``shared.find_spans``: "url", "unit"…) and, when the language
+    module has a ``rules_matched(text)``, its own rule names. Why: the golden-corpus diff
+    names the rule behind every changed row, and a user can see why a span was rewritten.
+    """
+    from gsv_core.text.readings.shared import find_spans
+
+    module = _module(language)
+    own = getattr(module, "rules_matched", _no_rules) if module is not None else _no_rules
+    return tuple(dict.fromkeys([span.kind for span in find_spans(text)] + list(own(text))))

@@ -103,7 +103,8 @@ _NOT_NUM_AFTER = r"(?![\d,]|\.\d|:\d|/\d)"
 _URL = re.compile(
     r"(?<![A-Za-z0-9_@.])(?:(?P<scheme>https?|ftp)://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
     rf"|(?P<bare>(?:www\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:{_TLDS})))(?![A-Za-z0-9-])"
-    r"(?P<path>/[A-Za-z0-9/._~%?=&#+\-]*)?"
+    # a path never ends in "." or "?": those end the sentence around the address
+    r"(?P<path>/(?:[A-Za-z0-9/._~%?=&#+\-]*[A-Za-z0-9/_~%=&#+\-])?)?"
 )
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9_.])(?P<user>[A-Za-z0-9](?:[A-Za-z0-9._%+\-]*[A-Za-z0-9])?)"
@@ -172,7 +173,7 @@ def _digits(number: str) -> str:
 # --- finders: (pattern, parts builder); a builder returning None rejects the match ---
 
 def _url(m: re.Match[str], text: str) -> dict[str, str] | None:
-    path = (m.group("path") or "").rstrip(".")
+    path = m.group("path") or ""
     parts = {"host": m.group("host") or m.group("bare")}
     if m.group("scheme"):
         parts["scheme"] = m.group("scheme")

@@ -8,6 +8,12 @@ numbers become Hanzi (``zh_numbers``), units and currencies come from
 Mandarin speaker says them in English. Clock times, dates and plain numbers are written
 back in the form upstream's normaliser already reads correctly ("下午3:30",
 "2023年7月4日"), so its readings and ours never disagree.
+
+``read(text, keep_latin=False)`` is for a caller that reads Mandarin only
+(``clean_text(..., "zh")``, whose word2ph must cover Hanzi alone): addresses are left
+out, and Latin words are dropped rather than handed to the normaliser, which would
+spell unit letters inside them ("AirPods" → 毫秒, "meeting" → 米). Single letters stay:
+they are operands ("x+y=10" → 加等于十) or dropped by upstream anyway.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from decimal import Decimal
 from gsv_core.text.readings.shared import Span, load_table, rewrite
 from gsv_core.text.zh_numbers import num2str, verbalize_cardinal, verbalize_digit
 
-__all__ = ["read"]
+__all__ = ["read", "rules_matched"]
 
 _UNIT_TABLE = load_table("zh_units")
 _UNIT_WORDS: dict[str, str] = _UNIT_TABLE["units"]
 _PERCENT: str = _UNIT_TABLE["percent"]
+_SPOKEN_UNITS = frozenset([*_UNIT_WORDS, "percent"])  # the units read in Hanzi
 _CURRENCY_TABLE = load_table("zh_currencies")
 _CURRENCY_WORDS: dict[str, str] = _CURRENCY_TABLE["currencies"]
 _SCALES: dict[str, int] = _CURRENCY_TABLE["scales"]
@@ -37,6 +44,7 @@ _PERIODS = {"am": "上午", "pm": "下午"}
 # Mandarin-only patterns, applied after the shared spans.
 _ORDINAL = re.compile(r"第(\d+)(?![\d.])")  # 第2名 → 第二名, not 第两名
 _CARDINAL_YEAR = re.compile(r"(公元前?)(\d+)年|(?<![\d.])(\d{3})年")  # 公元前221年, 221年
+_LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
 def _number(number: str) -> str:
@@ -76,6 +84,17 @@ def _amount(number: str, power: int) -> str:
 def _plain(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text
+
+
+def _read_span_hanzi(span: Span, written: str) -> str | None:
+    # Mandarin only: no Latin may be left for an English reader.
+    if span.kind in ("url", "email"):
+        return ""
+    if span.kind == "model":
+        return "".join(_model_digits(p) for p in span.parts["pieces"].split() if p.isdigit())
+    if span.kind == "unit" and span.parts["unit"] not in _SPOKEN_UNITS:
+        return _number(span.parts["number"])
+    return _read_span(span, written)
 
 
 def _read_span(span: Span, written: str) -> str | None:
@@ -142,12 +161,33 @@ def _cardinal_year(match: re.Match[str]) -> str:
     return verbalize_cardinal(match.group(3)) + "年"
 
 
-def read(text: str) -> str:
-    """Return ``text`` with matched spans read as Mandarin (Latin letters kept for English).
+def read(text: str, *, keep_latin: bool = True) -> str:
+    """Return ``text`` with matched spans read as Mandarin.
 
     Text no rule matches is unchanged, so the cleaner reads it as upstream does.
+    ``keep_latin``: Latin words stay for the English g2p (the mixed split sends them
+    there); False drops them, for a Mandarin-only reader (see the module docstring).
     """
     text = text.translate(_FULL_WIDTH)
-    text = rewrite(text, _read_span)
+    text = rewrite(text, _read_span if keep_latin else _read_span_hanzi)
     text = _ORDINAL.sub(lambda m: "第" + verbalize_cardinal(m.group(1)), text)
-    return _CARDINAL_YEAR.sub(_cardinal_year, text)
+    text = _CARDINAL_YEAR.sub(_cardinal_year, text)
+    return text if keep_latin else _LATIN_WORDS.sub("", text)
+
+
+def rules_matched(text: str) -> tuple[str, ...]:
+    """Names of the Mandarin-only rules that match ``text`` (the shared kinds are
+    ``shared.find_spans``'s), so a changed reading can be traced to its rule.
+
+    ``latin_words``: Latin words that a Mandarin-only reading drops.
+    """
+    names = []
+    if text != text.translate(_FULL_WIDTH):
+        names.append("full_width")
+    if _ORDINAL.search(text):
+        names.append("ordinal")
+    if _CARDINAL_YEAR.search(text):
+        names.append("cardinal_year")
+    if _LATIN_WORDS.search(text):
+        names.append("latin_words")
+    return tuple(names)
