@@ -37,10 +37,14 @@ def build(device: torch.device, dtype: torch.dtype) -> SoVITSGenerator:
 
 def run(
     device: torch.device, dtype: torch.dtype, seconds: float, phones: int, repeats: int,
-    *, profile: bool = False,
+    *, profile: bool = False, compile_parts: str | None = None,
 ) -> list[float]:
     """Wall seconds of each timed decode of ``seconds`` of audio."""
     model = build(device, dtype)
+    if compile_parts:
+        model.dec = torch.compile(model.dec, dynamic=True)
+        if "flow" in compile_parts:
+            model.flow = torch.compile(model.flow, dynamic=True)
     codes = torch.randint(0, 1024, (1, 1, int(seconds * TOKEN_RATE)), device=device)
     phone_ids = torch.randint(0, model.config.n_symbols, (1, phones), device=device)
     refer = torch.rand(1, N_SPEC_BINS, 3 * SPEC_FRAME_RATE, device=device, dtype=dtype)
@@ -48,7 +52,18 @@ def run(
     def decode() -> torch.Tensor:
         return model.decode(codes, phone_ids, [refer], noise_scale=0.5).wav
 
+    start = time.perf_counter()
     wav = decode()  # warm-up: kernels, allocator, cuDNN algorithm choice
+    if compile_parts:
+        sync(device)
+        print(f"first decode (compiling {compile_parts}): {time.perf_counter() - start:.1f} s")
+        for other in (7.3, 12.1):  # other lengths: does dynamic=True recompile?
+            other_codes = torch.randint(0, 1024, (1, 1, int(other * TOKEN_RATE)), device=device)
+            sync(device)
+            start = time.perf_counter()
+            model.decode(other_codes, phone_ids, [refer], noise_scale=0.5)
+            sync(device)
+            print(f"first decode of {other} s: {time.perf_counter() - start:.3f} s")
     assert wav.shape[-1] == int(seconds * SAMPLE_RATE), wav.shape
     times = []
     for _ in range(repeats):
@@ -77,6 +92,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cudnn-benchmark", action="store_true",
                         help="let cuDNN time its algorithms per shape (torch.backends.cudnn)")
+    parser.add_argument("--compile", choices=["dec", "dec+flow"],
+                        help="torch.compile(dynamic=True) these parts first (an experiment: "
+                             "prints the compile time and decodes at other lengths)")
     parser.add_argument("--profile", action="store_true",
                         help="print the CUDA kernels taking the most time in one decode")
     parser.add_argument("--no-write", action="store_true", help="do not touch benchmarks.md")
@@ -88,12 +106,13 @@ def main() -> None:
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
     device = torch.device(args.device)
     times = run(device, DTYPES[args.dtype], args.seconds, args.phones, args.repeats,
-                profile=args.profile)
+                profile=args.profile, compile_parts=args.compile)
     median = statistics.median(times)
     settings = (
         f"{args.dtype}, batch 1, {args.seconds:g} s audio, {args.phones} phones, "
         f"3 s reference, median of {args.repeats}"
         + (", cudnn.benchmark" if args.cudnn_benchmark else "")
+        + (f", torch.compile {args.compile} (dynamic)" if args.compile else "")
     )
     row = table_row("SoVITS decode (full-size v2, random)", device_name(device), settings,
                     f"{median:.3f} s ({args.seconds / median:.1f}× real time)")

@@ -43,7 +43,7 @@ def _weight(module: nn.Module) -> torch.Tensor:
     ``.to()`` all change one of them, so a stale weight is never used.
     """
     v, g = module.weight_v, module.weight_g
-    if torch.is_grad_enabled():
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():  # compiled: fused anyway
         return v * (g / _norm_except_dim0(v))
     key = (v.data_ptr(), v._version, g.data_ptr(), g._version, v.dtype, v.device)
     cached = module.__dict__.get("_inference_weight")
