@@ -23,7 +23,7 @@ from collections.abc import Callable
 from gsv_core.text.en_numbers import cardinal, ordinal_words, paired
 from gsv_core.text.readings.shared import Span, load_table, rewrite
 
-__all__ = ["read", "read_number", "read_year"]
+__all__ = ["read", "read_address", "read_number", "read_year", "rules_matched"]
 
 _UNITS: dict[str, list[str]] = load_table("en_units")["units"]
 _CURRENCY_TABLE = load_table("en_currencies")
@@ -105,7 +105,14 @@ def _spell_token(token: str) -> str:
     return lower
 
 
-def _read_address(address: str) -> str:
+def read_address(address: str) -> str:
+    """A host, path or e-mail part in English words.
+
+    "github.com/a-b" → "git hub dot com slash a dash b".
+
+    Used for Japanese and Korean text too, whose Latin runs the mixed split sends to the
+    English g2p.
+    """
     pieces = re.findall(r"[A-Za-z]+|\d+|[^A-Za-z\d]", address)
     words = [_SEPARATORS.get(p, "") if len(p) == 1 and not p.isalnum() else _spell_token(p)
              for p in pieces]
@@ -115,11 +122,11 @@ def _read_address(address: str) -> str:
 def _url(span: Span) -> str:
     # The scheme is not read: people say "example dot com", not "h t t p s colon…".
     path = span.parts.get("path", "").rstrip("/")
-    return _read_address(span.parts["host"] + path)
+    return read_address(span.parts["host"] + path)
 
 
 def _email(span: Span) -> str:
-    return f"{_read_address(span.parts['user'])} at {_read_address(span.parts['domain'])}"
+    return f"{read_address(span.parts['user'])} at {read_address(span.parts['domain'])}"
 
 
 def _phone(span: Span) -> str:
@@ -231,13 +238,15 @@ _SPAN_READERS: dict[str, Callable[[Span], str | None]] = {
     "numero": _numero, "unit": _unit, "model": _model,
 }
 _SENTENCE_START = re.compile(r"\s*(?:$|[A-Z])")
-_NUMBER_AFTER = re.compile(r"\.\d")
+# A model span cut short by C's finder ("Python 3" of "Python 3.12", "Over 1" of "Over
+# 1,234"): left to the version, grouped-number and decimal rules.
+_NUMBER_AFTER = re.compile(r"[.,/:]\d")
 
 
 def _read_spans(text: str) -> str:
     def read_span(span: Span, matched: str) -> str | None:
         if span.kind == "model" and _NUMBER_AFTER.match(text, span.end):
-            return None  # "Python 3.12": the version rule or the decimal rule reads it
+            return None
         words = _SPAN_READERS[span.kind](span)
         # "… at 3 p.m. Then …": the dot of "p.m." also ended the sentence.
         if words is not None and matched.endswith(".") and _SENTENCE_START.match(text, span.end):
@@ -251,6 +260,17 @@ def _read_spans(text: str) -> str:
 
 _VERSION = re.compile(r"(?<![\w.])(?:(?P<v>[vV])(?P<n1>\d+(?:\.\d+)+)|(?P<n2>\d+(?:\.\d+){2,}))"
                       r"(?![\w]|\.\d)")
+# A result after a word of winning or losing: "won 102-99", "lost the final 21:19".
+_SCORE = re.compile(
+    r"(?i)\b(?P<cue>won|lost|beat|beats|defeated|drew|tied|leads?|led|trail(?:s|ed)?|"
+    r"scored?|final|victory|win|loss)(?P<gap>(?:\s+[A-Za-z]+){0,2}?\s+)"
+    r"(?P<left>\d{1,3})\s?[-–:](?P<right>\d{1,3})(?![\d:\-])")
+# "$1.5 million" → the shared currency span's scale ("$1.5M"), so the currency comes last.
+_SCALE_WORD = re.compile(r"(?<=\d)\s(thousand|million|billion)\b")
+_SCALE_LETTERS = {"thousand": "K", "million": "M", "billion": "B"}
+_CURRENCY_SIGN = re.compile(r"[$€£¥₩]\s?\d[\d,]*(?:\.\d+)?\s(?:thousand|million|billion)\b")
+# "No. 1." at a sentence end, which the shared numero finder leaves (it could be "No. 1.5").
+_NUMERO_END = re.compile(r"(?<![A-Za-z])[Nn]o\.\s?(\d+)(?=\.(?:\s|$))")
 _BEFORE_NAME = re.compile(
     rf"(?<![\w.])({_alternation(list(_ABBREVIATIONS['before_name']))})(?=\s+[A-Z])")
 _ANYWHERE = re.compile(rf"(?<![\w.])({_alternation(list(_ABBREVIATIONS['anywhere']))})")
@@ -268,6 +288,15 @@ def _version(match: re.Match[str]) -> str:
     number = match.group("n1") or match.group("n2")
     words = " point ".join(read_number(part) for part in number.split("."))
     return ("version " if match.group("v") else "") + words
+
+
+def _score_words(match: re.Match[str]) -> str:
+    left, right = read_number(match.group("left")), read_number(match.group("right"))
+    return f"{match.group('cue')}{match.group('gap')}{left} to {right}"
+
+
+def _scale_word(match: re.Match[str]) -> str:
+    return _SCALE_WORD.sub(lambda m: _SCALE_LETTERS[m.group(1)], match.group(0))
 
 
 def _abbreviation(table: dict[str, str]) -> Callable[[re.Match[str]], str]:
@@ -306,31 +335,52 @@ def _slash_pair(match: re.Match[str]) -> str:
     return f"{read_number(match.group(1))} {read_number(match.group(2))}"  # 50/50, 24/7
 
 
-_BEFORE_SPANS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (_VERSION, _version),
-    (_BEFORE_NAME, _abbreviation(_ABBREVIATIONS["before_name"])),
-    (_ANYWHERE, _abbreviation(_ABBREVIATIONS["anywhere"])),
+_Rule = tuple[str, re.Pattern[str], Callable[[re.Match[str]], str]]
+_BEFORE_SPANS: tuple[_Rule, ...] = (
+    ("en_version", _VERSION, _version),
+    ("en_score", _SCORE, _score_words),
+    ("en_scale_word", _CURRENCY_SIGN, _scale_word),
+    ("en_numero_end", _NUMERO_END, lambda m: "number " + read_number(m.group(1))),
+    ("en_title", _BEFORE_NAME, _abbreviation(_ABBREVIATIONS["before_name"])),
+    ("en_abbreviation", _ANYWHERE, _abbreviation(_ABBREVIATIONS["anywhere"])),
 )
-_AFTER_SPANS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (_HOUR_PERIOD, _hour_period),
-    (_NUMBER_LETTERS, _number_letters),
-    (_SLASH_PAIR, _slash_pair),
-    (_GROUPED, lambda m: read_number(m.group(0))),
-    (_PLUS, lambda m: " plus"),
-    (_AMPERSAND, lambda m: " and "),
-    (_ACRONYM, lambda m: _ACRONYMS[m.group(1)]),
+_AFTER_SPANS: tuple[_Rule, ...] = (
+    ("en_hour_period", _HOUR_PERIOD, _hour_period),
+    ("en_number_letters", _NUMBER_LETTERS, _number_letters),
+    ("en_slash_pair", _SLASH_PAIR, _slash_pair),
+    ("en_grouped_number", _GROUPED, lambda m: read_number(m.group(0))),
+    ("en_plus", _PLUS, lambda m: " plus"),
+    ("en_ampersand", _AMPERSAND, lambda m: " and "),
+    ("en_acronym_word", _ACRONYM, lambda m: _ACRONYMS[m.group(1)]),
 )
 # Text with none of these characters has nothing any rule reads.
 _MAYBE = re.compile(r"[\d@&.]|[A-Z]{2}|[A-Za-z][A-Z]")
 
 
-def read(text: str) -> str:
-    """``text`` with every span a rule matches replaced by English words."""
+def _apply(rules: tuple[_Rule, ...], text: str, fired: list[str]) -> str:
+    for name, pattern, replace in rules:
+        rewritten = pattern.sub(replace, text)
+        if rewritten != text:
+            fired.append(name)
+        text = rewritten
+    return text
+
+
+def _read(text: str, fired: list[str]) -> str:
     if not _MAYBE.search(text):
         return text
-    for pattern, replace in _BEFORE_SPANS:
-        text = pattern.sub(replace, text)
+    text = _apply(_BEFORE_SPANS, text, fired)
     text = _read_spans(text)
-    for pattern, replace in _AFTER_SPANS:
-        text = pattern.sub(replace, text)
-    return text
+    return _apply(_AFTER_SPANS, text, fired)
+
+
+def read(text: str) -> str:
+    """``text`` with every span a rule matches replaced by English words."""
+    return _read(text, [])
+
+
+def rules_matched(text: str) -> tuple[str, ...]:
+    """Names of the English-only rules that change ``text`` (shared span kinds not included)."""
+    fired: list[str] = []
+    _read(text, fired)
+    return tuple(fired)
