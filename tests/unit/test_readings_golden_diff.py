@@ -27,13 +27,16 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # row id → rules that changed it. Ids: <file>:<lang or mode><index within that key>.
 EXPECTED_CHANGES: dict[str, tuple[str, ...]] = {
     # Mandarin (readings.zh)
-    "shared:zh9": ("unit",),  # 120km/h: 千米每 → 千米每小时
+    "shared:zh9": ("unit",),  # 120km/h: 千米每 → 公里每小时
     "shared:zh37": ("cardinal_year",),  # 公元前221年: 二二一年 → 二百二十一年
+    "shared:zh41": ("measure_word",),  # 6300公里: 六三零零 → 六千三百
     "own:zh4": ("ordinal",),  # 第2名: 第两名 → 第二名
+    "own:zh8": ("score",),  # 比分是3:2: 三二 → 三比二
     "own:zh10": ("range",),  # 10-20元: 十减二十元 → 十到二十元
     "own:zh30": ("phone",),  # 400-123-4567: 减 → pauses between digit groups
     "own:zh31": ("phone",),  # 010-62345678
     "own:zh37": ("latin_words",),  # meeting: 米 → dropped (Mandarin-only clean_text)
+    "own:zh84": ("unit",),  # 60km每小时: 千米 → 公里 (the spoken word)
     "mixed:zh9": ("unit",),  # 100MB每秒: 幺零零 → 一百 (MB stays English)
     # English (readings.en, helper D's)
     "shared:en2": ("en: digit groups",),  # 2,500,000: no comma pause in the number

@@ -83,9 +83,20 @@ def test_time(text: str, matched: str, parts: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("text", ["比分21:19", "以21:19获胜", "they won 21:19", "3:2险胜",
-                                  "final 98:95", "score 3:1"])
+                                  "final 98:95", "score 3:1", "比分是21:19",
+                                  "21:19，主队获胜"])
 def test_score_needs_a_cue_or_an_impossible_clock(text: str) -> None:
     assert [k for k, _, _ in _found(text)] == ["score"]
+
+
+def test_negative_unit_starts_at_the_sign() -> None:
+    assert _found("气温-5°C") == [("unit", "-5°C", {"number": "5", "unit": "degC",
+                                                  "negative": "1"})]
+    assert [k for k, _, _ in _found("3-5kg")] == ["range"]
+
+
+def test_version_is_no_model_number() -> None:
+    assert "model" not in [k for k, _, _ in _found("v2.1版本")]
 
 
 def test_clock_time_without_a_cue_stays_a_time() -> None:

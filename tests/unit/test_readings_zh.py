@@ -17,7 +17,7 @@ from gsv_core.text.readings.zh import read
 
 # (text, read with Latin kept for the English g2p, the issue's upstream reading)
 ISSUE_EXAMPLES = [
-    ("请访问https://www.example.com/index.html", "请访问www 点 example 点 com 斜杠 index 点 html",
+    ("请访问https://www.example.com/index.html", "请访问WWW 点 example 点 com 斜杠 index 点 HTML",
      "请访问秒每每.米.米每.毫升"),
     ("5000mAh", "五千毫安时", "五千米"),
     ("120W", "一百二十瓦", "幺二零"),
@@ -74,6 +74,8 @@ def test_date_is_written_the_way_upstream_reads_dates(text: str, expected: str) 
 @pytest.mark.parametrize(("text", "expected"), [
     ("以21:19获胜", "以二十一比十九获胜"),
     ("3:2险胜", "三比二险胜"),
+    ("最终比分是21:19，主队获胜。", "最终比分是二十一比十九，主队获胜。"),
+    ("3:30出发去胜利路", "3:30出发去胜利路"),  # a lone 胜 further on is no cue
 ])
 def test_score(text: str, expected: str) -> None:
     assert read(text) == expected
@@ -91,10 +93,13 @@ def test_range(text: str, expected: str) -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("2kg", "两千克"),
     ("5m²", "五平方米"),
-    ("105 km/h", "一百零五千米每小时"),
+    ("105 km/h", "一百零五公里每小时"),
     ("36℃", "三十六度"),
     ("50%", "百分之五十"),
-    ("2.4GHz", "二点四吉赫兹"),
+    ("2.4GHz", "二点四G赫兹"),
+    ("-5°C", "零下五度"),
+    ("-3kg", "负三千克"),
+    ("-3%", "负百分之三"),
 ])
 def test_unit(text: str, expected: str) -> None:
     assert read(text) == expected
@@ -111,7 +116,12 @@ def test_model_numbers_short_as_numbers_long_as_digits(text: str, expected: str)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("邮箱zhang.san@qq.com", "邮箱zhang 点 san 艾特 qq 点 com"),
+    ("邮箱zhang.san@qq.com", "邮箱zhang 点 san at QQ 点 com"),
+    ("那是20世纪90年代", "那是20世纪九十年代"),
+    ("全长约6300公里", "全长约六千三百公里"),
+    ("跑了2公里", "跑了两公里"),
+    ("请升级到v2.1版本", "请升级到V二点一版本"),
+    ("A4纸", "A 四纸"),
     ("+86 138 0013 8000", "加八六，幺三八，零零幺三，八零零零"),
     ("80s的歌", "八十年代的歌"),
     ("1990s", "一九九零年代"),
@@ -143,6 +153,7 @@ def test_rules_are_named() -> None:
     assert rules_matched("第2名卖120W", "zh") == ("unit", "ordinal")
     assert rules_matched("公元前221年的ＡＩ", "zh") == ("full_width", "cardinal_year")
     assert rules_matched("今天的meeting", "zh") == ("latin_words",)
+    assert rules_matched("v2.1版的90年代150公里", "zh") == ("version", "decade_zh", "measure_word")
 
 
 # --- clean_text: one language, so Latin words are dropped, never spelled as units ----------
@@ -193,7 +204,7 @@ def _runs(text: str, mode: str) -> list[tuple[str, str]]:
 
 def test_url_in_chinese_is_read_in_english_and_mandarin() -> None:
     runs = _runs("请访问https://www.example.com", "zh")
-    assert runs == [("zh", "请访问"), ("en", "www "), ("zh", "点"), ("en", "example "),
+    assert runs == [("zh", "请访问"), ("en", "W W W "), ("zh", "点"), ("en", "example "),
                     ("zh", "点"), ("en", "com")]
 
 
@@ -252,7 +263,7 @@ def test_split_segments_does_not_cut_inside_an_address() -> None:
     upstream = split_segments(text, "zh", "cut5")
     improved = split_segments(text, "zh", "cut5", readings="improved")
     assert any(segment.endswith("www.") for segment in upstream)  # cut at the dot
-    assert any("www 点 example 点 com" in segment for segment in improved)
+    assert any("WWW 点 example 点 com" in segment for segment in improved)
 
 
 def test_segment_features_passes_readings() -> None:

@@ -23,7 +23,8 @@ Span kinds and their ``parts`` (all values are strings; absent keys are absent):
 - ``decade``: ``number`` ("1990", "80").
 - ``numero``: ``number`` ("No.1" → "1").
 - ``unit``: ``number`` ("5000", "1.5"; commas removed), ``unit`` — a canonical id
-  from ``data/units.json`` ("mAh", "km/h", "degF", "percent").
+  from ``data/units.json`` ("mAh", "km/h", "degF", "percent"); ``negative`` = "1" when a
+  minus sign came first ("-5°C": the span starts at the sign).
 - ``model``: ``pieces`` — letter and digit runs joined by single spaces
   ("TED 2024", "Q 3", "iPhone 15 Pro", "14 Pro").
 
@@ -87,8 +88,14 @@ _PREFIX_IDS = {s: c["id"] for c in _CURRENCIES for s in c["prefix"]}
 _SUFFIX_IDS = {s: c["id"] for c in _CURRENCIES for s in c["suffix"]}
 
 _CUES = load_table("score_cues")
-_CUES_BEFORE = re.compile("(?:" + _alternation(_CUES["before"]) + r")\s*$", re.IGNORECASE)
-_CUES_AFTER = re.compile(r"^\s*(?:" + _alternation(_CUES["after"]) + ")", re.IGNORECASE)
+# A cue right before the pair, or with a short filler between ("比分是21:19", "won 21:19");
+# after it, any cue right after, or a cue of two or more characters anywhere in the window
+# ("21:19，主队获胜"; a lone 胜 further on may be a street name).
+_CUES_BEFORE = re.compile("(?:" + _alternation(_CUES["before"])
+                          + r")(?:\s?(?:是|为|了|by|of))?[\s:：]*$", re.IGNORECASE)
+_CUES_AFTER = re.compile(r"^\s*(?:" + _alternation(_CUES["after"]) + ")|(?:"
+                         + _alternation([c for c in _CUES["after"] if len(c) > 1]) + ")",
+                         re.IGNORECASE)
 _CUE_WINDOW = 8  # characters looked at on each side of an n:m pair
 
 _TLDS = ("com|net|org|edu|gov|io|ai|dev|app|co|cn|hk|tw|jp|kr|uk|de|fr|me|tv|info|xyz|top|"
@@ -147,11 +154,13 @@ _RANGE = re.compile(
 )
 _DECADE = re.compile(r"(?<![A-Za-z0-9_'’])['’]?(?P<number>\d{1,3}0)['’]?s(?![A-Za-z])")
 _NUMERO = re.compile(r"(?<![A-Za-z])No\.\s?(?P<number>\d+)(?![\d.])", re.IGNORECASE)
-_UNIT_SPAN = re.compile(rf"{_NOT_NUM_BEFORE}(?P<number>{_NUM})(?P<unit>{_UNIT})")
+_UNIT_SPAN = re.compile(
+    rf"(?:(?<![\d.,:/\-])(?P<minus>-)(?=\d)|{_NOT_NUM_BEFORE})(?P<number>{_NUM})(?P<unit>{_UNIT})"
+)
 _SUFFIX_WORDS = r"(?:Pro|Max|Plus|Ultra|Mini|mini|Air|SE|Lite|Ti|Super|Turbo|Neo)"
 _MODEL = re.compile(
     # letters glued to digits: TED2024, Q3, RTX4090, COVID-19, A17Pro
-    r"(?<![A-Za-z0-9])(?P<glued>[A-Za-z]+-?\d+(?:[A-Za-z]+\d*)*)(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])(?P<glued>[A-Za-z]+-?\d+(?:[A-Za-z]+\d*)*)(?![A-Za-z0-9]|[.,]\d)"
     # a name with a capital, a space and a number: iPhone 15 Pro, RTX 4090 Ti
     r"|(?<![A-Za-z0-9])(?P<named>[A-Za-z]*[A-Z][A-Za-z]* \d{1,4}(?: " + _SUFFIX_WORDS + r")*)"
     r"(?![A-Za-z0-9])"
@@ -270,7 +279,10 @@ def _numero(m: re.Match[str], text: str) -> dict[str, str] | None:
 
 
 def _unit(m: re.Match[str], text: str) -> dict[str, str] | None:
-    return {"number": _plain(m.group("number")), "unit": _UNIT_IDS[m.group("unit").strip()]}
+    parts = {"number": _plain(m.group("number")), "unit": _UNIT_IDS[m.group("unit").strip()]}
+    if m.group("minus"):
+        parts["negative"] = "1"
+    return parts
 
 
 def _model(m: re.Match[str], text: str) -> dict[str, str] | None:

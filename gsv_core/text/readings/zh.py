@@ -38,11 +38,18 @@ _NOT_COUNTED = frozenset({"percent", "degC", "degF", "deg"})
 # Full-width letters and digits → ASCII, so "ＧＰＵ" is found and split like "GPU".
 _FULL_WIDTH = {code: code - 0xFEE0 for code in
                [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
-_URL_MARKS = {".": "点", "/": "斜杠", "-": "杠", "_": "下划线", "@": "艾特"}
+_URL_MARKS = {".": "点", "/": "斜杠", "-": "杠", "_": "下划线", "@": "at"}
 _URL_PIECE = re.compile(r"[A-Za-z]+|\d+|[./\-_@]")
+_SPELLED_PIECE = re.compile(r"[b-df-hj-np-tv-z]{1,5}")  # lower case, no vowel (y counts as one)
 _PERIODS = {"am": "上午", "pm": "下午"}
 # Mandarin-only patterns, applied after the shared spans.
 _ORDINAL = re.compile(r"第(\d+)(?![\d.])")  # 第2名 → 第二名, not 第两名
+_DECADE = re.compile(r"(?<![\d.])(\d0)年代")  # 90年代 → 九十年代, not 九零年代
+# v2.1 → V二点一: the digits are read in Mandarin, not glued to the English "v".
+_VERSION = re.compile(r"(?<![A-Za-z0-9.])([vV])(\d+(?:\.\d+)+|\d+)(?![\d.A-Za-z])")
+# 150公里 → 一百五十公里: upstream reads 3+ digits before these one by one.
+_MEASURE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(" + "|".join(
+    sorted(_UNIT_TABLE["measure_words"], key=len, reverse=True)) + ")")
 _CARDINAL_YEAR = re.compile(r"(公元前?)(\d+)年|(?<![\d.])(\d{3})年")  # 公元前221年, 221年
 _LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")
 
@@ -61,11 +68,17 @@ def _model_digits(digits: str) -> str:
 
 
 def _spelled(text: str) -> str:
-    """A URL, host or address piece by piece: Latin kept, digits one by one, marks as words."""
+    """A URL, host or address piece by piece: Latin kept, digits one by one, marks as words.
+
+    A short piece without a vowel ("html", "qq") is capitalised: it is said letter by
+    letter, and the English g2p spells capitals with their letter stress.
+    """
     out = []
     for piece in _URL_PIECE.findall(text):
         if piece.isdigit():
             out.append(verbalize_digit(piece))
+        elif _SPELLED_PIECE.fullmatch(piece):
+            out.append(piece.upper())
         else:
             out.append(_URL_MARKS.get(piece, piece))
     return " ".join(out)
@@ -93,7 +106,7 @@ def _read_span_hanzi(span: Span, written: str) -> str | None:
     if span.kind == "model":
         return "".join(_model_digits(p) for p in span.parts["pieces"].split() if p.isdigit())
     if span.kind == "unit" and span.parts["unit"] not in _SPOKEN_UNITS:
-        return _number(span.parts["number"])
+        return ("负" if "negative" in span.parts else "") + _number(span.parts["number"])
     return _read_span(span, written)
 
 
@@ -104,7 +117,7 @@ def _read_span(span: Span, written: str) -> str | None:
         words = _spelled(parts["host"])
         return words + (" " + _spelled(parts["path"]) if "path" in parts else "")
     if kind == "email":
-        return f"{_spelled(parts['user'])} 艾特 {_spelled(parts['domain'])}"
+        return f"{_spelled(parts['user'])} at {_spelled(parts['domain'])}"  # said in English
     if kind == "phone":
         groups = "，".join(verbalize_digit(g, alt_one=True) for g in parts["groups"].split())
         return ("加" if "plus" in parts else "") + groups
@@ -131,19 +144,21 @@ def _read_span(span: Span, written: str) -> str | None:
     if kind == "numero":
         return "第" + verbalize_cardinal(parts["number"])
     if kind == "unit":
-        return _unit(parts["number"], parts["unit"])
+        return _unit(parts["number"], parts["unit"], "negative" in parts)
     if kind == "model":
         return " ".join(_model_digits(p) if p.isdigit() else p for p in parts["pieces"].split())
     return None
 
 
-def _unit(number: str, unit: str) -> str:
+def _unit(number: str, unit: str, negative: bool = False) -> str:
     if unit == "percent":
-        return _PERCENT + _number(number)
+        return ("负" if negative else "") + _PERCENT + _number(number)
     word = _UNIT_WORDS.get(unit)
     if word is None:  # no Mandarin word: the symbol stays, read in English (三十二GB)
-        return _number(number) + unit
-    return (_number(number) if unit in _NOT_COUNTED else _counted(number)) + word
+        word = unit
+    if negative:  # -5°C → 零下五度, -3kg → 负三千克 (as upstream signs numbers)
+        return ("零下" if unit in _NOT_COUNTED else "负") + _number(number) + word
+    return (_number(number) if unit in _NOT_COUNTED or word == unit else _counted(number)) + word
 
 
 def _range(parts: dict[str, str]) -> str:
@@ -170,7 +185,11 @@ def read(text: str, *, keep_latin: bool = True) -> str:
     """
     text = text.translate(_FULL_WIDTH)
     text = rewrite(text, _read_span if keep_latin else _read_span_hanzi)
+    text = _VERSION.sub(lambda m: "V" + "点".join(_model_digits(n) for n in m.group(2).split(".")),
+                        text)
     text = _ORDINAL.sub(lambda m: "第" + verbalize_cardinal(m.group(1)), text)
+    text = _DECADE.sub(lambda m: verbalize_cardinal(m.group(1)) + "年代", text)
+    text = _MEASURE.sub(lambda m: _counted(m.group(1)) + m.group(2), text)
     text = _CARDINAL_YEAR.sub(_cardinal_year, text)
     return text if keep_latin else _LATIN_WORDS.sub("", text)
 
@@ -186,6 +205,12 @@ def rules_matched(text: str) -> tuple[str, ...]:
         names.append("full_width")
     if _ORDINAL.search(text):
         names.append("ordinal")
+    if _VERSION.search(text):
+        names.append("version")
+    if _DECADE.search(text):
+        names.append("decade_zh")
+    if _MEASURE.search(text):
+        names.append("measure_word")
     if _CARDINAL_YEAR.search(text):
         names.append("cardinal_year")
     if _LATIN_WORDS.search(text):
