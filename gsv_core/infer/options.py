@@ -19,6 +19,7 @@ from gsv_core.errors import ConfigError
 from gsv_core.guidelines import Limit, decide_device, gpu_memory_budget, inference_batch_limit
 from gsv_core.guidelines import memory_budget as computer_memory_budget
 from gsv_core.text import CUT_METHODS, LANGUAGE_MODES
+from gsv_core.text.readings import DEFAULT_READINGS, READINGS, check_readings
 
 if TYPE_CHECKING:  # torch loads with the engine, not with the request's settings
     from gsv_core.hardware import MachineProfile
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_FRAGMENT_INTERVAL_S",
     "MAX_SEED",
     "RANDOM_SEED",
+    "READINGS",
     "STREAMING_MODES",
     "InferenceOptions",
     "Reference",
@@ -101,9 +103,16 @@ def batch_size_limit(profile: MachineProfile, device: str,
 
 @dataclass(frozen=True)
 class InferenceOptions:
-    """How to synthesise: text language, cutting, GPT sampling and SoVITS decoding."""
+    """How to synthesise: text language, readings, cutting, GPT sampling, SoVITS decoding.
+
+    ``readings`` (issue 9): "improved" reads URLs, units, times, model numbers… as a person
+    would, for the target text and the reference's prompt text alike; "upstream" is
+    upstream's cleaner byte for byte (what a voice trained on upstream-formatted data saw).
+    Requests default to "improved"; the text front end's own default stays "upstream".
+    """
 
     text_language: str = "all_zh"
+    readings: str = DEFAULT_READINGS  # "improved" or "upstream" (gsv_core.text.readings)
     cut_method: str = "cut1"
     top_k: int = 15
     top_p: float = 1.0
@@ -122,6 +131,7 @@ class InferenceOptions:
     def validate(self) -> InferenceOptions:
         """Return ``self`` if every field is usable; else a ConfigError naming the field."""
         check_language(self.text_language, "text_language")
+        check_readings(self.readings)  # its ConfigError names the field "readings"
         if self.cut_method not in CUT_METHODS:
             raise ConfigError(f"cut_method: unknown method {self.cut_method!r}.",
                               f"Use one of: {', '.join(CUT_METHODS_ORDER)}.")

@@ -36,11 +36,21 @@ def test_defaults_are_upstreams() -> None:
     ("noise_scale", -1.0), ("batch_size", 0), ("max_new_tokens", 0), ("streaming_mode", 4),
     ("streaming_mode", True), ("overlap_length", -1), ("min_chunk_length", 0),
     ("cut_method", "cut6"), ("text_language", "fr"), ("repetition_penalty", 0.0),
+    ("readings", "fancy"), ("readings", "Improved"), ("readings", ""),
 ])
 def test_bad_options_name_the_field(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field) as err:
         replace(DEFAULTS, **{field: value}).validate()
     assert err.value.advice
+
+
+def test_readings_default_to_improved_and_upstream_is_accepted() -> None:
+    assert DEFAULTS.readings == "improved" and DEFAULTS.validate() is DEFAULTS
+    upstream = replace(DEFAULTS, readings="upstream")
+    assert upstream.validate() is upstream
+    with pytest.raises(ConfigError, match="readings") as err:
+        replace(DEFAULTS, readings="fancy").validate()
+    assert "improved" in err.value.advice and "upstream" in err.value.advice
 
 
 def test_language_is_case_insensitive() -> None:
