@@ -85,6 +85,12 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
         echo_range(slider, ctx.t)
     refresh_live(ctx, [tab.sampling.batch.slider], tab.sampling.batch.outputs(),
                  sampling.refresh_batch)
+    target = tab.target
+    # The preview follows every edit; only the newest counts (a keystroke outdates the last).
+    gr.on([target.text.change, target.language.change, target.cut_method.change,
+           target.readings.change], partial(text.read_as, ctx),
+          inputs=target.preview_inputs(), outputs=[target.read_as],
+          trigger_mode="always_last", show_progress="hidden")
     controls = tab.request_inputs()
     # A set: the handler gets one dict, so it can also take Gradio's request and progress,
     # which Gradio passes only to positional parameters.
