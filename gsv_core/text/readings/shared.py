@@ -290,19 +290,24 @@ def _model(m: re.Match[str], text: str) -> dict[str, str] | None:
 
 
 _FinderParts = Callable[[re.Match[str], str], "dict[str, str] | None"]
-_FINDERS: tuple[tuple[str, re.Pattern[str], _FinderParts], ...] = (
-    ("email", _EMAIL, _email),
-    ("url", _URL, _url),
-    ("phone", _PHONE, _phone),
-    ("date", _DATE, _date),
-    ("time", _TIME, _time),
-    ("score", _PAIR, _score),
-    ("currency", _CURRENCY, _currency),
-    ("range", _RANGE, _range),
-    ("decade", _DECADE, _decade),
-    ("numero", _NUMERO, _numero),
-    ("unit", _UNIT_SPAN, _unit),
-    ("model", _MODEL, _model),
+# (kind, pattern, parts builder, gate): a gate is characters of which one must be in the
+# text, or a pattern that must be found, or None; gates skip patterns that cannot match
+# (speed, issue 9: ≤ 20 % of the cleaner).
+_Gate = str | re.Pattern[str] | None
+_LETTER = re.compile("[A-Za-z]")
+_FINDERS: tuple[tuple[str, re.Pattern[str], _FinderParts, _Gate], ...] = (
+    ("email", _EMAIL, _email, "@"),
+    ("url", _URL, _url, "."),
+    ("phone", _PHONE, _phone, "-( +"),
+    ("date", _DATE, _date, "/-."),
+    ("time", _TIME, _time, ":"),
+    ("score", _PAIR, _score, ":："),
+    ("currency", _CURRENCY, _currency, None),
+    ("range", _RANGE, _range, "-–~～"),
+    ("decade", _DECADE, _decade, "s"),
+    ("numero", _NUMERO, _numero, "."),
+    ("unit", _UNIT_SPAN, _unit, None),
+    ("model", _MODEL, _model, _LETTER),
 )
 # Cheap pre-check: every finder needs a digit, "@" or a dot between letters.
 _MAYBE = re.compile(r"[\d@]|[A-Za-z]\.[A-Za-z]")
@@ -317,7 +322,11 @@ def find_spans(text: str) -> list[Span]:
     if not _MAYBE.search(text):
         return []
     taken: list[Span] = []
-    for kind, pattern, build in _FINDERS:
+    for kind, pattern, build, gate in _FINDERS:
+        if isinstance(gate, str) and not any(char in text for char in gate):
+            continue
+        if isinstance(gate, re.Pattern) and not gate.search(text):
+            continue
         for match in pattern.finditer(text):
             start, end = match.span()
             if start == end or any(s.start < end and start < s.end for s in taken):
