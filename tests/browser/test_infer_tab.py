@@ -146,3 +146,21 @@ def test_stopping_the_app_deletes_its_results_and_gradios_copies_of_them(
     log = (tmp_path / "server.log").read_text(errors="replace")
     assert not folder.exists(), log
     assert list(cache.rglob("result-*.wav")) == [], log
+
+
+def test_the_text_as_it_will_be_read_follows_edits_and_the_readings_choice(
+        page, served) -> None:
+    from playwright.sync_api import expect
+
+    url, _ = served
+    page.goto(url)
+    page.get_by_role("tab", name="Inference").click()
+    page.locator("#infer-target-text textarea").fill("电池5000mAh，支持120W快充。")
+    read_as = page.locator("#infer-read-as")
+    expect(read_as).to_contain_text("Will be read as", timeout=30_000)
+    expect(read_as).to_contain_text("五千毫安时")
+    page.locator("#infer-readings").get_by_text("As upstream GPT-SoVITS does").click()
+    expect(read_as).not_to_contain_text("毫安", timeout=30_000)
+    page.locator("#infer-target-text textarea").fill("")
+    expect(read_as).not_to_contain_text("Will be read as", timeout=30_000)
+    assert page.locator(".toast-body").count() == 0
