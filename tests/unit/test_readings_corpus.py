@@ -19,9 +19,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 REPORT = REPO / "bench" / "report_readings.py"
 CORPUS = REPO / "tests" / "data" / "readings_corpus.jsonl"
-# Measured: zh 74, en 62, ja 23, yue 20, ko 15 of 83/63/24/20/16 (193 of 206 with the
-# 221 row fixed, see the README); the floors leave one or two rows of slack per language.
-FLOORS = {"zh": 70, "en": 60, "ja": 22, "yue": 19, "ko": 14}
+# Measured: zh 92, en 78, ja 29, yue 25, ko 20 of 93/78/30/25/21 rows; the floors leave
+# two or three rows of slack per language (more for zh, whose module was still changing).
+FLOORS = {"zh": 86, "en": 75, "ja": 27, "yue": 23, "ko": 18}
 
 
 def _report():
@@ -39,9 +39,10 @@ def test_corpus_shape() -> None:
     counts = Counter(row["lang"] for row in rows)
     assert len(rows) >= 200
     assert set(counts) == {"zh", "en", "ja", "yue", "ko"}
-    assert counts["zh"] / len(rows) >= 0.38 and counts["en"] / len(rows) >= 0.28
+    assert counts["zh"] / len(rows) >= 0.35 and counts["en"] / len(rows) >= 0.28
     for row in rows:
-        assert set(row) == {"lang", "source", "topic", "text", "expected"}
+        assert set(row) == {"lang", "source", "topic", "text", "expected", "round"}
+        assert row["round"] in (1, 2)
         assert row["text"].strip() and row["expected"].strip()
     assert len({row["text"] for row in rows}) == len(rows)
 

@@ -76,6 +76,10 @@ def test_currencies(text: str, words: str) -> None:
     ("just 1 km", "just one kilometer"),
     ("It was 100°F.", "It was one hundred degrees fahrenheit."),
     ("at 60fps", "at sixty frames per second"),
+    ("a 65W charger", "a sixty-five watt charger"),  # before a noun: singular
+    ("It has an 80GB card.", "It has an eighty gigabyte card."),
+    ("Add 200 g of flour.", "Add two hundred grams of flour."),
+    ("Add 200 g.", "Add 200 g."),  # a lone letter after a space is no unit without "of"
 ])
 def test_units(text: str, words: str) -> None:
     assert read(text) == words

@@ -215,11 +215,12 @@ def _numero(span: Span) -> str:
     return "number " + read_number(span.parts["number"])
 
 
-def _unit(span: Span) -> str | None:
+def _unit(span: Span, singular: bool = False) -> str | None:
     if span.parts["unit"] not in _UNITS:
         return None
     number = span.parts["number"]
-    return f"{read_number(number)} {_unit_words(span.parts['unit'], number)}"
+    words = _UNITS[span.parts["unit"]][0] if singular else _unit_words(span.parts["unit"], number)
+    return f"{read_number(number)} {words}"
 
 
 def _model_piece(piece: str) -> str:
@@ -238,6 +239,11 @@ _SPAN_READERS: dict[str, Callable[[Span], str | None]] = {
     "numero": _numero, "unit": _unit, "model": _model,
 }
 _SENTENCE_START = re.compile(r"\s*(?:$|[A-Z])")
+# "Add 200", "Chapter 3": an ordinary capitalised word and a number is no model number
+# (the shared finder takes any); the number rules read it, or the ones after the spans.
+_PLAIN_WORD_NUMBER = re.compile(r"[A-Z][a-z]+ \d+")
+# A unit after "a"/"an" modifies a noun and stays singular ("a 5000mAh battery").
+_ARTICLE_BEFORE = re.compile(r"(?:^|\s)(?:[Aa]|[Aa]n)\s+$")
 # A model span cut short by C's finder ("Python 3" of "Python 3.12", "Over 1" of "Over
 # 1,234"): left to the version, grouped-number and decimal rules.
 _NUMBER_AFTER = re.compile(r"[.,/:]\d")
@@ -245,9 +251,13 @@ _NUMBER_AFTER = re.compile(r"[.,/:]\d")
 
 def _read_spans(text: str) -> str:
     def read_span(span: Span, matched: str) -> str | None:
-        if span.kind == "model" and _NUMBER_AFTER.match(text, span.end):
+        if span.kind == "model" and (_NUMBER_AFTER.match(text, span.end)
+                                     or _PLAIN_WORD_NUMBER.fullmatch(span.parts["pieces"])):
             return None
-        words = _SPAN_READERS[span.kind](span)
+        if span.kind == "unit" and _ARTICLE_BEFORE.search(text, 0, span.start):
+            words = _unit(span, singular=True)  # "a 65W charger": a sixty-five watt charger
+        else:
+            words = _SPAN_READERS[span.kind](span)
         # "… at 3 p.m. Then …": the dot of "p.m." also ended the sentence.
         if words is not None and matched.endswith(".") and _SENTENCE_START.match(text, span.end):
             words += "."
@@ -278,6 +288,9 @@ _HOUR_PERIOD = re.compile(r"(?<![\d:.,])(\d{1,2})\s?([AaPp])\.?[Mm]\.?(?![A-Za-z
 _NUMBER_LETTERS = re.compile(r"(?<![\w.,])(\d+)([A-Za-z]{1,2})(?![\w])")
 _SLASH_PAIR = re.compile(r"(?<![\d/.,])(\d+)/(\d+)(?![\d/]|\.\d)")
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]|\.\d)")
+# "200 g of flour", "5 m of cable": a one-letter unit after a space, which the shared
+# finder takes only when glued to the digits, is a unit when "of" follows.
+_UNIT_OF = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)\s(g|m|L)(?=\s+of\b)")
 _PLUS = re.compile(r"(?<=\d)\+")
 _AMPERSAND = re.compile(r"\s*&\s*")
 _ACRONYM = re.compile(rf"(?<![\w-])({_alternation(list(_ACRONYMS))})(?![\w-])")
@@ -348,6 +361,8 @@ _AFTER_SPANS: tuple[_Rule, ...] = (
     ("en_hour_period", _HOUR_PERIOD, _hour_period),
     ("en_number_letters", _NUMBER_LETTERS, _number_letters),
     ("en_slash_pair", _SLASH_PAIR, _slash_pair),
+    ("en_unit_of", _UNIT_OF, lambda m: f"{read_number(m.group(1))} "
+                                       f"{_unit_words(m.group(2), m.group(1))}"),
     ("en_grouped_number", _GROUPED, lambda m: read_number(m.group(0))),
     ("en_plus", _PLUS, lambda m: " plus"),
     ("en_ampersand", _AMPERSAND, lambda m: " and "),
