@@ -33,6 +33,7 @@ EXPECTED_CHANGES: dict[str, tuple[str, ...]] = {
     "own:zh4": ("ordinal",),  # 第2名: 第两名 → 第二名
     "own:zh8": ("score",),  # 比分是3:2: 三二 → 三比二
     "own:zh10": ("range",),  # 10-20元: 十减二十元 → 十到二十元
+    "own:zh16": ("grouped_number",),  # 12,800人: 十二,八百 → 一万二千八百
     "own:zh30": ("phone",),  # 400-123-4567: 减 → pauses between digit groups
     "own:zh31": ("phone",),  # 010-62345678
     "own:zh37": ("latin_words",),  # meeting: 米 → dropped (Mandarin-only clean_text)

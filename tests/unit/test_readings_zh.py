@@ -122,6 +122,11 @@ def test_model_numbers_short_as_numbers_long_as_digits(text: str, expected: str)
     ("跑了2公里", "跑了两公里"),
     ("请升级到v2.1版本", "请升级到V二点一版本"),
     ("A4纸", "A 四纸"),
+    ("比例是1:3", "比例是一比三"),
+    ("16:9的屏幕", "十六比九的屏幕"),
+    ("4S店", "四S店"),
+    ("3D打印", "三D打印"),
+    ("1,000元", "1000元"),
     ("+86 138 0013 8000", "加八六，幺三八，零零幺三，八零零零"),
     ("80s的歌", "八十年代的歌"),
     ("1990s", "一九九零年代"),
@@ -151,9 +156,11 @@ def test_reading_twice_changes_nothing(text: str) -> None:
 
 def test_rules_are_named() -> None:
     assert rules_matched("第2名卖120W", "zh") == ("unit", "ordinal")
-    assert rules_matched("公元前221年的ＡＩ", "zh") == ("full_width", "cardinal_year")
+    assert rules_matched("公元前221年的ＡＩ", "zh") == ("full_width", "cardinal_year",
+                                                    "latin_words")
     assert rules_matched("今天的meeting", "zh") == ("latin_words",)
     assert rules_matched("v2.1版的90年代150公里", "zh") == ("version", "decade_zh", "measure_word")
+    assert rules_matched("1,000元买4S店1:3", "zh") == ("grouped_number", "ratio", "digits_letters")
 
 
 # --- clean_text: one language, so Latin words are dropped, never spelled as units ----------
@@ -165,6 +172,8 @@ def test_rules_are_named() -> None:
     ("32GB内存", "三十二内存", "三十二内存"),
     ("5000mAh", "五千毫安时", "五千米"),
     ("x+y=10", "加等于十", "加等于十"),
+    ("1,000元", "一千元", "一,零元"),
+    ("比例是1:3", "比例是一比三", "比例是一三"),
 ])
 def test_clean_text_mandarin_only(text: str, improved: str, upstream: str) -> None:
     cleaned = clean_text(text, "zh", readings="improved")

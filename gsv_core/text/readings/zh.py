@@ -19,6 +19,7 @@ they are operands ("x+y=10" → 加等于十) or dropped by upstream anyway.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from gsv_core.text.readings.shared import Span, load_table, rewrite
@@ -47,6 +48,12 @@ _ORDINAL = re.compile(r"第(\d+)(?![\d.])")  # 第2名 → 第二名, not 第两
 _DECADE = re.compile(r"(?<![\d.])(\d0)年代")  # 90年代 → 九十年代, not 九零年代
 # v2.1 → V二点一: the digits are read in Mandarin, not glued to the English "v".
 _VERSION = re.compile(r"(?<![A-Za-z0-9.])([vV])(\d+(?:\.\d+)+|\d+)(?![\d.A-Za-z])")
+# 1,000元 → 一千元: upstream reads the comma as a pause and the groups as numbers.
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d)")
+# 1:3, 16:9: a ratio (a one-digit right side is no clock time); upstream reads 一三.
+_RATIO = re.compile(r"(?<![\d:.])(\d{1,3})[:：](\d)(?![\d:])")
+# 4S店, 3D打印, 5G: digits glued to letters; the digits alone would join the English run.
+_DIGITS_LETTERS = re.compile(r"(?<![A-Za-z0-9.])(\d{1,4})([A-Za-z]+)(?![A-Za-z0-9])")
 # 150公里 → 一百五十公里: upstream reads 3+ digits before these one by one.
 _MEASURE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(" + "|".join(
     sorted(_UNIT_TABLE["measure_words"], key=len, reverse=True)) + ")")
@@ -176,6 +183,27 @@ def _cardinal_year(match: re.Match[str]) -> str:
     return verbalize_cardinal(match.group(3)) + "年"
 
 
+def _ratio(match: re.Match[str]) -> str:
+    return f"{verbalize_cardinal(match.group(1))}比{verbalize_cardinal(match.group(2))}"
+
+
+def _version(match: re.Match[str]) -> str:
+    return "V" + "点".join(_model_digits(n) for n in match.group(2).split("."))
+
+
+# Mandarin-only rules after the shared spans, in order: (name, pattern, replacement).
+_RULES: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    ("grouped_number", _GROUPED, lambda m: m.group(0).replace(",", "")),
+    ("ratio", _RATIO, _ratio),
+    ("digits_letters", _DIGITS_LETTERS, lambda m: _model_digits(m.group(1)) + m.group(2)),
+    ("version", _VERSION, _version),
+    ("ordinal", _ORDINAL, lambda m: "第" + verbalize_cardinal(m.group(1))),
+    ("decade_zh", _DECADE, lambda m: verbalize_cardinal(m.group(1)) + "年代"),
+    ("measure_word", _MEASURE, lambda m: _counted(m.group(1)) + m.group(2)),
+    ("cardinal_year", _CARDINAL_YEAR, _cardinal_year),
+)
+
+
 def read(text: str, *, keep_latin: bool = True) -> str:
     """Return ``text`` with matched spans read as Mandarin.
 
@@ -185,12 +213,8 @@ def read(text: str, *, keep_latin: bool = True) -> str:
     """
     text = text.translate(_FULL_WIDTH)
     text = rewrite(text, _read_span if keep_latin else _read_span_hanzi)
-    text = _VERSION.sub(lambda m: "V" + "点".join(_model_digits(n) for n in m.group(2).split(".")),
-                        text)
-    text = _ORDINAL.sub(lambda m: "第" + verbalize_cardinal(m.group(1)), text)
-    text = _DECADE.sub(lambda m: verbalize_cardinal(m.group(1)) + "年代", text)
-    text = _MEASURE.sub(lambda m: _counted(m.group(1)) + m.group(2), text)
-    text = _CARDINAL_YEAR.sub(_cardinal_year, text)
+    for _, pattern, replace in _RULES:
+        text = pattern.sub(replace, text)
     return text if keep_latin else _LATIN_WORDS.sub("", text)
 
 
@@ -200,19 +224,14 @@ def rules_matched(text: str) -> tuple[str, ...]:
 
     ``latin_words``: Latin words that a Mandarin-only reading drops.
     """
-    names = []
-    if text != text.translate(_FULL_WIDTH):
-        names.append("full_width")
-    if _ORDINAL.search(text):
-        names.append("ordinal")
-    if _VERSION.search(text):
-        names.append("version")
-    if _DECADE.search(text):
-        names.append("decade_zh")
-    if _MEASURE.search(text):
-        names.append("measure_word")
-    if _CARDINAL_YEAR.search(text):
-        names.append("cardinal_year")
-    if _LATIN_WORDS.search(text):
+    names = ["full_width"] if text != text.translate(_FULL_WIDTH) else []
+    # Each rule is tried on the text it sees in ``read``: after the shared spans and the
+    # rules before it ("120W" is a unit, not digits_letters).
+    text = rewrite(text.translate(_FULL_WIDTH), _read_span)
+    for name, pattern, replace in _RULES:
+        if pattern.search(text):
+            names.append(name)
+            text = pattern.sub(replace, text)
+    if _LATIN_WORDS.search(rewrite(text, _read_span_hanzi)):
         names.append("latin_words")
     return tuple(names)
