@@ -40,8 +40,21 @@ def test_issue_examples(text: str, words: str) -> None:
     ("Meet at 3 p.m. Then go.", "Meet at three P M. Then go."),  # the dot also ends a sentence
     ("closes at 9pm.", "closes at nine P M."),
     ("at 7 a.m. today", "at seven A M today"),
+    ("born on March 5, 1990.", "born on March fifth, 1990."),  # the year: upstream's rule
+    ("due Sept. 3rd", "due September third"),
+    ("Set it for 20 min.", "Set it for twenty minutes."),
+    ("about 2 hrs later", "about two hours later"),
 ])
 def test_times(text: str, words: str) -> None:
+    assert read(text) == words
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Call 1-800-555-0199.", "Call one, eight hundred, five five five, oh one nine nine."),
+    ("Call +1 555 123 4567.", "Call plus one, five five five, one two three, four five six seven."),
+    ("It is -5°C.", "It is minus five degrees celsius."),
+])
+def test_phone_numbers_and_signs(text: str, words: str) -> None:
     assert read(text) == words
 
 
@@ -91,6 +104,8 @@ def test_units(text: str, words: str) -> None:
     ("I bought a PS5.", "I bought a PS five."),
     ("in 4K and 5G", "in four K and five G"),
     ("3x faster", "three times faster"),
+    ("Use GPT-4o now.", "Use GPT four O now."),  # a lone letter is its name
+    ("A 4-3 win", "A 4-3 win"),  # "A 4" is no model number
     ("Python 3.12 is out.", "Python 3.12 is out."),  # left to upstream's decimal rule
 ])
 def test_model_numbers(text: str, words: str) -> None:

@@ -18,6 +18,8 @@ from gsv_core.text.readings.ja import read, rules_matched
     # a tilde between numbers or counters is a range
     ("3〜5日で届きます。", "3から5日で届きます。"),
     ("営業時間は9時〜18時です。", "営業時間は9時から18時です。"),
+    ("東京〜大阪は新幹線で行く。", "東京から大阪は新幹線で行く。"),
+    ("ありがと〜ございます", "ありがとーございます"),
 ])
 def test_marks(text: str, reading: str) -> None:
     assert read(text) == reading
@@ -35,6 +37,8 @@ def test_marks(text: str, reading: str) -> None:
     ("試合は3-1で勝った。", "試合は3対1で勝った。"),
     ("気温は-3℃まで下がった。", "気温はマイナス3度まで下がった。"),
     ("価格は$99です。", "価格は99ドルです。"),
+    ("評価額は$4.2B。", "評価額は42億ドル。"),
+    ("午後3:30 p.m.に", "午後3時30分に"),  # 午後 written once, read once
     ("電話は03-1234-5678です。", "電話はゼロサンのイチニーサンヨンのゴーロクナナハチです。"),
     ("詳しくはhttps://example.jpを見て", "詳しくはexample dot J Pを見て"),
 ])

@@ -220,12 +220,15 @@ def _unit(span: Span, singular: bool = False) -> str | None:
         return None
     number = span.parts["number"]
     words = _UNITS[span.parts["unit"]][0] if singular else _unit_words(span.parts["unit"], number)
-    return f"{read_number(number)} {words}"
+    sign = "minus " if span.parts.get("negative") else ""
+    return f"{sign}{read_number(number)} {words}"
 
 
 def _model_piece(piece: str) -> str:
     if piece.isdigit():
         return read_year(piece)
+    if len(piece) == 1:
+        return piece.upper()  # "GPT-4o": the letter O, not the word "o"
     return _ACRONYMS.get(piece, piece)
 
 
@@ -244,9 +247,9 @@ _SENTENCE_START = re.compile(r"\s*(?:$|[A-Z])")
 _PLAIN_WORD_NUMBER = re.compile(r"[A-Z][a-z]+ \d+")
 # A unit after "a"/"an" modifies a noun and stays singular ("a 5000mAh battery").
 _ARTICLE_BEFORE = re.compile(r"(?:^|\s)(?:[Aa]|[Aa]n)\s+$")
-# A model span cut short by C's finder ("Python 3" of "Python 3.12", "Over 1" of "Over
-# 1,234"): left to the version, grouped-number and decimal rules.
-_NUMBER_AFTER = re.compile(r"[.,/:]\d")
+# A model span cut short by the shared finder ("Python 3" of "Python 3.12", "Over 1" of
+# "Over 1,234", "A 4" of "A 4-3 win"): left to the version, grouped-number and decimal rules.
+_NUMBER_AFTER = re.compile(r"[.,/:\-]\d")
 
 
 def _read_spans(text: str) -> str:
@@ -291,6 +294,15 @@ _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]|\.\d)")
 # "200 g of flour", "5 m of cable": a one-letter unit after a space, which the shared
 # finder takes only when glued to the digits, is a unit when "of" follows.
 _UNIT_OF = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)\s(g|m|L)(?=\s+of\b)")
+# "1-800-555-0199": a US toll-free or long-distance number ("one, eight hundred, …").
+_LONG_DISTANCE = re.compile(r"(?<![\d\-])1-(\d{3})-(\d{3})-(\d{4})(?![\d\-])")
+# "March 5, 1990": the day after a month name is an ordinal.
+_MONTH_DAY = re.compile(rf"\b({'|'.join(_MONTHS)}|Sept?|Oct|Nov|Dec|Jan|Feb|Mar|Apr|Jun|Jul|Aug)"
+                        r"\.? (\d{1,2})(?:st|nd|rd|th)?(?![\d:])")
+_SHORT_MONTHS = {m[:3]: m for m in _MONTHS} | {"Sep": "September", "Sept": "September"}
+# "20 min", "2 hrs": time abbreviations after a space (the shared finder takes them glued).
+_SPACED_TIME = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)\s(mins?|hrs?|secs?)(\.?)(?![A-Za-z])")
+_TIME_UNITS = {"min": "min", "mins": "min", "hr": "h", "hrs": "h", "sec": "s", "secs": "s"}
 _PLUS = re.compile(r"(?<=\d)\+")
 _AMPERSAND = re.compile(r"\s*&\s*")
 _ACRONYM = re.compile(rf"(?<![\w-])({_alternation(list(_ACRONYMS))})(?![\w-])")
@@ -341,6 +353,30 @@ def _number_letters(match: re.Match[str]) -> str:
     return f"{read_year(digits)} {spoken}"
 
 
+def _long_distance(match: re.Match[str]) -> str:
+    def group(digits: str) -> str:
+        if digits.endswith("00") and digits[0] != "0":
+            return cardinal(int(digits))  # 800 → "eight hundred", as it is said
+        return " ".join(_DIGIT_NAMES[int(d)] for d in digits)
+
+    return "one, " + ", ".join(group(g) for g in match.groups())
+
+
+def _month_day(match: re.Match[str]) -> str:
+    month = _SHORT_MONTHS.get(match.group(1), match.group(1))
+    day = int(match.group(2))
+    if not 1 <= day <= 31:
+        return match.group(0)
+    return f"{month} {ordinal_words(cardinal(day))}"
+
+
+def _spaced_time(match: re.Match[str]) -> str:
+    number = match.group(1)
+    words = f"{read_number(number)} {_unit_words(_TIME_UNITS[match.group(2)], number)}"
+    ends_sentence = match.group(3) and _SENTENCE_START.match(match.string, match.end())
+    return words + "." if ends_sentence else words
+
+
 def _slash_pair(match: re.Match[str]) -> str:
     numerator, denominator = int(match.group(1)), int(match.group(2))
     if numerator < denominator <= 10:
@@ -359,6 +395,9 @@ _BEFORE_SPANS: tuple[_Rule, ...] = (
 )
 _AFTER_SPANS: tuple[_Rule, ...] = (
     ("en_hour_period", _HOUR_PERIOD, _hour_period),
+    ("en_long_distance", _LONG_DISTANCE, _long_distance),
+    ("en_month_day", _MONTH_DAY, _month_day),
+    ("en_spaced_time", _SPACED_TIME, _spaced_time),
     ("en_number_letters", _NUMBER_LETTERS, _number_letters),
     ("en_slash_pair", _SLASH_PAIR, _slash_pair),
     ("en_unit_of", _UNIT_OF, lambda m: f"{read_number(m.group(1))} "
