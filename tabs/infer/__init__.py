@@ -39,7 +39,7 @@ class InferTab:
     def request_inputs(self) -> list[gr.components.Component]:
         """The controls ``run.read_request`` reads, in its argument order."""
         return [self.models.gpt, self.models.sovits, *self.reference.components(),
-                *self.target.components(), *self.sampling.components()]
+                *self.target.components(), *self.sampling.components(), self.target.readings]
 
 
 def build(ctx: AppContext) -> InferTab:

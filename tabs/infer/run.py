@@ -116,7 +116,7 @@ def read_request(ctx: AppContext, gpt: str | None, sovits: str | None, ref_audio
                  top_k: float | None, top_p: float | None, temperature: float | None,
                  repetition_penalty: float | None, speed: float | None,
                  pause_s: float | None, seed: float | None, random_seed: bool,
-                 batch_size: float | None = None) -> Request:
+                 batch_size: float | None = None, readings: str = "improved") -> Request:
     """The control values as a validated request (``GsvError`` naming what to change).
 
     ``batch_size`` is clamped by the guideline rule the engine applies (None: its default),
@@ -146,7 +146,7 @@ def read_request(ctx: AppContext, gpt: str | None, sovits: str | None, ref_audio
         top_p=typed(top_p), temperature=typed(temperature),
         repetition_penalty=typed(repetition_penalty), speed=typed(speed),
         fragment_interval_s=typed(pause_s), seed=seed_value(seed, random_seed),
-        batch_size=int(batch_limit(ctx.profile, batch_size).value))
+        batch_size=int(batch_limit(ctx.profile, batch_size).value), readings=readings)
     return Request(Path(gpt), Path(sovits), reference.validate(), text or "",
                    options.validate())
 
@@ -161,7 +161,7 @@ def settings_of(request: Request, t: Translator) -> dict[str, object]:
             t("repetition penalty"): options.repetition_penalty,
             t("speed"): options.speed, t("pause"): f"{options.fragment_interval_s:g} s",
             # batches share one random generator, so the batch size is part of the recipe
-            t("batch"): options.batch_size}
+            t("batch"): options.batch_size, t("readings"): options.readings}
 
 
 def _load(runtime: InferRuntime, request: Request) -> InferenceEngine:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 import soundfile
 
@@ -67,7 +68,7 @@ def values(setup, **changes) -> list:
               "extra_audio": None, "text": TEXT, "text_language": "all_zh",
               "cut_method": "cut5", "top_k": 15, "top_p": 1.0, "temperature": 1.0,
               "repetition_penalty": 1.35, "speed": 1.0, "pause_s": 0.3, "seed": 7,
-              "random_seed": False, "batch_size": None, **changes}
+              "random_seed": False, "batch_size": None, "readings": "improved", **changes}
     return list(fields.values())
 
 
@@ -228,3 +229,17 @@ def test_the_tabs_batch_limit_is_the_engines_without_making_one(fake_gpu, spec: 
         for requested in (None, 2, 99, 0):
             assert batch_size_limit(profile, device, requested) == engine.batch_limit(
                 requested), (device, requested)
+
+
+def test_the_readings_choice_reaches_the_engine_and_the_history(ui, setup) -> None:
+    text = "电池5000mAh。"
+    upstream = generate(ui, setup, text=text, readings="upstream")
+    improved = generate(ui, setup, history=upstream["history"], text=text,
+                        readings="improved")
+    assert upstream["message"].startswith("✅") and improved["message"].startswith("✅")
+    entries = improved["history"].entries
+    assert ("readings", "improved") in entries[0].settings
+    assert ("readings", "upstream") in entries[1].settings
+    # same seed, other phones ("五千毫安时" instead of "五零零零"): other audio
+    assert not np.array_equal(soundfile.read(improved["audio"])[0],
+                              soundfile.read(upstream["audio"])[0])
