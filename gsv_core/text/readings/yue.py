@@ -32,6 +32,8 @@ _US_DOLLAR: str = _TABLE["us_dollar"]
 _SCALES: dict[str, int] = _TABLE["scales"]
 _UNITS: dict[str, str] = load_table("yue_units")["units"]
 # A number with thousands separators outside any span ("1,000蚊", "10,000人").
+_DIGIT = re.compile(r"\d")
+_MAYBE_OWN_SPAN = re.compile(r"[$€£¥₩]|[A-Z]{3}|\d{4}[\s-]\d{3}|\d-\d|\+\d|\d\s?(?:k|K)")
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]|\.\d)")
 
 
@@ -58,7 +60,10 @@ def _read_span(span: Span, written: str) -> str | None:
 
 
 def _read_own(text: str) -> str:
-    text = rewrite(text, _read_span)
+    if not _DIGIT.search(text):
+        return text  # every Cantonese rule reads a number
+    if _MAYBE_OWN_SPAN.search(text):  # skip the finders when no phone/currency/km can match
+        text = rewrite(text, _read_span)
     return _GROUPED.sub(lambda m: num2str(m.group(0).replace(",", "")), text)
 
 
