@@ -15,15 +15,18 @@ from its local folder); without one, Chinese runs get zeros too, and
 ``readings.read_spans`` on the whole segment BEFORE the language split, so a URL
 inside Chinese text becomes Latin words and Hanzi that the split then routes to the
 English and Mandarin g2p. The reading language is the mode's (``all_zh``/``zh`` → zh…);
-in ``auto``/``auto_yue`` it is the segment's dominant non-English language (most
-characters), else English — a segment is one sentence or clause, and a span is read in
-the language around it. In improved mode ``all_zh`` also splits Latin runs that are
-not plain ASCII (full-width letters, accents) out as English, like ``zh``.
+in ``auto``/``auto_yue`` it is the segment's dominant language (``reading_language``) —
+a segment is one sentence or clause, and a span is read in the language around it.
+In improved mode ``all_zh`` also splits Latin runs that are not plain ASCII
+(full-width letters, accents) out as English, like ``zh``. The runs are then cleaned
+with upstream's readings: their spans are words already, and an English word inside
+Chinese text keeps upstream's English reading.
 ``"upstream"`` (the default here) is upstream's reading, byte for byte.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -41,6 +44,7 @@ __all__ = ["BERT_DIM", "BatchPhoneFeatureExtractor", "PhoneFeatures", "clean_run
 
 BERT_DIM = 1024  # hidden size of chinese-roberta-wwm-ext-large
 _MIN_PHONES = 6
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 class PhoneFeatureExtractor(Protocol):
@@ -144,16 +148,23 @@ def reading_language(text: str, mode: str) -> str:
     """The language ``read_spans`` reads a segment in under language ``mode``.
 
     The mode's language (``all_zh``/``zh`` → zh, ``en`` → en…); for ``auto``/``auto_yue``
-    the non-English language with the most characters in ``text``, else English.
+    the language with the most words in ``text``, counting an English word (a Latin
+    run) as one and each Han, kana or Hangul character as one, since one such character
+    carries about a word ("我用iPhone拍照" → zh, "I love 北京 at 3:30 p.m." → en).
     """
     mode = mode.strip().lower()
     if mode not in ("auto", "auto_yue"):
         return mode.removeprefix("all_")
+    runs = split_by_language(text, mode)
     counts: dict[str, int] = {}
-    for run in split_by_language(text, mode):
-        if run.language != "en":
-            counts[run.language] = counts.get(run.language, 0) + len(run.text)
-    return max(counts, key=counts.__getitem__) if counts else "en"
+    for run in runs:
+        words = (len(_LATIN_WORD.findall(run.text)) if run.language == "en"
+                 else sum(1 for char in run.text if char.isalpha() and not char.isascii()))
+        counts[run.language] = counts.get(run.language, 0) + words
+    best = max(counts, key=counts.__getitem__, default="en")
+    if not counts.get(best):  # no words ("123"): the split's own language for it
+        return runs[0].language if runs else "en"
+    return best
 
 
 def clean_runs(text: str, mode: str, *, polyphones: PolyphoneBackend | None = None,

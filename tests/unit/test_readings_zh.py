@@ -234,6 +234,8 @@ def test_all_zh_improved_splits_full_width_latin_out() -> None:
     ("今天的TED2024大会", "auto", "zh"), ("The TED2024 talk", "auto", "en"),
     ("今日は5000mAhです", "auto", "ja"), ("今日5000mAh", "auto_yue", "yue"),
     ("", "auto", "en"), ("你好", "all_ja", "ja"),
+    ("我用iPhone拍照", "auto", "zh"), ("I love 北京 at 3:30 p.m.", "auto", "en"),
+    ("123", "auto", "zh"), ("123", "auto_yue", "yue"),
 ])
 def test_reading_language(text: str, mode: str, language: str) -> None:
     assert reading_language(text, mode) == language
