@@ -4,6 +4,8 @@
     gsv-studio plan ...               the headless training planner
     gsv-studio tts ...                synthesis to a file (``gsv_core/tts_cli.py``)
     gsv-studio api ...                the HTTP API alone (as ``webui.py --api``), port 9880
+    gsv-studio slice IN OUT ...       cut recordings at silences (``gsv_core/dataset/slice_cli.py``)
+    gsv-studio quality LIST ...       the dataset quality report (``gsv_core/dataset/quality_cli.py``)
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gsv_core.api.command import main as api_main
 
         return api_main(args[1:])
+    if args[:1] == ["slice"]:
+        from gsv_core.dataset.slice_cli import main as slice_main
+
+        return slice_main(args[1:])
+    if args[:1] == ["quality"]:
+        from gsv_core.dataset.quality_cli import main as quality_main
+
+        return quality_main(args[1:])
     import webui
 
     return webui.main(args)
