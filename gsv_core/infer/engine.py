@@ -4,7 +4,11 @@ One request (upstream's ``TTS.run`` at 48b1a01, the path of its api_v2):
 
 1. the reference → prompt tokens, spectrograms, timbre and prompt phones
    (``reference.py``), cached by content across calls (``prompt_cache.py``);
-2. the text → segments → phones and BERT per segment (``segments.py``);
+2. the text → segments → phones and BERT per segment (``segments.py``), read with
+   ``options.readings`` (issue 9: "improved" reads URLs, units, times… as a person would;
+   the reference's prompt text is read the same way); segments with no spoken phone
+   (emoji, marks: ``readable.py``) are left out, and a text with none at all is a TextError
+   naming its lines;
 3. the segments are decoded by the GPT in batches of up to the guideline limit
    (``gsv_core.guidelines.inference_batch_limit``), all sharing the one reference prompt:
    each row's text is the prompt phones followed by the segment's phones, as upstream;
@@ -54,6 +58,7 @@ from gsv_core.infer.model_files import (
 from gsv_core.infer.options import InferenceOptions, Reference
 from gsv_core.infer.precision import ModelDtypes, model_dtypes
 from gsv_core.infer.prompt_cache import PromptCache, reference_key
+from gsv_core.infer.readable import is_spoken, nothing_readable
 from gsv_core.infer.reference import ReferenceFeatures, prepare_reference
 from gsv_core.infer.segments import Segment, segment_features, split_segments
 from gsv_core.infer.stream import StreamedChunk, quiet_token_similarity, stream_segment_chunks
@@ -61,7 +66,7 @@ from gsv_core.models.gpt import Text2SemanticDecoder
 from gsv_core.models.gpt_decode import DecodeResult, DecodeStopped, generate_batch, stream_tokens
 from gsv_core.models.gpt_sampling import SamplingOptions
 from gsv_core.models.sovits import SoVITSGenerator
-from gsv_core.text import PolyphoneBackend, load_polyphone_backend
+from gsv_core.text import DEFAULT_READINGS, PolyphoneBackend, load_polyphone_backend
 from gsv_core.workspace import Workspace
 
 __all__ = ["AudioChunk", "InferenceEngine", "Synthesis"]
@@ -263,7 +268,7 @@ class InferenceEngine:
             return
         try:
             segment_features(list(_WARM_UP_TEXTS), "auto", self._bert_model(),
-                             self._polyphone_backend())
+                             self._polyphone_backend(), readings=DEFAULT_READINGS)
         except GsvError as exc:  # a broken folder: the first request reports it
             log.warning("text front end not warmed up: %s", exc)
 
@@ -309,32 +314,57 @@ class InferenceEngine:
 
     # -- preparing a request --------------------------------------------------------------
 
-    def _reference_features(self, reference: Reference, sovits: SoVITSGenerator
-                            ) -> ReferenceFeatures:
+    def _reference_features(self, reference: Reference, sovits: SoVITSGenerator,
+                            readings: str) -> ReferenceFeatures:
+        """The reference's features, cached; ``readings`` reads its prompt text (and so is
+        part of the key when there is one)."""
         assert self._sovits_file is not None
         clips = [reference.audio_path, *reference.extra_audio_paths]
         key = reference_key(clips, [
             reference.text if reference.uses_prompt else "",
             reference.language.strip().lower() if reference.uses_prompt else "",
+            readings if reference.uses_prompt else "",
             str(reference.uses_prompt), str(len(reference.extra_audio_paths)),
             self._sovits_file.token, str(self.hubert_dir.resolve()),
             str(self.bert_dir.resolve()), str(self.dtypes)])
         return self._prompts.get_or_compute(key, lambda: prepare_reference(
             reference, hubert=self._hubert_model() if reference.uses_prompt else None,
-            sovits=sovits, bert=self._bert_model(), polyphones=self._polyphone_backend()))
+            sovits=sovits, bert=self._bert_model(), polyphones=self._polyphone_backend(),
+            readings=readings))
 
     @torch.inference_mode()
     def _prepare(self, reference: Reference, text: str, options: InferenceOptions,
                  sovits: SoVITSGenerator) -> _Prepared:
         options.validate()
         reference.validate()
-        texts = split_segments(text, options.language_mode, options.cut_method)
-        features = self._reference_features(reference, sovits)
-        segments = segment_features(texts, options.language_mode, self._bert_model(),
-                                    self._polyphone_backend()) if texts else []
+        segments = self._spoken_segments(text, options)
+        features = self._reference_features(reference, sovits, options.readings)
         batch = self.batch_limit(options.batch_size).value
         return _Prepared(segments=tuple(segments), reference=features,
                          seed=options.with_seed_drawn().seed, batch_size=int(batch))
+
+    def _spoken_segments(self, text: str, options: InferenceOptions) -> list[Segment]:
+        """The segments of ``text`` that hold a spoken phone, read with ``options.readings``.
+
+        A segment of emoji or marks alone cleans to marks and UNK phones; left in, the GPT
+        would babble for it, so it is dropped (the rest still renders: long messy text must
+        not fail). Checked before the reference is computed, so an unreadable text fails
+        fast.
+
+        Raises:
+            TextError: the text is empty, or no segment has a spoken phone (names the lines).
+        """
+        mode, readings = options.language_mode, options.readings
+        texts = split_segments(text, mode, options.cut_method, readings=readings)
+        segments = segment_features(texts, mode, self._bert_model(), self._polyphone_backend(),
+                                    readings=readings) if texts else []
+        spoken = [s for s in segments if is_spoken(s.phone_ids.tolist())]
+        if not spoken:
+            raise nothing_readable(text, mode, readings, self._polyphone_backend())
+        if len(spoken) < len(texts):
+            log.info("%d of %d segments have nothing to read aloud and are left out",
+                     len(texts) - len(spoken), len(texts))
+        return spoken
 
     # -- decoding -------------------------------------------------------------------------
 
@@ -479,7 +509,7 @@ class InferenceEngine:
 
         Raises:
             ConfigError: an option or a language (the message names it).
-            TextError: empty text, or text the front end cannot read.
+            TextError: empty text, or nothing in it can be read aloud (names the lines).
             ReferenceAudioError: a reference clip is missing, unreadable or not 3-10 s.
             ModelMissing: no GPT/SoVITS loaded, or the BERT/HuBERT folder is missing.
             OutOfMemory: the GPU ran out of memory; ``next_batch_size`` says what to try (B-6).
@@ -534,10 +564,7 @@ class InferenceEngine:
     def _stream_segments(self, reference: Reference, text: str, options: InferenceOptions,
                          should_stop: ShouldStop | None) -> Iterator[AudioChunk]:
         prepared, pieces = self._segment_audio(reference, text, options, should_stop)
-        total = len(prepared.segments)
-        if total == 0:
-            yield AudioChunk(self._pause(options), SAMPLE_RATE, 0, 1, final=True)
-            return
+        total = len(prepared.segments)  # at least 1: _prepare raises on unreadable text
         for index, wav in pieces:
             yield AudioChunk(wav, SAMPLE_RATE, index, total, final=index == total - 1)
 
@@ -545,10 +572,7 @@ class InferenceEngine:
                        should_stop: ShouldStop | None) -> Iterator[AudioChunk]:
         gpt, sovits = self._require_models()
         prepared = self._prepare(reference, text, options, sovits)
-        total = len(prepared.segments)
-        if total == 0:
-            yield AudioChunk(self._pause(options), SAMPLE_RATE, 0, 1, final=True)
-            return
+        total = len(prepared.segments)  # at least 1: _prepare raises on unreadable text
         quiet = None
         if options.streaming_mode == 2:
             quiet = quiet_token_similarity(gpt.ar_audio_embedding.word_embeddings.weight)

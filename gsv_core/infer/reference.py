@@ -16,6 +16,9 @@ and ``inference_webui.get_tts_wav``, 48b1a01):
   averages the style vectors of all of them.
 - The prompt text gets a final "。" ("." in English) when it does not end with a mark.
 
+The prompt text is read with the request's ``readings`` (issue 9), as the target text is: the
+GPT continues the prompt's phones with the target's, so both should be read alike.
+
 Audio is read with soundfile (any format libsndfile reads) and resampled with soxr.
 """
 
@@ -141,8 +144,12 @@ def prompt_text_for_gpt(text: str, language: str) -> str:
 
 def prepare_reference(reference: Reference, *, hubert: HubertFeatures | None,
                       sovits: SoVITSGenerator, bert: PhoneFeatureExtractor | None,
-                      polyphones: PolyphoneBackend | None = None) -> ReferenceFeatures:
+                      polyphones: PolyphoneBackend | None = None,
+                      readings: str = "upstream") -> ReferenceFeatures:
     """Compute the prompt tokens, spectrograms, style and prompt phones of ``reference``.
+
+    ``readings``: how the prompt text is read ("upstream", the text front end's default, or
+    "improved"); the engine passes the request's ``InferenceOptions.readings``.
 
     Raises:
         ReferenceAudioError: a clip is missing, unreadable, or (the main one) not 3-10 s.
@@ -166,7 +173,7 @@ def prepare_reference(reference: Reference, *, hubert: HubertFeatures | None,
     if codes is not None:
         language = reference.language.strip().lower()
         prompt = phones_and_features(prompt_text_for_gpt(reference.text, language), language,
-                                     bert, polyphones=polyphones)
+                                     bert, polyphones=polyphones, readings=readings)
         phone_ids = torch.tensor(prompt.phone_ids, dtype=torch.long)
         bert_features = prompt.features.float()
     return ReferenceFeatures(prompt_codes=codes, prompt_phone_ids=phone_ids,

@@ -20,6 +20,7 @@ from gsv_core.infer.reference import (
     read_clip,
 )
 from gsv_core.models.spectrogram import spectrogram
+from gsv_core.text.symbols import phones_to_ids
 from tests import infer_fixtures
 from tests.infer_fixtures import InferSetup, make_engine, write_voiced_wav
 
@@ -130,6 +131,28 @@ def test_prompt_phones_are_cleaned_in_the_prompt_language(models,
     assert zh.prompt_bert.abs().sum() > 0  # Chinese: real BERT features
     assert not en.prompt_bert.any()  # other languages: zeros, as upstream
     assert not torch.equal(zh.prompt_phone_ids, en.prompt_phone_ids)
+
+
+def test_prompt_text_is_read_with_the_readings_asked_for(models,
+                                                        infer_setup: InferSetup) -> None:
+    engine, hubert, bert = models
+    reference = infer_setup.reference(text="电池5000mAh")
+
+    def prompt_ids(**kwargs: str) -> list[int]:
+        features = prepare_reference(reference, hubert=hubert, sovits=engine.sovits_model,
+                                     bert=bert, **kwargs)
+        assert features.prompt_phone_ids is not None
+        return features.prompt_phone_ids.tolist()
+
+    upstream, improved = prompt_ids(readings="upstream"), prompt_ids(readings="improved")
+    assert prompt_ids() == upstream  # the low-level default is upstream's reading
+    # "5000mAh": upstream spells the digits and the letters; improved reads 五千毫安时
+    assert improved != upstream
+    assert phones_to_ids(["q", "ian1", "h", "ao2"]) == improved[6:10]
+    plain = infer_setup.reference(text="你好世界")
+    same = [prepare_reference(plain, hubert=hubert, sovits=engine.sovits_model, bert=bert,
+                              readings=r).prompt_phone_ids for r in ("upstream", "improved")]
+    assert torch.equal(same[0], same[1])  # no rule matches: the same phones
 
 
 def test_stereo_clip_is_averaged_to_mono(tmp_path: Path) -> None:
