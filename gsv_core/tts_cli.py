@@ -9,6 +9,10 @@ written then. ``--out`` is never overwritten unless ``--overwrite`` is given, an
 written atomically (a temporary file renamed into place), so a failed run leaves no half file.
 The format follows the suffix of ``--out``: .wav (16-bit PCM), .ogg, .raw (int16) or .aac
 (ffmpeg).
+
+``--readings improved`` (the default) reads URLs, units, times, model numbers… as a person
+would; ``--readings upstream`` reads the text exactly as upstream's front end does (issue 9).
+A text with nothing to read aloud (only marks or emoji) exits 2 naming its lines.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ _OPTION_OF_FIELD = {
     "text_language": "--lang", "cut_method": "--cut", "top_k": "--top-k", "top_p": "--top-p",
     "temperature": "--temperature", "repetition_penalty": "--repetition-penalty",
     "seed": "--seed", "speed": "--speed", "fragment_interval_s": "--fragment-interval",
-    "noise_scale": "--noise-scale", "batch_size": "--batch-size",
+    "noise_scale": "--noise-scale", "batch_size": "--batch-size", "readings": "--readings",
 }
 
 
@@ -58,7 +62,12 @@ def _describe(exc: GsvError, option: str | None = None) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gsv_core.infer.options import CUT_METHODS_ORDER, LANGUAGE_MODES, InferenceOptions
+    from gsv_core.infer.options import (
+        CUT_METHODS_ORDER,
+        LANGUAGE_MODES,
+        READINGS,
+        InferenceOptions,
+    )
 
     defaults = InferenceOptions()
     languages = ", ".join(LANGUAGE_MODES)
@@ -95,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                            f"(default {defaults.text_language})")
     text.add_argument("--cut", default=defaults.cut_method, choices=CUT_METHODS_ORDER,
                       help=f"how to cut the text into segments (default {defaults.cut_method})")
+    text.add_argument("--readings", default=defaults.readings, choices=READINGS,
+                      help="how URLs, units, times, model numbers… are read: improved, as a "
+                           "person would, or upstream, as upstream's text front end does "
+                           f"(default {defaults.readings})")
     sampling = parser.add_argument_group("sampling")
     sampling.add_argument("--top-k", type=int, default=defaults.top_k)
     sampling.add_argument("--top-p", type=float, default=defaults.top_p)
@@ -144,7 +157,8 @@ def _options(args: argparse.Namespace):
         raise _BadInput("--lang", _describe(exc, "--lang")) from exc
     try:
         return InferenceOptions(
-            text_language=args.lang.strip().lower(), cut_method=args.cut, top_k=args.top_k,
+            text_language=args.lang.strip().lower(), readings=args.readings,
+            cut_method=args.cut, top_k=args.top_k,
             top_p=args.top_p, temperature=args.temperature,
             repetition_penalty=args.repetition_penalty, seed=args.seed, speed=args.speed,
             fragment_interval_s=args.fragment_interval, noise_scale=args.noise_scale,

@@ -13,6 +13,12 @@ what upstream accepts:
   ``split_bucket`` (upstream's length buckets; segments here are batched in order) are
   accepted and have no effect on a v2 voice.
 
+One field is ours (upstream's clients never send it, so they get its default):
+
+- ``readings`` (issue 9): ``"improved"`` (default) reads URLs, units, times, model numbers…
+  as a person would; ``"upstream"`` is upstream's text front end byte for byte. Case and
+  surrounding spaces are ignored; any other value is a 400 naming the field.
+
 Where upstream crashes (a GET without ``text_lang`` is its 500) or answers 422 (a value of the
 wrong type), this module raises a ConfigError naming the field, which the API sends as
 400 ``{"message": ...}``.
@@ -29,11 +35,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from gsv_core.errors import ConfigError
 from gsv_core.infer.audio_io import require_media_type
 from gsv_core.infer.options import CUT_METHODS_ORDER, LANGUAGE_MODES, InferenceOptions
+from gsv_core.text.readings import DEFAULT_READINGS
 
-__all__ = ["IGNORED_FIELDS", "TtsParams", "TtsRequest", "parse_tts_request"]
+__all__ = ["EXTENSION_FIELDS", "IGNORED_FIELDS", "TtsParams", "TtsRequest", "parse_tts_request"]
 
 # Upstream fields that change nothing for a v2 voice (see the module docstring).
 IGNORED_FIELDS = ("batch_threshold", "split_bucket", "sample_steps", "super_sampling")
+# Fields of ours that upstream's api_v2 does not have (docs/api.md lists them).
+EXTENSION_FIELDS = ("readings",)
 _STREAMING_WORDS = {"true": 1, "false": 0, "0": 0, "1": 1, "2": 2, "3": 3}
 # InferenceOptions names the fields in this project's terms; a client knows upstream's.
 _UPSTREAM_NAMES = {"text_language": "text_lang", "cut_method": "text_split_method",
@@ -43,7 +52,8 @@ _STREAMING_MESSAGE = ("the value of streaming_mode must be 0, 1, 2, 3(int) or "
 
 
 class TtsRequest(BaseModel):
-    """The ``/tts`` body and query: upstream's ``TTS_Request`` fields and defaults (48b1a01)."""
+    """The ``/tts`` body and query: upstream's ``TTS_Request`` fields and defaults (48b1a01),
+    then ours (``EXTENSION_FIELDS``)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -71,6 +81,8 @@ class TtsRequest(BaseModel):
     super_sampling: bool = False
     overlap_length: int = 2
     min_chunk_length: int = 16
+    # ours: "improved" or "upstream" (gsv_core.text.readings); upstream clients leave it out
+    readings: str = DEFAULT_READINGS
 
     @field_validator("*", mode="before")
     @classmethod
@@ -103,9 +115,11 @@ class TtsParams:
 def _first_error(exc: ValidationError) -> ConfigError:
     error = exc.errors()[0]
     field = ".".join(str(part) for part in error.get("loc", ())) or "request"
+    documented = ("GSV Studio's docs/api.md" if field in EXTENSION_FIELDS
+                  else "upstream's api_v2")
     return ConfigError(f"{field}: {error.get('msg', 'invalid value')} "
                        f"(got {error.get('input')!r})",
-                       f"Send {field} as upstream's api_v2 documents it.")
+                       f"Send {field} as {documented} documents it.")
 
 
 def _streaming_mode(value: bool | int | str) -> int:
@@ -171,6 +185,7 @@ def parse_tts_request(raw: Mapping[str, Any], *, has_default_reference: bool = F
     streaming_mode = _streaming_mode(request.streaming_mode)
     options = _checked_options(
         text_language=text_language,
+        readings=request.readings.strip().lower(),
         cut_method=request.text_split_method,
         top_k=request.top_k,
         top_p=min(request.top_p, 1.0),

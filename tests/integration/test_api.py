@@ -192,6 +192,36 @@ def test_bad_parameters_are_400_with_a_message(api: httpx.Client, changes: dict,
     assert expected in response.json()["message"]
 
 
+def test_readings_reach_the_engine_and_default_to_improved(api: httpx.Client) -> None:
+    request = {**DOCSTRING_POST, "text": "电池5000mAh。", "seed": 11}
+    default = _decode_wav(api.post("/tts", json=request).content)  # as upstream clients send
+    improved = _decode_wav(api.post("/tts", json={**request, "readings": "improved"}).content)
+    upstream = _decode_wav(api.post("/tts", json={**request, "readings": "upstream"}).content)
+    assert np.array_equal(default, improved)
+    assert default.shape != upstream.shape or not np.array_equal(default, upstream)
+    query = {k: v for k, v in request.items() if not isinstance(v, list)}
+    by_get = api.get("/tts", params={**query, "readings": "upstream"})
+    assert np.array_equal(_decode_wav(by_get.content), upstream)
+
+
+@pytest.mark.parametrize("readings", ["fancy", 7])
+def test_bad_readings_are_400_naming_the_field(api: httpx.Client, readings: object) -> None:
+    response = api.post("/tts", json={**DOCSTRING_POST, "readings": readings})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("readings")
+
+
+@pytest.mark.parametrize("streaming_mode", [False, True, 2])
+def test_text_with_nothing_readable_is_400_naming_the_line(api: httpx.Client,
+                                                           streaming_mode: object) -> None:
+    response = api.post("/tts", json={**DOCSTRING_POST, "text": "😀🎉\n！！！",
+                                      "streaming_mode": streaming_mode})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"].startswith("Nothing in the text can be read aloud: line 1")
+    assert "line 2" in body["message"] and body["advice"]
+
+
 def test_get_without_text_lang_is_400_not_500(api: httpx.Client) -> None:
     response = api.get("/tts", params={"text": TEXT, "ref_audio_path": REF, "prompt_lang": "zh"})
     assert response.status_code == 400

@@ -104,6 +104,37 @@ def test_engine_errors_name_the_option(infer_setup, tmp_path, capsys) -> None:
     assert not (tmp_path / "x.wav").exists()
 
 
+def test_readings_default_to_improved_and_upstream_reads_otherwise(infer_setup,
+                                                                    tmp_path) -> None:
+    outs = {name: tmp_path / f"{name}.wav" for name in ("default", "improved", "upstream")}
+    for name, out in outs.items():
+        extra = [] if name == "default" else ["--readings", name]
+        assert main(_args(infer_setup, out, *extra, text="电池5000mAh。")) == 0
+    assert outs["default"].read_bytes() == outs["improved"].read_bytes()
+    assert outs["upstream"].read_bytes() != outs["improved"].read_bytes()
+
+
+def test_a_bad_readings_value_exits_2_naming_the_option(infer_setup, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(_args(infer_setup, tmp_path / "x.wav", "--readings", "fancy"))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--readings" in err and "improved" in err and "upstream" in err
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_text_with_nothing_readable_exits_2_naming_its_lines(infer_setup, tmp_path,
+                                                             capsys) -> None:
+    text = tmp_path / "text.txt"
+    text.write_text("！！！\n\n😀🎉\n", encoding="utf-8")
+    out = tmp_path / "x.wav"
+    assert main(_args(infer_setup, out, "--text-file", str(text), text=None)) == 2
+    err = capsys.readouterr().err
+    assert "error: --text-file: Nothing in the text can be read aloud" in err
+    assert "line 1" in err and "line 3" in err and "line 2" not in err
+    assert not out.exists()
+
+
 def test_missing_required_options_exit_2(infer_setup, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--text", "你好", "--out", str(tmp_path / "x.wav")])
@@ -124,7 +155,7 @@ def test_help_answers_without_loading_models() -> None:
                             capture_output=True, text=True, cwd=REPO, check=False)
     assert result.returncode == 0
     for option in ("--gpt", "--sovits", "--ref", "--prompt-text", "--prompt-lang", "--text",
-                   "--text-file", "--lang", "--out", "--overwrite"):
+                   "--text-file", "--lang", "--readings", "--out", "--overwrite"):
         assert option in result.stdout
 
 

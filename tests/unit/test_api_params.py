@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gsv_core.api.params import TtsRequest, parse_tts_request
+from gsv_core.api.params import EXTENSION_FIELDS, TtsRequest, parse_tts_request
 from gsv_core.errors import ConfigError
 
 # Upstream TTS_Request at 48b1a01, field by field (the facts the issue names).
@@ -25,8 +25,27 @@ def _parse(**changes: object):
     return parse_tts_request({**MINIMAL, **changes})
 
 
+OUR_DEFAULTS = {"readings": "improved"}  # fields upstream does not have (docs/api.md)
+
+
 def test_every_upstream_field_with_its_default() -> None:
-    assert TtsRequest().model_dump() == UPSTREAM_DEFAULTS
+    assert TtsRequest().model_dump() == {**UPSTREAM_DEFAULTS, **OUR_DEFAULTS}
+    assert set(OUR_DEFAULTS) == set(EXTENSION_FIELDS)
+    assert not set(OUR_DEFAULTS) & set(UPSTREAM_DEFAULTS)
+
+
+def test_readings_default_to_improved_and_upstream_can_be_asked_for() -> None:
+    assert parse_tts_request(MINIMAL).options.readings == "improved"  # upstream clients
+    assert _parse(readings=None).options.readings == "improved"
+    assert _parse(readings="upstream").options.readings == "upstream"
+    assert _parse(readings=" Upstream ").options.readings == "upstream"  # like text_lang
+
+
+@pytest.mark.parametrize("given", ["fancy", "", 3, ["improved"]])
+def test_other_readings_are_refused_naming_the_field(given: object) -> None:
+    with pytest.raises(ConfigError, match="readings") as caught:
+        _parse(readings=given)
+    assert caught.value.advice
 
 
 def test_a_minimal_request_gets_upstreams_defaults() -> None:
