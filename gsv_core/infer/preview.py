@@ -21,7 +21,8 @@ class SegmentReading:
     """One segment: what was typed and what will be read."""
 
     text: str  # the segment as cut from the input (after readings when improved)
-    reading: str  # its normalised text, as the phones spell it; "" when nothing is readable
+    reading: str  # its normalised text, as the phones spell it
+    spoken: bool  # False: only marks or unknown symbols, so the engine leaves it out
 
 
 def reading_preview(text: str, language_mode: str, cut_method: str,
@@ -32,6 +33,7 @@ def reading_preview(text: str, language_mode: str, cut_method: str,
         ConfigError: an unknown language mode, cut method or readings mode.
     """
     from gsv_core.infer.options import check_language
+    from gsv_core.infer.readable import is_spoken
     from gsv_core.infer.segments import split_segments
     from gsv_core.text import phones_and_features
 
@@ -39,6 +41,9 @@ def reading_preview(text: str, language_mode: str, cut_method: str,
         return []
     mode = check_language(language_mode, "text_language")
     segments = split_segments(text, mode, cut_method, readings=readings)
-    return [SegmentReading(segment, phones_and_features(segment, mode, None,
-                                                        readings=readings).norm_text)
-            for segment in segments]
+    previews = []
+    for segment in segments:
+        features = phones_and_features(segment, mode, None, readings=readings)
+        previews.append(SegmentReading(segment, features.norm_text,
+                                       is_spoken(features.phone_ids)))
+    return previews

@@ -21,7 +21,7 @@ def test_improved_readings_show_the_words_the_model_will_say() -> None:
     (upstream,) = reading_preview(TEXT, "all_zh", "cut1", "upstream")
     assert "五千毫安时" in improved.reading and "一百二十瓦" in improved.reading
     assert "毫安" not in upstream.reading  # upstream's cleaner drops the unit letters
-    assert upstream.text == TEXT
+    assert upstream.text == TEXT and improved.spoken and upstream.spoken
 
 
 def test_one_entry_per_segment_and_nothing_for_empty_text() -> None:
@@ -43,4 +43,6 @@ def test_the_tab_lists_segments_shows_errors_inline_and_escapes_markup() -> None
     assert "1. 今天天气很好" in shown and "2. 我们去公园吧" in shown
     assert _escaped("a*b_<i>#") == "a\\*b\\_\\<i\\>\\#"  # typed markup stays literal
     assert read_as(_Ctx(), "", "all_zh", "cut5", "improved") == ""
+    emoji = read_as(_Ctx(), "😀😀😀", "all_zh", "cut0", "improved")
+    assert emoji.endswith("*(nothing here is read aloud: left out)*")
     assert read_as(_Ctx(), TEXT, "klingon", "cut1", "improved").startswith("❌")

@@ -65,8 +65,8 @@ def read_as(ctx: AppContext, text: str, language: str, cut_method: str, readings
         return error_markdown(exc, t)
     if not segments:
         return ""
-    lines = [f"{i}. {_escaped(s.reading.strip())}" if s.reading.strip()
-             else f"{i}. *{t('(nothing here is read aloud)')}*"
+    lines = [f"{i}. {_escaped(s.reading.strip())}" if s.spoken
+             else f"{i}. *{t('(nothing here is read aloud: left out)')}*"
              for i, s in enumerate(segments, start=1)]
     return "**" + t("Will be read as:") + "**\n\n" + "\n".join(lines)
 
