@@ -1,0 +1,353 @@
+"""Slice a file or a folder of recordings into 32 kHz mono int16 WAV files, in several processes.
+
+The job behind the Dataset tab's "Slice" button and ``gsv-studio slice``:
+
+- **Inputs**: one file, or a folder searched **recursively** (recordings are often sorted
+  into sub-folders) for the suffixes in ``audio_read.AUDIO_SUFFIXES``; hidden files and
+  folders (a leading dot) are skipped. Upstream reads only the top level of the folder.
+- **Names**: upstream's ``<name with its extension>_<start:010d>_<end:010d>.wav``, with the
+  offsets in samples at 32 kHz (``tools/slice_audio.py``), all in one flat output folder.
+  When two inputs in different sub-folders share a name, the later ones are prefixed with
+  their sub-folder path (``sub_dir_name.wav_…``) so that no slice replaces another.
+- **Nothing is overwritten**: an output that already exists with the same samples is kept
+  and reported ``unchanged`` (a re-run does no harm); one with different contents, e.g. a
+  slice the user edited, is left alone and the new slice gets the next free name
+  (``…_0000152000-2.wav``), reported ``renamed``.
+- **Failures**: a file that cannot be decoded or written is reported in the result and
+  skipped; the others go on (rule X-5). ``should_stop`` is asked between files: finished
+  files are kept, files not started are listed in ``not_started``.
+- **Processes**: files are spread over ``workers`` processes (spawned, not forked: the
+  web UI runs threads, and forking a threaded process can deadlock). One worker, or one
+  file, runs in this process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import logging
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+import soundfile
+
+from gsv_core.atomic_write import write_atomically
+from gsv_core.audio import MAX_WAV_VALUE, SAMPLE_RATE
+from gsv_core.dataset.audio_read import AUDIO_SUFFIXES, read_mono
+from gsv_core.dataset.slicer import (
+    SlicerOptions,
+    find_slices,
+    normalize_slice,
+    vocal_separation_status,
+)
+from gsv_core.errors import ConfigError, DatasetError, GsvError
+from gsv_core.workspace import Workspace
+
+__all__ = [
+    "FileFailure",
+    "SliceJobResult",
+    "WrittenSlice",
+    "collect_inputs",
+    "default_output_dir",
+    "slice_audio",
+    "slice_name",
+]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+SliceStatus = Literal["written", "unchanged", "renamed"]
+INT16_FULL_SCALE = MAX_WAV_VALUE - 1  # 32767: +1.0 must not wrap to -32768
+MAX_RENAMES = 1000  # "-2" … "-1000": past that, something is wrong with the folder
+
+
+@dataclass(frozen=True)
+class WrittenSlice:
+    """One slice in the output folder; offsets are samples at 32 kHz in the decoded source."""
+
+    path: Path
+    source: Path
+    start_sample: int
+    end_sample: int
+    status: SliceStatus  # written now / identical file already there / written under a new name
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_sample - self.start_sample) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """An input that was skipped, with what happened and what to do (X-5)."""
+
+    source: Path
+    message: str
+    advice: str = ""
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class SliceJobResult:
+    """What a slicing job did; ``ok`` when every input was sliced."""
+
+    output_dir: Path
+    slices: tuple[WrittenSlice, ...] = ()
+    failures: tuple[FileFailure, ...] = ()
+    not_started: tuple[Path, ...] = ()  # left when should_stop() said so
+    audio_s: float = 0.0                # seconds of input audio decoded
+    stopped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.not_started
+
+
+@dataclass(frozen=True)
+class _FileOutcome:
+    """What one worker sends back for one input (picklable)."""
+
+    source: Path
+    slices: tuple[WrittenSlice, ...] = ()
+    audio_s: float = 0.0
+    failure: FileFailure | None = None
+
+
+@dataclass(frozen=True)
+class _Task:
+    source: Path
+    name: str      # the name slices are called after (usually the file name)
+    output_dir: Path
+    options: SlicerOptions = field(default_factory=SlicerOptions)
+
+
+def default_output_dir(workspace: Workspace, input_path: str | os.PathLike[str]) -> Path:
+    """``output/slicer_opt/<input name>/``: the folder's name, or the file's name without
+    its extension."""
+    path = Path(os.path.abspath(input_path))
+    name = path.name if path.is_dir() else path.stem
+    if not name:
+        raise ConfigError(f"Cannot name an output folder after {str(path)!r}.",
+                          "Choose a folder or file inside the drive, not its root.")
+    return workspace.slicer_dir / name
+
+
+def collect_inputs(input_path: str | os.PathLike[str]) -> list[Path]:
+    """The recordings to slice: the file itself, or the audio files under the folder
+    (recursive, sorted, hidden entries skipped).
+
+    Raises:
+        ConfigError: the path does not exist, or the folder holds no audio file.
+    """
+    path = Path(input_path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise ConfigError(f"The input {str(path)!r} does not exist.",
+                          "Give an audio file or a folder of recordings.")
+    found = []
+    for folder, subfolders, files in os.walk(path):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        found.extend(Path(folder) / name for name in sorted(files)
+                      if not name.startswith(".") and Path(name).suffix.lower() in AUDIO_SUFFIXES)
+    if not found:
+        raise ConfigError(f"The folder {str(path)!r} holds no audio file.",
+                          "Audio files end in " + ", ".join(AUDIO_SUFFIXES) + ".")
+    return found
+
+
+def slice_name(name: str, start_sample: int, end_sample: int, copy: int = 1) -> str:
+    """Upstream's slice file name; ``copy`` > 1 gives the free name used when an older,
+    different file holds the plain one."""
+    suffix = "" if copy == 1 else f"-{copy}"
+    return f"{name}_{start_sample:010d}_{end_sample:010d}{suffix}.wav"
+
+
+def _names(sources: Sequence[Path], root: Path | None) -> list[str]:
+    """Name each input after its file name; a name already taken by an earlier input (the
+    same file name in another sub-folder) is prefixed with its sub-folder path."""
+    names, taken = [], set()
+    for source in sources:
+        name = source.name
+        if name in taken and root is not None:
+            name = "_".join(source.relative_to(root).parts)
+        while name in taken:  # still taken: a real file had that prefixed name
+            name = "_" + name
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _to_int16(chunk: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(chunk, -1.0, 1.0) * INT16_FULL_SCALE).astype(np.int16)
+
+
+def _same_audio(path: Path, samples: np.ndarray) -> bool:
+    """Whether ``path`` already holds exactly these int16 samples at 32 kHz mono."""
+    try:
+        info = soundfile.info(os.fspath(path))
+        if (info.samplerate, info.channels, info.frames) != (SAMPLE_RATE, 1, samples.shape[0]):
+            return False
+        existing, _ = soundfile.read(os.fspath(path), dtype="int16")
+    except (soundfile.SoundFileError, RuntimeError, OSError):
+        return False  # unreadable: certainly not ours, and not to be touched
+    return bool(np.array_equal(existing, samples))
+
+
+def _write_slice(folder: Path, name: str, start: int, end: int,
+                 samples: np.ndarray) -> tuple[Path, SliceStatus]:
+    """Write ``samples`` under the first free name, or find them already there."""
+
+    def write(handle: BinaryIO) -> None:
+        soundfile.write(handle, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+
+    for copy in range(1, MAX_RENAMES + 1):
+        path = folder / slice_name(name, start, end, copy)
+        if path.exists():
+            if _same_audio(path, samples):
+                return path, "unchanged"
+            continue
+        try:
+            write_atomically(path, write, replace_existing=False)
+        except FileExistsError:  # made meanwhile by someone else: look at it again
+            if _same_audio(path, samples):
+                return path, "unchanged"
+            continue
+        return path, "written" if copy == 1 else "renamed"
+    raise DatasetError(f"{MAX_RENAMES} different files already use the name "
+                       f"{slice_name(name, start, end)!r} in {str(folder)!r}.",
+                       "Slice into an empty folder.")
+
+
+def _slice_one(task: _Task) -> _FileOutcome:
+    """Decode, cut, normalise and write one input. Never raises: a failure is reported, so
+    that one bad file cannot stop the batch (X-5)."""
+    try:
+        audio = read_mono(task.source, SAMPLE_RATE)
+        if audio.shape[0] == 0:
+            raise DatasetError(f"{str(task.source)!r} holds no audio samples.",
+                               "Check the recording; it is empty.")
+        written = []
+        for start, end in find_slices(audio, SAMPLE_RATE, task.options):
+            samples = _to_int16(normalize_slice(audio[start:end], task.options))
+            path, status = _write_slice(task.output_dir, task.name, start, end, samples)
+            written.append(WrittenSlice(path, task.source, start, end, status))
+        return _FileOutcome(task.source, tuple(written), audio.shape[0] / SAMPLE_RATE)
+    except GsvError as exc:
+        failure = FileFailure(task.source, exc.message, exc.advice, exc.details)
+    except OSError as exc:  # disk full, permissions: this file is lost, the others may not be
+        failure = FileFailure(task.source, f"Cannot write the slices of {str(task.source)!r}: "
+                              f"{exc.strerror or exc}.", "Check free disk space and that the "
+                              "output folder is writable.", details=repr(exc))
+    except Exception as exc:  # a bug must not cost the other files (X-5); it is logged
+        failure = FileFailure(task.source, f"Unexpected error while slicing "
+                              f"{str(task.source)!r}: {exc!r}.", "This is a bug; please report "
+                              "it with the log.", details=traceback.format_exc())
+        logger.error("slicing %s failed unexpectedly:\n%s", task.source, failure.details)
+    return _FileOutcome(task.source, failure=failure)
+
+
+def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+                options: SlicerOptions | None = None, *, workers: int | None = None,
+                progress: Progress | None = None,
+                should_stop: Callable[[], bool] | None = None) -> SliceJobResult:
+    """Slice a recording or a folder of recordings into ``output_dir``.
+
+    Args:
+        input_path: an audio file, or a folder searched recursively.
+        output_dir: where the slices go (created); ``default_output_dir`` gives the usual.
+        options: the slicer settings; upstream's web UI defaults when None.
+        workers: processes; None means one per CPU core, at most one per file. Each holds
+            one decoded file (about 0.46 GB per hour of audio).
+        progress: ``progress(done, total, message)`` after each file (and once at 0).
+        should_stop: asked between files; True leaves the rest in ``not_started``.
+
+    Raises:
+        ConfigError: bad arguments (no input, workers < 1, vocal separation asked for);
+            raised before any file is touched. Per-file problems are in the result instead.
+    """
+    options = options or SlicerOptions()
+    if options.separate_vocals:
+        available, why = vocal_separation_status()
+        if not available:
+            raise ConfigError(why, "Turn vocal separation off to slice the audio as it is.")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ConfigError(f"Slicer setting workers: {workers!r} is not a whole number >= 1.",
+                          "Use 1 per CPU core, or leave it empty.")
+    sources = collect_inputs(input_path)
+    out = Path(os.path.abspath(output_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(input_path) if Path(input_path).is_dir() else None
+    tasks = [_Task(source, name, out, options)
+             for source, name in zip(sources, _names(sources, root), strict=True)]
+    count = min(workers or os.cpu_count() or 1, len(tasks))
+    report = progress or (lambda done, total, message: None)
+    stop = should_stop or (lambda: False)
+    report(0, len(tasks), f"Slicing {len(tasks)} file(s) with {count} process(es)")
+    if count == 1:
+        outcomes, not_started = _run_here(tasks, report, stop)
+    else:
+        outcomes, not_started = _run_pool(tasks, count, report, stop)
+    order = {task.source: number for number, task in enumerate(tasks)}
+    outcomes.sort(key=lambda outcome: order[outcome.source])
+    return SliceJobResult(
+        output_dir=out,
+        slices=tuple(s for outcome in outcomes for s in outcome.slices),
+        failures=tuple(o.failure for o in outcomes if o.failure is not None),
+        not_started=tuple(not_started),
+        audio_s=sum(o.audio_s for o in outcomes),
+        stopped=bool(not_started),
+    )
+
+
+def _describe(outcome: _FileOutcome) -> str:
+    if outcome.failure is not None:
+        return f"{outcome.source.name}: FAILED: {outcome.failure.message}"
+    return f"{outcome.source.name}: {len(outcome.slices)} slice(s)"
+
+
+def _run_here(tasks: list[_Task], report: Progress,
+              stop: Callable[[], bool]) -> tuple[list[_FileOutcome], list[Path]]:
+    outcomes: list[_FileOutcome] = []
+    for number, task in enumerate(tasks):
+        if stop():
+            return outcomes, [t.source for t in tasks[number:]]
+        outcomes.append(_slice_one(task))
+        report(len(outcomes), len(tasks), _describe(outcomes[-1]))
+    return outcomes, []
+
+
+def _run_pool(tasks: list[_Task], count: int, report: Progress,
+              stop: Callable[[], bool]) -> tuple[list[_FileOutcome], list[Path]]:
+    outcomes: list[_FileOutcome] = []
+    not_started: list[Path] = []
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        pending = {pool.submit(_slice_one, task): task for task in tasks}
+        while pending:
+            finished, _ = futures.wait(pending, timeout=0.5,
+                                       return_when=futures.FIRST_COMPLETED)
+            for future in finished:
+                task = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool as exc:  # the worker died (killed, out of memory)
+                    outcome = _FileOutcome(task.source, failure=FileFailure(
+                        task.source, f"The process slicing {str(task.source)!r} died.",
+                        "It may have run out of memory: slice with fewer workers, or split "
+                        "the recording.", details=repr(exc)))
+                outcomes.append(outcome)
+                report(len(outcomes), len(tasks), _describe(outcome))
+            if pending and stop():
+                for future, task in list(pending.items()):
+                    if future.cancel():
+                        not_started.append(task.source)
+                        del pending[future]
+    order = {task.source: number for number, task in enumerate(tasks)}
+    return outcomes, sorted(not_started, key=order.__getitem__)
