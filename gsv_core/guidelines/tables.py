@@ -58,3 +58,19 @@ CPU_SLOWDOWN_GPU_GB = (6, 12)  # ... the GPUs that estimate compares with
 DATASET_MAX_MINUTES = 60_000.0          # 1000 hours
 SLICE_MAX_P95_S = 3600.0
 DATASET_MAX_CLIPS = 10_000_000
+
+# the dataset quality report's checks (gsv_core/dataset/quality.py says how each
+# measure is taken). Starting points chosen from what the measures give on clean and on
+# spoiled speech, not from the rule book; each failed check lists its clips.
+QUALITY_CLIP_LEVEL = 0.999            # |sample| at or above this (of full scale) counts as clipped
+QUALITY_CLIPPED_FRACTION_MAX = 1e-4   # clipping: more than 1 sample in 10,000 at full scale
+QUALITY_LUFS_OUTLIER_DB = 6.0         # loudness_outlier: this far from the median clip (LUFS)
+QUALITY_SNR_MIN_DB = 25.0             # noisy: speech level less than this above the noise floor
+QUALITY_REVERB_MAX_S = 0.3            # reverberant: the decay-time estimate after offsets above
+#   (it reads low beside a true T60 with a close mic: ~0.12 dry, ~0.28 at T60 0.4 s, ~0.37 at 0.6 s)
+QUALITY_SILENCE_RATIO_MAX = 0.5       # mostly_silent: more than half of the clip is silence
+QUALITY_SILENCE_BELOW_SPEECH_DB = 35.0  # a 10 ms frame this far below the speech level is silence
+QUALITY_SILENCE_DBFS = -70.0          # ... and so is any frame quieter than this
+QUALITY_CLIP_MIN_S = 1.0              # too_short: under a second a clip holds hardly a word
+QUALITY_MIN_SAMPLE_RATE = 32000       # sample_rate: sources below SoVITS's 32 kHz lack its top band
+QUALITY_MAX_CHANNELS = 1              # channels: more are averaged to mono (a warning, not a fail)
