@@ -4,8 +4,8 @@
     gsv-studio plan ...               the headless training planner
     gsv-studio tts ...                synthesis to a file (``gsv_core/tts_cli.py``)
     gsv-studio api ...                the HTTP API alone (as ``webui.py --api``), port 9880
-    gsv-studio slice IN OUT ...       cut recordings at silences (``gsv_core/dataset/slice_cli.py``)
-    gsv-studio quality LIST ...       the dataset quality report (``gsv_core/dataset/quality_cli.py``)
+    gsv-studio slice IN OUT ...       cut recordings at silences (``dataset/slice_cli.py``)
+    gsv-studio quality LIST ...       the dataset quality report (``dataset/quality_cli.py``)
 """
 
 from __future__ import annotations

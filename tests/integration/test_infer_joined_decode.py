@@ -100,4 +100,4 @@ def test_joined_groups_hold_at_most_the_cap() -> None:
     assert _joined_groups([10, 20, 30]) == [(0, 3)]
     assert _joined_groups([cap, 1, cap - 1, 2]) == [(0, 1), (1, 3), (3, 4)]
     assert _joined_groups([cap + 5, 3]) == [(0, 1), (1, 2)]  # a long one stands alone
-    assert engine_module.JOINED_DECODE_MAX_TOKENS == cap
+    assert cap == engine_module.JOINED_DECODE_MAX_TOKENS
