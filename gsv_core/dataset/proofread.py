@@ -95,6 +95,7 @@ class PageItem:
     clip: Clip
     reviewed: bool
     audio_exists: bool
+    issues: tuple[ListIssue, ...] = ()   # this line's problems (unknown language...)
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ class ProofreadSession:
 
     @property
     def issues(self) -> tuple[ListIssue, ...]:
-        """Problems found when the list was loaded (missing audio, unknown language...)."""
+        """Problems of the list as it is now (missing audio, unknown language...)."""
         return self._parsed.issues
 
     @property
@@ -280,8 +281,12 @@ class ProofreadSession:
         count = self.page_count(size)
         number = min(max(1, number), count)
         start = (number - 1) * size
+        by_line: dict[int, list[ListIssue]] = {}
+        for issue in self._parsed.issues:
+            by_line.setdefault(issue.line_number, []).append(issue)
         items = tuple(PageItem(index=i, clip=clip, reviewed=self.is_reviewed(i),
-                               audio_exists=clip.audio_path.is_file())
+                               audio_exists=clip.audio_path.is_file(),
+                               issues=tuple(by_line.get(clip.line_number, ())))
                       for i, clip in enumerate(self._clips[start:start + size], start=start))
         return Page(number=number, size=size, page_count=count,
                     clip_count=len(self._clips), items=items)
@@ -321,6 +326,8 @@ class ProofreadSession:
                 clip,
                 text=clip.text if text is None else _clean_text(text),
                 language=clip.language if language is None else _normalise_language(language))
+            if changed == clip:
+                return clip   # nothing to save (and no backup of an untouched file)
             clips = list(self._clips)
             clips[index] = changed
             self._commit(clips, self._state)
@@ -334,6 +341,12 @@ class ProofreadSession:
             marks = self._state.reviewed | {name} if reviewed else self._state.reviewed - {name}
             self._commit(None, replace(self._state, reviewed=frozenset(marks)))
             return self.progress()
+
+    def review_and_next(self, index: int, *, expected_name: str | None = None) -> int | None:
+        """Mark clip ``index`` reviewed and return the next unreviewed one (the "mark" key)."""
+        with self._lock:
+            self.mark_reviewed(index, expected_name=expected_name)
+            return self.next_unreviewed(index)
 
     def delete(self, index: int, *, expected_name: str | None = None) -> RemovedClip:
         """Take a clip out of the list; its audio stays on disk and it can be restored."""
@@ -541,6 +554,9 @@ class ProofreadSession:
             state = replace(state, list_sha256=list_sha)
         store_sha = save_review(self.review_path, state)
         if clips is not None:
-            # line numbers as in the file now written (one clip a line, no blank lines)
-            self._clips = [replace(c, line_number=i) for i, c in enumerate(clips, start=1)]
+            # read back what was written: line numbers, audio paths and issues are then
+            # exactly what a new session (or the formatting step) will see
+            self._parsed = parse_list(data.decode("utf-8"), audio_dir=self.audio_dir,
+                                      list_path=self.list_path)
+            self._clips = list(self._parsed.clips)
         self._list_sha, self._state, self._store_sha = list_sha, state, store_sha

@@ -154,3 +154,33 @@ def test_a_list_with_lines_that_are_not_clips_is_refused(tmp_path: Path) -> None
     with pytest.raises(DatasetError) as error:
         ProofreadSession(path)
     assert "line(s) 3" in error.value.message
+
+
+def test_fixing_a_language_clears_its_issue_on_the_page(tmp_path: Path) -> None:
+    list_path = _make_list(tmp_path, 3)
+    list_path.write_text(list_path.read_text(encoding="utf-8").replace(
+        "c01.wav|spk|ZH", "c01.wav|spk|AUTO"), encoding="utf-8")
+    session = ProofreadSession(list_path)
+    row = session.page(1).items[1]
+    assert [i.check for i in row.issues] == ["unknown_language"] and row.clip.language == "AUTO"
+    assert session.page(1).items[0].issues == ()
+    session.edit(1, language="zh")
+    assert session.page(1).items[1].issues == () and session.issues == ()
+
+
+def test_review_and_next_moves_to_the_next_unreviewed_clip(tmp_path: Path) -> None:
+    session = ProofreadSession(_make_list(tmp_path, 4))
+    session.mark_reviewed(2)
+    assert session.review_and_next(1) == 3
+    assert session.review_and_next(3) == 0
+    assert session.review_and_next(0) is None
+    assert ProofreadSession(tmp_path / "voice.list").progress() == ReviewProgress(4, 4)
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(tmp_path: Path) -> None:
+    list_path = _make_list(tmp_path, 2)
+    list_path.write_bytes(list_path.read_bytes().replace(b"\n", b"\r\n"))   # the user's CRLF
+    session = ProofreadSession(list_path)
+    session.edit(0, text=session.clips[0].text, language="ZH")
+    assert b"\r\n" in list_path.read_bytes()
+    assert not list(tmp_path.glob("voice.list.bak*")) and not review_path(list_path).exists()
