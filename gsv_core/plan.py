@@ -26,6 +26,10 @@ save interval, kept under its first name for compatibility (same as
 first card when training runs on the CPU); in parallel training GPT's card is
 ``plan.gpt_device``, and ``limits.gpt_batch`` and ``dpo`` are that card's.
 
+``--dataset-report FILE`` reads the dataset facts (minutes, 95th-percentile slice, clips,
+quality verdict) from a saved ``gsv-studio quality --json`` report, the measured summary
+the Dataset tab also hands the engine; a dataset flag given as well wins (said on stderr).
+
 Exit codes: 0 ok, 2 bad arguments (a message on stderr saying what to change).
 """
 
@@ -118,8 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="95th-percentile slice length in seconds")
     parser.add_argument("--clips", type=_finite_number, default=None, metavar="N",
                         help="number of clips in the dataset (a batch holds at most this many)")
-    parser.add_argument("--quality", choices=("good", "poor", "unknown"), default="unknown",
-                        help="verdict of the dataset quality checks")
+    parser.add_argument("--quality", choices=("good", "poor", "unknown"), default=None,
+                        help="verdict of the dataset quality checks (default: unknown)")
+    parser.add_argument("--dataset-report", metavar="FILE", default=None,
+                        help="a saved quality report (gsv-studio quality LIST --json > FILE): "
+                             "its minutes, 95th-percentile slice, clips and verdict; "
+                             "--minutes, --p95-slice, --clips or --quality given too win")
     parser.add_argument("--reviewed", type=_reviewed_pct, default=0.0, metavar="F|P%",
                         help="share of labels proofread by a person: a fraction (0.5) or a "
                              "percentage (50%%)")
@@ -258,11 +266,26 @@ def _print(text: str) -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _with_report(fields: dict[str, object], report_path: str) -> dict[str, object]:
+    """The report's dataset fields, except where a flag gave a value (noted on stderr)."""
+    from gsv_core.dataset.quality_summary import read_dataset_report
+
+    measured = read_dataset_report(report_path)
+    for flag, field in _DATASET_FLAGS:
+        if field in measured and fields[field] is not None:
+            print(f"gsv-studio plan: {flag} {fields[field]} overrides the report's "
+                  f"{measured[field]}", file=sys.stderr)
+    return {field: value if value is not None or field not in measured else measured[field]
+            for field, value in fields.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a message on bad arguments
     fields = {field: getattr(args, flag[2:].replace("-", "_")) for flag, field in _DATASET_FLAGS}
     try:
+        if args.dataset_report is not None:
+            fields = _with_report(fields, args.dataset_report)
         if args.gpu is not None:
             parse_fake_gpu(args.gpu, "--gpu")  # an empty or malformed --gpu is an error here
         env = {FAKE_GPU_ENV: args.gpu} if args.gpu is not None else None
