@@ -4,7 +4,8 @@ The job behind the Dataset tab's "Slice" button and ``gsv-studio slice``:
 
 - **Inputs**: one file, or a folder searched **recursively** (recordings are often sorted
   into sub-folders) for the suffixes in ``audio_read.AUDIO_SUFFIXES``; hidden files and
-  folders (a leading dot) are skipped. Upstream reads only the top level of the folder.
+  folders (a leading dot) and anything inside the output folder are skipped. Upstream
+  reads only the top level of the folder.
 - **Names**: upstream's ``<name with its extension>_<start:010d>_<end:010d>.wav``, with the
   offsets in samples at 32 kHz (``tools/slice_audio.py``), all in one flat output folder.
   When two inputs in different sub-folders share a name, the later ones are prefixed with
@@ -13,12 +14,14 @@ The job behind the Dataset tab's "Slice" button and ``gsv-studio slice``:
   and reported ``unchanged`` (a re-run does no harm); one with different contents, e.g. a
   slice the user edited, is left alone and the new slice gets the next free name
   (``…_0000152000-2.wav``), reported ``renamed``.
-- **Failures**: a file that cannot be decoded or written is reported in the result and
-  skipped; the others go on (rule X-5). ``should_stop`` is asked between files: finished
-  files are kept, files not started are listed in ``not_started``.
+- **Failures**: a file that cannot be decoded or written, or that holds nothing louder
+  than the threshold, is reported in the result and skipped; the others go on (rule X-5).
+  ``should_stop`` is asked between files: finished files are kept, files not started are
+  listed in ``not_started``.
 - **Processes**: files are spread over ``workers`` processes (spawned, not forked: the
-  web UI runs threads, and forking a threaded process can deadlock). One worker, or one
-  file, runs in this process.
+  web UI runs threads, and forking a threaded process can deadlock; a spawned worker
+  re-imports the ``__main__`` script, so a job started from ``webui.py`` pays its imports
+  once per worker). One worker, or one file, runs in this process.
 """
 
 from __future__ import annotations
@@ -232,8 +235,14 @@ def _slice_one(task: _Task) -> _FileOutcome:
         if audio.shape[0] == 0:
             raise DatasetError(f"{str(task.source)!r} holds no audio samples.",
                                "Check the recording; it is empty.")
+        cuts = find_slices(audio, SAMPLE_RATE, task.options)
+        if not cuts:
+            raise DatasetError(
+                f"{str(task.source)!r} has no sound louder than the silence threshold "
+                f"({task.options.threshold_db:g} dB).",
+                "Check the recording; if it is just quiet, lower threshold_db (e.g. -45).")
         written = []
-        for start, end in find_slices(audio, SAMPLE_RATE, task.options):
+        for start, end in cuts:
             samples = _to_int16(normalize_slice(audio[start:end], task.options))
             path, status = _write_slice(task.output_dir, task.name, start, end, samples)
             written.append(WrittenSlice(path, task.source, start, end, status))
@@ -280,8 +289,13 @@ def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLik
                                 or workers < 1):
         raise ConfigError(f"Slicer setting workers: {workers!r} is not a whole number >= 1.",
                           "Use 1 per CPU core, or leave it empty.")
-    sources = collect_inputs(input_path)
     out = Path(os.path.abspath(output_dir))
+    # An output folder inside the input folder must not feed earlier slices back in.
+    sources = [source for source in collect_inputs(input_path)
+               if not Path(os.path.abspath(source)).is_relative_to(out)]
+    if not sources:
+        raise ConfigError(f"The only audio under {str(input_path)!r} is in the output folder "
+                          f"{str(out)!r}.", "Choose another input or output folder.")
     out.mkdir(parents=True, exist_ok=True)
     root = Path(input_path) if Path(input_path).is_dir() else None
     tasks = [_Task(source, name, out, options)

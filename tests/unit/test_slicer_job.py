@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +171,26 @@ def test_a_rerun_overwrites_nothing(tmp_path: Path) -> None:
     assert third.slices[0].path.name == "talk.wav_0000000000_0000160640-2.wav"
     assert edited.read_bytes() == user_bytes
     assert sf.info(third.slices[0].path).frames == 160640
+
+
+def test_a_silent_file_is_a_failure_and_the_output_folder_is_not_an_input(tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    write_wav(folder / "quiet.wav", np.zeros(3 * SR, np.float32))
+    write_wav(folder / "talk.wav", speech_like())
+    out = folder / "sliced"
+    first = slice_audio(folder, out, workers=1)
+    assert [f.source.name for f in first.failures] == ["quiet.wav"]
+    assert "threshold" in first.failures[0].message
+    again = slice_audio(folder, out, workers=1)  # the slices in sliced/ are not re-sliced
+    assert [s.status for s in again.slices] == ["unchanged", "unchanged"]
+    assert len(list(out.iterdir())) == 2
+
+
+def test_importing_the_slicer_loads_neither_torch_nor_pyav() -> None:
+    code = ("import sys, gsv_core.dataset.slice_job, gsv_core.dataset.slice_cli\n"
+            "assert 'torch' not in sys.modules and 'av' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_should_stop_keeps_finished_files_and_lists_the_rest(tmp_path: Path) -> None:
