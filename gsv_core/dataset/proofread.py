@@ -25,7 +25,11 @@ concatenation). Slices end in silence, so the fade only hides a click where a bo
 is not at zero; it shortens the result by the crossfade length. A split is lossless: the
 samples before and after the cut, in the original's sample format.
 
-Clip indices are 0-based positions in the list; page numbers are 1-based.
+Clip indices are 0-based positions in the list; page numbers are 1-based. A reviewed
+mark belongs to the clip's name: editing the text keeps it (editing is reviewing), a
+merge or split makes new, unreviewed clips, and two lines with the same name (a
+``duplicate_name`` issue) share one mark. Two processes editing the same list at the
+same instant are not locked against each other; the hash check catches any later edit.
 """
 
 from __future__ import annotations
@@ -290,6 +294,20 @@ class ProofreadSession:
                       for i, clip in enumerate(self._clips[start:start + size], start=start))
         return Page(number=number, size=size, page_count=count,
                     clip_count=len(self._clips), items=items)
+
+    def duration_s(self, index: int) -> float:
+        """Length of clip ``index`` from its file header (the split slider's range).
+
+        Raises:
+            DatasetError: the audio cannot be read.
+        """
+        path = self._clips[self._check_index(index)].audio_path
+        try:
+            return float(soundfile.info(os.fspath(path)).duration)
+        except (OSError, RuntimeError) as exc:
+            raise DatasetError(f"Cannot read the audio {os.fspath(path)!r}.",
+                               "Check that the file exists and is a sound file.",
+                               details=str(exc)) from exc
 
     def is_reviewed(self, index: int) -> bool:
         return self._clips[self._check_index(index)].name in self._state.reviewed

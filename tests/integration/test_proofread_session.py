@@ -242,3 +242,15 @@ def test_a_list_made_on_windows_keeps_its_path_style_and_finds_the_new_clips(
     again = _session(dataset)
     assert again.issues == ()
     assert again.clips[2].audio_path == merged.audio_path
+
+
+def test_duration_comes_from_the_file_and_a_missing_file_is_a_clear_error(
+        dataset: Path) -> None:
+    session = _session(dataset)
+    assert session.duration_s(2) == 3.0
+    session.clips[1].audio_path.unlink()
+    with pytest.raises(DatasetError, match="Cannot read the audio"):
+        session.duration_s(1)
+    with pytest.raises(DatasetError, match="Cannot read the audio"):
+        session.merge(0)
+    assert session.page(1).items[1].audio_exists is False
