@@ -36,4 +36,5 @@ def test_figures_show_every_measured_clip_and_mark_outliers() -> None:
 
 def test_an_empty_report_still_draws() -> None:
     figures = quality_figures(build_report([]))
-    assert figures.loudness.axes[0].collections == []
+    assert len(figures.loudness.axes[0].collections) == 0
+    assert sum(bar.get_height() for bar in figures.lengths.axes[0].patches) == 0
