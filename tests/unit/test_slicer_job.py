@@ -42,12 +42,13 @@ def write_wav(path: Path, audio: np.ndarray, rate: int = SR) -> Path:
     return path
 
 
-def write_m4a(path: Path, audio: np.ndarray, rate: int = SR) -> Path:
-    """AAC in an MP4 container, encoded with PyAV (no ffmpeg executable needed)."""
+def write_m4a(path: Path, audio: np.ndarray, rate: int = SR, codec: str = "aac") -> Path:
+    """AAC in an MP4 container (or what the suffix names), encoded with PyAV (no ffmpeg
+    executable needed)."""
     import av
 
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=rate, layout="mono")
+        stream = container.add_stream(codec, rate=rate, layout="mono")
         frame = av.AudioFrame.from_ndarray(audio[None, :].astype(np.float32), format="fltp",
                                            layout="mono")
         frame.rate = rate
@@ -95,6 +96,28 @@ def test_an_m4a_file_decodes_through_pyav(tmp_path: Path) -> None:
     result = slice_audio(source, tmp_path / "out", workers=1)
     assert result.ok and len(result.slices) == 2
     assert result.slices[0].path.name.startswith("voice memo.m4a_0000000000_")
+
+
+@pytest.mark.parametrize(("suffix", "codec", "rate"), [
+    (".mkv", "aac", 44100), (".webm", "libopus", 48000), (".aac", "aac", 32000)])
+def test_video_containers_and_raw_aac_decode_through_pyav(tmp_path: Path, suffix: str,
+                                                           codec: str, rate: int) -> None:
+    mono = speech_like()
+    audio = np.interp(np.arange(round(len(mono) * rate / SR)) * SR / rate,
+                      np.arange(len(mono)), mono).astype(np.float32)
+    decoded = read_mono(write_m4a(tmp_path / f"take{suffix}", audio, rate, codec))
+    assert abs(len(decoded) - 352000) <= 2 * 1024 * SR / rate + 400  # codec delay/padding
+    assert 0.2 < float(np.sqrt(np.mean(decoded[SR: 4 * SR] ** 2))) < 0.4
+
+
+@pytest.mark.parametrize(("suffix", "subtype"), [(".ogg", "VORBIS"), (".mp3", "MPEG_LAYER_III")])
+def test_ogg_and_mp3_decode_through_soundfile(tmp_path: Path, suffix: str, subtype: str) -> None:
+    path = tmp_path / f"take{suffix}"
+    sf.write(path, speech_like(), SR, subtype=subtype)
+    decoded = read_mono(path)
+    assert abs(len(decoded) - 352000) <= 2048
+    result = slice_audio(path, tmp_path / "out", workers=1)
+    assert result.ok and len(result.slices) == 2
 
 
 def test_an_undecodable_file_is_a_dataset_error(tmp_path: Path) -> None:
