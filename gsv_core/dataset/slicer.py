@@ -38,6 +38,7 @@ from itertools import pairwise
 import numpy as np
 
 from gsv_core.errors import ConfigError
+from gsv_core.guidelines.dataset_rules import slice_length_limit
 from gsv_core.guidelines.tables import REFERENCE_SLICE_S
 
 __all__ = [
@@ -125,8 +126,6 @@ def _validate(options: SlicerOptions) -> None:
 
 
 def _validate_max_slice(options: SlicerOptions) -> None:
-    from gsv_core.guidelines.dataset_rules import slice_length_limit
-
     limit = slice_length_limit(options.max_slice_s)
     value = options.max_slice_s
     if not limit.min <= value <= limit.max:
