@@ -228,6 +228,20 @@ def test_should_stop_keeps_finished_files_and_lists_the_rest(tmp_path: Path) -> 
     assert {s.source.name for s in result.slices} == {"0.wav"}
 
 
+def test_should_stop_cancels_queued_files_in_the_pool(tmp_path: Path) -> None:
+    # with 2 workers at most 3 files are handed to the processes at once (2 running, 1
+    # queued); asked to stop at once, the pool cancels the others and finishes those
+    folder = tmp_path / "recordings"
+    for number in range(6):
+        write_wav(folder / f"{number}.wav", speech_like(number))
+    result = slice_audio(folder, tmp_path / "out", workers=2, should_stop=lambda: True)
+    assert result.stopped and len(result.not_started) >= 3
+    done = {s.source for s in result.slices}
+    assert done.isdisjoint(result.not_started)
+    assert len(done) + len(result.not_started) == 6
+    assert sorted(result.not_started) == list(result.not_started)
+
+
 def test_bad_job_arguments_are_refused_before_any_work(tmp_path: Path) -> None:
     source = write_wav(tmp_path / "talk.wav", speech_like())
     with pytest.raises(ConfigError, match="workers"):
