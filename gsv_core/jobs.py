@@ -283,7 +283,10 @@ class JobHandle:
         if alive:
             return JobStatus("running", has_result=outcome.has_result, result=outcome.result,
                              stop_requested=stop_at is not None)
-        return _ended_status(outcome, self._exit_code(), stop_at, self._stderr_tail())
+        exit_code, ended_at = self._exit_record()
+        if stop_at is not None and ended_at is not None and ended_at < stop_at:
+            stop_at = None  # asked after it had ended: the stop changed nothing
+        return _ended_status(outcome, exit_code, stop_at, self._stderr_tail())
 
     def wait(self, timeout_s: float | None = None) -> JobStatus:
         """Block until the job has ended or ``timeout_s`` passed; returns :meth:`status`
@@ -294,9 +297,12 @@ class JobHandle:
     # --- stopping --------------------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Ask the job to stop: its ``ctx.should_stop()`` becomes true. Returns at once."""
+        """Ask the job to stop: its ``ctx.should_stop()`` becomes true. Returns at once.
+
+        A job that has already ended is left as it is (a crash must not turn into "stopped").
+        """
         path = self.job_dir / STOP_FILE
-        if not path.exists():
+        if not path.exists() and self._alive():
             _write_json(path, {"requested_at": time.time()})
 
     def stop(self, grace_s: float = 10.0, term_s: float = 5.0) -> JobStatus:
@@ -316,6 +322,7 @@ class JobHandle:
             logger.warning("job %s ignored the termination: killing it", self.id)
             self._signal_group(kill=True)
             self._wait_ended(term_s)
+        self._sweep_group()
         return self.status()
 
     # --- internals -------------------------------------------------------------------------
@@ -373,15 +380,16 @@ class JobHandle:
             logger.warning("%s is unreadable; using its modification time", path)
             return path.stat().st_mtime
 
-    def _exit_code(self) -> int | None:
+    def _exit_record(self) -> tuple[int | None, float | None]:
+        """The worker's exit code and end time from exit.json; (None, None) without one."""
         try:
             record = json.loads((self.job_dir / EXIT_FILE).read_text(encoding="utf-8"))
-            return int(record["returncode"])
+            return int(record["returncode"]), float(record["ended_at"])
         except FileNotFoundError:
-            return None
+            return None, None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("%s is unreadable (%s): exit code unknown", self.job_dir, exc)
-            return None
+            return None, None
 
     def _stderr_tail(self) -> str:
         path = self.job_dir / STDERR_FILE
@@ -403,9 +411,8 @@ class JobHandle:
                             else _process_alive(pid, create_time))
         worker_alive = _process_alive(outcome.worker_pid, outcome.worker_create_time)
         if os.name == "nt":
-            roots = [p for p, alive in ((pid, supervisor_alive),
-                                        (outcome.worker_pid, worker_alive)) if alive]
-            _signal_trees_windows(roots, kill=kill, spare_root=not kill)
+            _signal_trees_windows(pid if supervisor_alive else None,
+                                  outcome.worker_pid if worker_alive else None, kill=kill)
             return
         # start_new_session made the supervisor a group leader: the group id is its pid and
         # stays in use while any of the job's processes lives.
@@ -415,20 +422,33 @@ class JobHandle:
                 os.killpg(int(pid), signal.SIGKILL if kill else signal.SIGTERM)
 
 
-def _signal_trees_windows(roots: list[int | None], *, kill: bool, spare_root: bool) -> None:
-    """Windows has no process groups to signal: terminate the descendants of each root.
-    Terminating spares the supervisor (the first root) so it can record the exit code."""
-    for index, pid in enumerate(roots):
-        try:
-            root = psutil.Process(int(pid))  # type: ignore[arg-type]
-            victims = root.children(recursive=True)
-            if not (spare_root and index == 0):
-                victims.append(root)
-        except psutil.Error:
+    def _sweep_group(self) -> None:
+        """After a forced stop, kill what is left in the job's process group (POSIX): a
+        grandchild that ignored SIGTERM would otherwise keep running, and maybe hold the GPU.
+        The group id is the supervisor's pid, in use only while a member of the group lives."""
+        if os.name == "nt" or self.spec.get("pid") is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(int(self.spec["pid"]), signal.SIGKILL)
+
+
+def _signal_trees_windows(supervisor_pid: int | None, worker_pid: int | None, *,
+                          kill: bool) -> None:
+    """Windows has no process group to signal: end the processes below the supervisor (and
+    the worker's, should the supervisor be gone). Terminating spares the supervisor, so that
+    it records the exit code; killing ends it too."""
+    victims: list[psutil.Process] = []
+    for pid, is_supervisor in ((supervisor_pid, True), (worker_pid, False)):
+        if pid is None:
             continue
-        for victim in victims:
-            with contextlib.suppress(psutil.Error):  # already gone
-                victim.kill() if kill else victim.terminate()
+        with contextlib.suppress(psutil.Error):  # gone already
+            root = psutil.Process(int(pid))
+            victims += root.children(recursive=True)
+            if kill or not is_supervisor:
+                victims.append(root)
+    for victim in victims:
+        with contextlib.suppress(psutil.Error):  # already gone
+            victim.kill() if kill else victim.terminate()
 
 
 def check_target(target: str, args: Mapping[str, Any] | None = None) -> None:
@@ -577,8 +597,8 @@ def _process_alive(pid: Any, create_time: Any) -> bool:
         process = psutil.Process(int(pid))
         if process.status() == psutil.STATUS_ZOMBIE:
             return False
-        if create_time is None:
-            return True
+        if create_time is None:  # unverifiable (it ended before its start was recorded)
+            return False
         return abs(process.create_time() - float(create_time)) <= _CREATE_TIME_TOLERANCE_S
     except psutil.Error:  # gone, or someone else's (access denied): not our job
         return False

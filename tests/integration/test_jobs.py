@@ -7,8 +7,10 @@ or for the job to end, with generous limits for a loaded CI machine.
 
 from __future__ import annotations
 
+import concurrent.futures
 import gc
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -67,13 +69,28 @@ def loop_until_stopped(ctx: JobContext) -> dict:
     return {"stopped_after": turns}
 
 
-def ignore_stop_with_grandchild(ctx: JobContext, ignore_sigterm: bool = False) -> None:
+def ignore_stop_with_grandchild(ctx: JobContext, ignore_sigterm: bool = False,
+                                stubborn_grandchild: bool = False) -> None:
     if ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    code = "import time; print('ready', flush=True); time.sleep(600)"
+    if stubborn_grandchild:
+        code = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + code
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    child.stdout.readline()  # its SIGTERM handler is in place
     ctx.emit("grandchild", pid=child.pid, create_time=psutil.Process(child.pid).create_time())
     while True:  # never asks should_stop()
         time.sleep(0.05)
+
+
+def _square(number: int) -> int:
+    return number * number
+
+
+def square_in_a_spawned_pool(ctx: JobContext, numbers: list[int]) -> list[int]:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+        return list(pool.map(_square, numbers))
 
 
 def wait_for_go_file(ctx: JobContext) -> str:
@@ -112,7 +129,7 @@ def wait_for(handle: JobHandle, matches: Callable[[JobEvent], bool]) -> JobEvent
 
 
 def gone(pid: int, create_time: float) -> bool:
-    """Wait (up to the limit) for a process to be gone; True when it is."""
+    """Wait (up to the limit) for a process to be gone; True when it is (else it is killed)."""
     deadline = time.monotonic() + LIMIT_S
     while time.monotonic() < deadline:
         try:
@@ -122,6 +139,7 @@ def gone(pid: int, create_time: float) -> bool:
         except psutil.NoSuchProcess:
             return True
         time.sleep(0.05)
+    psutil.Process(pid).kill()  # the test fails; leave no process behind
     return False
 
 
@@ -213,6 +231,26 @@ def test_a_job_that_cannot_import_its_dependencies_fails_at_start(
     assert status.exit_code == 2
 
 
+def test_a_job_can_run_a_spawned_process_pool(jobs_dir: Path) -> None:
+    """The slicer and the formatter spread work over spawned processes: those re-import the
+    worker's main module (gsv_core.job_child), which must not start another job."""
+    status = start_job(f"{HERE}:square_in_a_spawned_pool", {"numbers": [1, 2, 3]},
+                       folder=jobs_dir).wait(LIMIT_S)
+
+    assert status.state == "succeeded", status
+    assert status.result == [1, 4, 9]
+
+
+def test_stopping_a_job_that_already_crashed_keeps_the_crash(jobs_dir: Path) -> None:
+    handle = start_job(f"{HERE}:exit_with", {"code": 3}, folder=jobs_dir)
+    handle.wait(LIMIT_S)
+
+    status = handle.stop(grace_s=0.0, term_s=0.0)
+
+    assert status.state == "failed" and status.cause == "exited with code 3"
+    assert not status.stop_requested
+
+
 def test_a_job_that_asks_should_stop_ends_as_stopped_with_its_result(jobs_dir: Path) -> None:
     handle = start_job(f"{HERE}:loop_until_stopped", folder=jobs_dir)
     wait_for(handle, lambda e: e.kind == "progress")
@@ -235,6 +273,18 @@ def test_a_job_that_ignores_should_stop_is_terminated_with_its_children(jobs_dir
 
     assert status.state == "stopped"
     assert status.cause == "stopped on request: killed by signal 15 (SIGTERM)"
+    assert gone(grandchild["pid"], grandchild["create_time"])
+
+
+@posix_only
+def test_a_grandchild_that_outlives_the_job_is_killed_by_stop(jobs_dir: Path) -> None:
+    handle = start_job(f"{HERE}:ignore_stop_with_grandchild", {"stubborn_grandchild": True},
+                       folder=jobs_dir)
+    grandchild = wait_for(handle, lambda e: e.kind == "grandchild").data
+
+    status = handle.stop(grace_s=0.2, term_s=LIMIT_S)
+
+    assert status.state == "stopped"
     assert gone(grandchild["pid"], grandchild["create_time"])
 
 
