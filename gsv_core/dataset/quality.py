@@ -13,7 +13,7 @@ clips. ``report_to_dict`` gives the JSON that ``gsv-studio quality --json`` prin
     unknown_language  a language other than zh en ja ko yue (Q-5)
     duplicate_name    two lines name audio with the same file name
     clipping          share of samples at full scale above      CLIPPED_FRACTION_MAX
-    loudness_outlier  LUFS this far from the median clip        LUFS_OUTLIER_DB
+    loudness_outlier  LUFS this far from the median (3+ clips)  LUFS_OUTLIER_DB
     noisy             SNR estimate below                        SNR_MIN_DB
     reverberant       decay-time estimate above                 REVERB_MAX_S
     too_long          longer than (Q-4)                         SLICE_FLAG_S (no prefix)
@@ -29,6 +29,7 @@ measured, else "poor".
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -216,7 +217,9 @@ def _measure_all(paths: Sequence[str], progress: Progress | None, should_stop: S
                 break
             done(measure_clip(path))
         return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: the UI process has threads, and a forked child can inherit a held lock.
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         for clip in pool.map(measure_clip, paths, chunksize=8):
             if should_stop is not None and should_stop():
                 pool.shutdown(cancel_futures=True)

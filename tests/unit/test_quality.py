@@ -171,3 +171,12 @@ def test_silence_and_short_audio_have_no_loudness() -> None:
     assert (silent.lufs, silent.snr_db, silent.peak_dbfs, silent.silence_ratio) == (
         None, None, None, 1.0)
     assert measure_audio(speech_like(0.3, 5), RATE).lufs is None   # under one 0.4 s block
+
+
+def test_worker_processes_give_the_same_report_in_order(tmp_path: Path) -> None:
+    for seed in range(3):
+        write(tmp_path, f"c{seed}.wav", speech_like(2, seed) * (0.1 if seed == 1 else 1))
+    one = report_to_dict(analyse_files(tmp_path))
+    two = report_to_dict(analyse_files(tmp_path, workers=2))
+    assert two == one and [Path(c["path"]).name for c in two["clips"]] == ["c0.wav", "c1.wav",
+                                                                          "c2.wav"]

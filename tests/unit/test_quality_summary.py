@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,14 @@ def test_an_empty_report_is_not_measured_and_poor() -> None:
                                                      "p95_slice_s": 0.0, "verdict": "poor"}})
     assert fields == {"minutes": None, "p95_slice_s": None, "clip_count": None,
                       "quality": "poor"}
+
+
+def test_the_planner_reads_a_report_without_audio_libraries() -> None:
+    """plan and the report reader import no numpy; the report modules load no torch."""
+    code = ("import sys, gsv_core.plan, gsv_core.dataset.quality_summary\n"
+            "assert 'numpy' not in sys.modules, 'numpy'\n"
+            "import gsv_core.dataset.quality, gsv_core.dataset.quality_cli\n"
+            "bad = {'torch', 'pyloudnorm', 'matplotlib', 'soundfile'} & set(sys.modules)\n"
+            "assert not bad, bad\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
