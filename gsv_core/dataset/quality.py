@@ -249,7 +249,8 @@ def build_report(clips: Sequence[ClipQuality], labels: LabelList | None = None) 
     for clip in final:
         for check in clip.problems:
             by_check.setdefault(check, []).append(clip.path)
-            if clip.error:
+            if clip.error and not (check == "missing_audio" and labels is not None):
+                # (a missing clip of a list is told by its line, below)
                 details.setdefault(check, []).append(f"{clip.path}: {clip.error}")
     path_of_line = {c.line_number: os.fspath(c.audio_path) for c in labels.clips} if labels else {}
     for issue in labels.issues if labels is not None else ():

@@ -54,10 +54,11 @@ def format_report(data: dict) -> str:
         lines.append("No problems found.")
     for problem in data["problems"]:
         lines.append(f"{problem['check']}: {problem['message']}")
-        clips = problem["clips"]
-        lines += [f"  - {clip}" for clip in clips[:_SHOWN_CLIPS]]
-        if len(clips) > _SHOWN_CLIPS:
-            lines.append(f"  ... and {len(clips) - _SHOWN_CLIPS} more (--json lists all)")
+        # a line's problem says its line number and what to do; a clip's, its path
+        items = problem.get("details") or problem["clips"]
+        lines += [f"  - {item}" for item in items[:_SHOWN_CLIPS]]
+        if len(items) > _SHOWN_CLIPS:
+            lines.append(f"  ... and {len(items) - _SHOWN_CLIPS} more (--json lists all)")
     return "\n".join(lines)
 
 

@@ -47,7 +47,8 @@ def test_a_missing_clip_exits_1_and_is_listed(tmp_path: Path, capsys) -> None:
     assert main([str(listed)]) == 1
     captured = capsys.readouterr()
     assert "Verdict: poor" in captured.out and "missing_audio:" in captured.out
-    assert "gone.wav" in captured.out and "could not be measured" in captured.err
+    assert "Line 4: audio file" in captured.out and "gone.wav" in captured.out
+    assert captured.out.count("gone.wav") == 1 and "could not be measured" in captured.err
 
 
 def test_a_folder_without_labels_is_measured(tmp_path: Path, capsys) -> None:
