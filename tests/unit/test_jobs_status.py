@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -142,5 +143,8 @@ def test_the_job_modules_are_light_to_import() -> None:
     code = ("import sys, gsv_core.jobs, gsv_core.job_child\n"
             "heavy = {'torch', 'gradio', 'numpy'} & set(sys.modules)\n"
             "assert not heavy, heavy\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # The repository root on the path: the check must also run from an uninstalled checkout.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env)
     assert result.returncode == 0, result.stderr[-2000:]
