@@ -1,0 +1,117 @@
+"""A real Chromium drives the Dataset tab: proofread a list, reload, measure its quality.
+
+The list and its WAVs are generated in the test inside the server's workspace
+(``output/asr_opt``), so the tab finds it on its own. Each test checks that no Gradio
+error toast appeared: errors belong inline, under the section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from gsv_core.dataset.proofread import ProofreadSession
+from tests.browser.conftest import TOAST
+from tests.unit.test_quality import RATE, speech_like
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 20_000
+ONE_CARD = "NVIDIA GeForce RTX 4090:24"
+
+
+def expect():
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
+
+
+def make_workspace_list(workspace: Path, clipped: int) -> Path:
+    """``output/asr_opt/voice.list`` over three 3 s clips; clip ``clipped`` is clipped."""
+    folder = workspace / "output" / "asr_opt"
+    folder.mkdir(parents=True)
+    lines = []
+    for number in range(3):
+        audio = speech_like(3.0, number)
+        if number == clipped:
+            audio[RATE:RATE + 200] = 1.0   # 200 samples at full scale
+        path = folder / f"clip_{number:02d}.wav"
+        soundfile.write(path, audio, RATE, subtype="PCM_16")
+        lines.append(f"{path}|voice|EN|Sentence number {number}.")
+    list_path = folder / "voice.list"
+    list_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return list_path
+
+
+def open_list(page, list_path: Path) -> None:
+    expect()(page.locator("#proof-list textarea")).to_have_value(str(list_path),
+                                                               timeout=TIMEOUT_MS)
+    page.locator("#proof-open").click()
+    expect()(page.locator("#proof-progress")).to_contain_text("of 3 reviewed",
+                                                             timeout=TIMEOUT_MS)
+
+
+def test_an_edit_and_a_mark_survive_a_reload(app_url, page, tmp_path: Path) -> None:
+    list_path = make_workspace_list(tmp_path / "workspace", clipped=2)
+    page.goto(app_url(ONE_CARD))
+    open_list(page, list_path)   # the workspace's list is offered without typing its path
+    text = page.locator("#proof-text-0 textarea")
+    expect()(text).to_have_value("Sentence number 0.")
+    text.fill("Edited in the browser.")
+    text.press("Enter")   # saved at once, no save button
+    expect()(page.locator("#proof-message")).to_contain_text("Saved clip 1",
+                                                            timeout=TIMEOUT_MS)
+    page.locator("#proof-reviewed-1 input[type=checkbox]").check()
+    expect()(page.locator("#proof-progress")).to_contain_text("1 of 3 reviewed",
+                                                             timeout=TIMEOUT_MS)
+    # the share reviewed reaches the dataset summary the other tabs read, marked measured
+    expect()(page.locator("#ds-reviewed input[type=number]")).to_have_value("33",
+                                                                          timeout=TIMEOUT_MS)
+    expect()(page.locator("#ds-provenance")).to_contain_text("Labels proofread (%): 📏 measured")
+
+    page.reload()
+    open_list(page, list_path)
+    expect()(page.locator("#proof-progress")).to_contain_text("1 of 3 reviewed")
+    expect()(page.locator("#proof-text-0 textarea")).to_have_value("Edited in the browser.")
+    expect()(page.locator("#proof-reviewed-1 input[type=checkbox]")).to_be_checked()
+    expect()(page.locator("#proof-reviewed-0 input[type=checkbox]")).not_to_be_checked()
+    page.screenshot(path=str(tmp_path / "dataset-proofread.png"), full_page=True)
+    session = ProofreadSession(list_path)   # and it is what the files hold
+    assert session.clips[0].text == "Edited in the browser."
+    assert session.progress().reviewed == 1
+    assert page.locator(TOAST).count() == 0
+
+
+def test_the_quality_report_shows_the_planted_problem_and_moves_the_limits(
+        app_url, page, tmp_path: Path) -> None:
+    list_path = make_workspace_list(tmp_path / "workspace", clipped=2)
+    page.goto(app_url(ONE_CARD))
+    expect()(page.locator("#proof-list textarea")).to_have_value(str(list_path),
+                                                               timeout=TIMEOUT_MS)
+    page.locator("#quality-run").click()
+    expect()(page.locator("#quality-verdict")).to_contain_text("Verdict: poor",
+                                                              timeout=TIMEOUT_MS)
+    problems = page.locator("#quality-problems")
+    expect()(problems).to_contain_text("clipping")
+    expect()(problems).to_contain_text("clip_02.wav")
+    expect()(problems).not_to_contain_text("clip_00.wav")
+    expect()(page.locator("#quality-lengths")).to_be_visible()
+    expect()(page.locator("#ds-clips input")).to_have_value("3")
+    expect()(page.locator("#ds-provenance")).to_contain_text("Number of clips: 📏 measured")
+    # B-8: three clips cap the SoVITS batch at 3 on the Training tab
+    page.get_by_role("tab", name="Training").click()
+    expect()(page.locator("#sovits-batch input[type=range]")).to_have_attribute(
+        "max", "3", timeout=TIMEOUT_MS)
+    # a typed value is the user's: marked overridden, and the limits follow it
+    page.get_by_role("tab", name="Dataset").click()
+    clips = page.locator("#ds-clips input")
+    clips.fill("5")
+    clips.press("Tab")
+    expect()(page.locator("#ds-provenance")).to_contain_text("overridden (measured: 3)",
+                                                            timeout=TIMEOUT_MS)
+    page.get_by_role("tab", name="Training").click()
+    expect()(page.locator("#sovits-batch input[type=range]")).to_have_attribute(
+        "max", "5", timeout=TIMEOUT_MS)
+    page.screenshot(path=str(tmp_path / "dataset-quality.png"), full_page=True)
+    assert page.locator(TOAST).count() == 0
