@@ -16,11 +16,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gsv_core.dataset.cli_common import (
+    EXIT_BAD_ARGUMENTS,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    parse_arguments,
+)
 from gsv_core.errors import GsvError
 
 __all__ = ["build_parser", "format_report", "main"]
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_ARGUMENTS = 0, 1, 2
 FAILED_CHECKS = ("missing_audio", "unreadable")
 _SHOWN_CLIPS = 10   # clips listed per problem in the readable report
 
@@ -68,11 +73,9 @@ def _usage_error(message: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exc:  # argparse already printed the usage and the problem
-        return EXIT_OK if exc.code == 0 else EXIT_BAD_ARGUMENTS
+    args = parse_arguments(build_parser(), argv)
+    if isinstance(args, int):
+        return args
     source = Path(args.list)
     if not source.exists():
         return _usage_error(f"{args.list!r} does not exist: give a .list file or a folder "

@@ -11,12 +11,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from gsv_core.dataset.cli_common import (
+    EXIT_BAD_ARGUMENTS,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    parse_arguments,
+)
 from gsv_core.dataset.slicer import SlicerOptions
 from gsv_core.errors import ConfigError
 
 __all__ = ["build_parser", "main"]
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_ARGUMENTS = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,11 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exc:  # argparse already printed the usage and the problem
-        return EXIT_OK if exc.code == 0 else EXIT_BAD_ARGUMENTS
+    args = parse_arguments(build_parser(), argv)
+    if isinstance(args, int):
+        return args
     from gsv_core.dataset.slice_job import slice_audio
 
     def progress(done: int, total: int, message: str) -> None:
