@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 
 from gsv_core.text.en_numbers import cardinal, ordinal_words, paired
-from gsv_core.text.readings.shared import Span, load_table, rewrite
+from gsv_core.text.readings.shared import Span, fired_rules, load_table, rewrite
 
 __all__ = ["read", "read_address", "read_number", "read_year", "rules_matched"]
 
@@ -435,6 +435,4 @@ def read(text: str) -> str:
 
 def rules_matched(text: str) -> tuple[str, ...]:
     """Names of the English-only rules that change ``text`` (shared span kinds not included)."""
-    fired: list[str] = []
-    _read(text, fired)
-    return tuple(fired)
+    return fired_rules(_read, text)

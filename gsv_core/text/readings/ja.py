@@ -23,7 +23,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from gsv_core.text.readings.en import read_address
-from gsv_core.text.readings.shared import Span, load_table, rewrite
+from gsv_core.text.readings.shared import Span, fired_rules, load_table, rewrite
 
 __all__ = ["read", "rules_matched"]
 
@@ -165,6 +165,4 @@ def read(text: str) -> str:
 
 def rules_matched(text: str) -> tuple[str, ...]:
     """Names of the Japanese-only rules that change ``text`` (shared span kinds not included)."""
-    fired: list[str] = []
-    _read(text, fired)
-    return tuple(fired)
+    return fired_rules(_read, text)

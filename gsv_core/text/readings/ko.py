@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from gsv_core.text.readings.shared import Span, load_table, rewrite
+from gsv_core.text.readings.shared import Span, fired_rules, load_table, rewrite
 
 __all__ = ["read", "rules_matched", "sino_korean"]
 
@@ -145,6 +145,4 @@ def read(text: str) -> str:
 
 def rules_matched(text: str) -> tuple[str, ...]:
     """Names of the Korean-only rules that change ``text`` (shared span kinds not included)."""
-    fired: list[str] = []
-    _read(text, fired)
-    return tuple(fired)
+    return fired_rules(_read, text)

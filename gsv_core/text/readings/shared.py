@@ -43,7 +43,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["Span", "find_spans", "load_table", "rewrite"]
+__all__ = ["Span", "find_spans", "fired_rules", "load_table", "rewrite"]
 
 
 @dataclass(frozen=True)
@@ -354,3 +354,11 @@ def rewrite(text: str, read: Callable[[Span, str], str | None]) -> str:
         position = span.end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def fired_rules(read_logging: Callable[[str, list[str]], str], text: str) -> tuple[str, ...]:
+    """The rule names ``read_logging(text, fired)`` appends while reading ``text``: how each
+    language module's ``rules_matched`` traces a changed reading to its rules."""
+    fired: list[str] = []
+    read_logging(text, fired)
+    return tuple(fired)
