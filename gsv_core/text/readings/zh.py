@@ -59,6 +59,7 @@ _MEASURE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(" + "|".join(
     sorted(_UNIT_TABLE["measure_words"], key=len, reverse=True)) + ")")
 _CARDINAL_YEAR = re.compile(r"(公元前?)(\d+)年|(?<![\d.])(\d{3})年")  # 公元前221年, 221年
 _LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")
+_ANY_DIGIT = re.compile(r"\d")  # the same digits the rules' \d matches
 
 
 def _number(number: str) -> str:
@@ -213,8 +214,9 @@ def read(text: str, *, keep_latin: bool = True) -> str:
     """
     text = text.translate(_FULL_WIDTH)
     text = rewrite(text, _read_span if keep_latin else _read_span_hanzi)
-    for _, pattern, replace in _RULES:
-        text = pattern.sub(replace, text)
+    if _ANY_DIGIT.search(text):  # every Mandarin-only rule reads a number
+        for _, pattern, replace in _RULES:
+            text = pattern.sub(replace, text)
     return text if keep_latin else _LATIN_WORDS.sub("", text)
 
 
