@@ -241,15 +241,18 @@ def _wire_slicer(area: SlicerArea, ctx: AppContext, stops: StopRequests) -> None
           inputs=[area.input_path, area.output_dir], outputs=[area.output_dir],
           show_progress="hidden")
 
-    def run(input_path: str, output_dir: str, *settings: object, request: gr.Request,
-            progress=gr.Progress()) -> str:  # noqa: B008
+    controls = [area.input_path, area.output_dir, *area.settings()]
+
+    # A set of inputs: the handler gets one dict, so it can also take Gradio's request and
+    # progress, which Gradio passes only to positional parameters (as the Inference tab).
+    def run(data: dict, request: gr.Request, progress=gr.Progress()) -> str:  # noqa: B008
         session = "slice:" + request.session_hash
         stops.clear(session)
-        return slicer.run_slicer(ctx, input_path, output_dir, *settings,
+        return slicer.run_slicer(ctx, *(data[c] for c in controls),
                                  should_stop=stops.checker(session), progress=progress)
 
-    area.run.click(run, inputs=[area.input_path, area.output_dir, *area.settings()],
-                   outputs=[area.result], concurrency_id="dataset-slice", concurrency_limit=1)
+    area.run.click(run, inputs=set(controls), outputs=[area.result],
+                   concurrency_id="dataset-slice", concurrency_limit=1)
     _stop_button(area.stop, stops, "slice:")
 
 
@@ -293,15 +296,15 @@ def _wire_proofread(tab: DatasetTab, ctx: AppContext, provenance: dict) -> None:
         ctx.programmatic_changes.append(marked)
         marked.then(**provenance)
         change = partial(proofread.change_list, ctx, runtime)
-        row.delete.click(partial(change, proofread.delete_action, _said(ctx, "Deleted {name} "
-                                 "(its audio stays on disk)."), number),
+        row.delete.click(partial(change, proofread.delete_action, _said(ctx, mark(
+                                 "Deleted {name} (its audio stays on disk).")), number),
                          inputs=row_where, outputs=page_outputs)
         row.merge.click(partial(change, proofread.merge_action,
-                                _said(ctx, "Merged into the new clip {name}."), number),
+                                _said(ctx, mark("Merged into the new clip {name}.")), number),
                         inputs=row_where, outputs=page_outputs)
         row.split.click(partial(change, proofread.split_action,
-                                _said(ctx, "Split into {name} and the next clip (the "
-                                      "original file is kept)."), number),
+                                _said(ctx, mark("Split into {name} and the next clip "
+                                           "(the original file is kept).")), number),
                         inputs=[*row_where, row.split_at, row.text, row.second_text],
                         outputs=page_outputs)
 

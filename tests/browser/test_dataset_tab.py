@@ -115,3 +115,37 @@ def test_the_quality_report_shows_the_planted_problem_and_moves_the_limits(
         "max", "5", timeout=TIMEOUT_MS)
     page.screenshot(path=str(tmp_path / "dataset-quality.png"), full_page=True)
     assert page.locator(TOAST).count() == 0
+
+
+def test_slicing_a_folder_reports_the_slices_and_the_bad_file(app_url, page,
+                                                              tmp_path: Path) -> None:
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    for number in range(2):   # two files: the job spreads them over worker processes
+        soundfile.write(recordings / f"talk {number}.wav", speech_like(12.0, number), RATE)
+    (recordings / "broken.wav").write_bytes(b"RIFF not really a wav")
+    page.goto(app_url(ONE_CARD))
+    source = page.locator("#slice-input textarea")
+    source.fill(str(recordings))
+    source.press("Tab")
+    output = tmp_path / "workspace" / "output" / "slicer_opt" / "recordings"
+    expect()(page.locator("#slice-output textarea")).to_have_value(str(output),
+                                                                 timeout=TIMEOUT_MS)
+    # inconsistent settings are refused under the controls, naming the field
+    interval = page.locator("#slice-min-interval input[type=number]")
+    interval.fill("5000")
+    interval.press("Tab")
+    page.locator("#slice-run").click()
+    result = page.locator("#slice-result")
+    expect()(result).to_contain_text("min_length_ms", timeout=TIMEOUT_MS)
+    assert not output.exists()
+    interval.fill("300")
+    interval.press("Tab")
+    page.locator("#slice-run").click()
+    expect()(result).to_contain_text("slices written", timeout=60_000)
+    written = sorted(output.glob("talk *.wav_*.wav"))
+    assert len(written) >= 2
+    expect()(result).to_contain_text(f"{len(written)} slices written")
+    expect()(result).to_contain_text("1 file(s) failed")
+    expect()(result).to_contain_text("broken.wav")
+    assert page.locator(TOAST).count() == 0
