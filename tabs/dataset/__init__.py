@@ -281,6 +281,8 @@ def _wire_proofread(tab: DatasetTab, ctx: AppContext, provenance: dict) -> None:
                                    inputs=where, outputs=page_outputs)
     area.next_unreviewed.click(partial(proofread.jump_unreviewed, ctx, runtime, True),
                                inputs=where, outputs=page_outputs)
+    area.restore.click(partial(proofread.restore_clip, ctx, runtime),
+                       inputs=[*where, area.removed], outputs=page_outputs)
     row_where = [*where, area.names]
     for number, row in enumerate(area.rows):
         gr.on([row.text.submit, row.text.blur],

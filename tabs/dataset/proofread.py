@@ -16,13 +16,19 @@ from pathlib import Path
 
 import gradio as gr
 
-from gsv_core.dataset.proofread import DEFAULT_PAGE_SIZE, Page, ProofreadSession
+from gsv_core.dataset.proofread import (
+    DEFAULT_PAGE_SIZE,
+    MIN_SPLIT_PIECE_S,
+    Page,
+    ProofreadSession,
+)
 from gsv_core.dataset.ui_support import clip_audio, list_files, reviewed_percent
 from gsv_core.errors import DatasetError, GsvError
-from gsv_core.i18n import Translator
+from gsv_core.i18n import Translator, mark
 from tabs.common import AppContext, error_markdown
 
 PAGE_SIZE = DEFAULT_PAGE_SIZE
+_REASONS = {"deleted": mark("deleted"), "merged": mark("merged"), "split": mark("split")}
 LANGUAGES = ("zh", "en", "ja", "ko", "yue")   # what ProofreadSession.edit accepts (Q-5)
 
 
@@ -63,11 +69,13 @@ class ProofreadArea:
     next_unreviewed: gr.Button
     names: gr.State       # the clip names the rows show, top to bottom
     rows: list[ClipRow]
+    removed: gr.Dropdown  # clips taken out of the list (deleted, merged, split)
+    restore: gr.Button
 
     def page_outputs(self) -> list[gr.components.Component]:
         """What ``render`` returns, in order."""
         return [self.message, self.progress, self.page, self.page_label, self.names,
-                *(part for row in self.rows for part in row.outputs())]
+                *(part for row in self.rows for part in row.outputs()), self.removed]
 
 
 @dataclass
@@ -137,9 +145,15 @@ def build(ctx: AppContext) -> ProofreadArea:
                                     elem_id="proof-next-unreviewed")
     names = gr.State([])
     rows = [_row(t, number) for number in range(PAGE_SIZE)]
+    with gr.Row(equal_height=True):
+        removed = gr.Dropdown([], value=None, label=t("Removed clips"), scale=4,
+                              elem_id="proof-removed",
+                              info=t("Clips deleted, merged or split, newest last; their audio "
+                                     "is still on disk."))
+        restore = gr.Button(t("Restore"), scale=0, elem_id="proof-restore")
     return ProofreadArea(list_path, found, rescan, open_button, message, progress, page,
                          page_label, previous_page, next_page, previous_unreviewed,
-                         next_unreviewed, names, rows)
+                         next_unreviewed, names, rows, removed, restore)
 
 
 # ---- handlers ------------------------------------------------------------------------
@@ -178,15 +192,22 @@ def _row_updates(t: Translator, page: Page | None, number: int) -> list[dict]:
         label += " — " + t("audio missing")
     issues = " ".join(issue.message for issue in item.issues)
     language = clip.language if clip.language in LANGUAGES else None
+    audio = clip_audio(clip.audio_path) if item.audio_exists else None
+    if audio is None:
+        split_info = t("The audio cannot be read: it cannot be split.")
+    else:
+        duration_s = len(audio[1]) / audio[0]
+        split_info = t("Between {first:.2f} and {last:.2f} s: each piece keeps at least "
+                       "{piece:g} s.", first=MIN_SPLIT_PIECE_S, piece=MIN_SPLIT_PIECE_S,
+                       last=max(duration_s - MIN_SPLIT_PIECE_S, 0.0))
     return [gr.update(visible=True),
-            gr.update(value=clip_audio(clip.audio_path) if item.audio_exists else None,
-                      label=label),
+            gr.update(value=audio, label=label),
             gr.update(value=clip.text, label=t("Text") + f" · {clip.name}",
                       info=("⚠️ " + issues) if issues else
                       t("What the clip says; saved when you leave the box or press Enter.")),
             gr.update(value=language),
             gr.update(value=item.reviewed),
-            gr.update(value=None),
+            gr.update(value=None, info=split_info),
             gr.update(value="")]
 
 
@@ -205,8 +226,10 @@ def render(ctx: AppContext, session: ProofreadSession | None, page_number: float
                   last=page.items[-1].index + 1, count=page.clip_count)
     names = [item.clip.name for item in page.items] if page is not None else []
     rows = [update for number in range(PAGE_SIZE) for update in _row_updates(t, page, number)]
+    removed = ([(f"{record.name} — {t(_REASONS[record.reason])}", record.name)
+                for record in session.removed] if session is not None else [])
     return (message, progress_html(t, session), page.number if page else 1, label, names,
-            *rows)
+            *rows, gr.update(choices=removed, value=None))
 
 
 def _failed(ctx: AppContext, error: GsvError, page_number: float | None, list_path: str) -> tuple:
@@ -321,6 +344,23 @@ def jump_unreviewed(ctx: AppContext, runtime: ProofreadRuntime, forward: bool, l
         return render(ctx, session, session.page_of(index, PAGE_SIZE),
                       "➡️ " + t("Clip {number} ({name}) is not reviewed yet.",
                                 number=index + 1, name=clip.name))
+
+
+def restore_clip(ctx: AppContext, runtime: ProofreadRuntime, list_path: str,
+                 page_number: float | None, name: str | None) -> tuple:
+    """Put a removed clip back where it was and show its page."""
+    with runtime.lock:
+        try:
+            if not name:
+                raise DatasetError("No removed clip is chosen.",
+                                   "Pick one in 'Removed clips' first.")
+            session = open_session(list_path)
+            index = session.restore(name)
+        except GsvError as error:
+            return _failed(ctx, error, page_number, list_path)
+        return render(ctx, session, session.page_of(index, PAGE_SIZE),
+                      "✅ " + ctx.t("Restored {name} as clip {number}.", name=name,
+                                   number=index + 1))
 
 
 # The three list-changing actions: (session, index, name, *row values) → result.

@@ -62,7 +62,7 @@ def ctx(fake_gpu, tmp_path: Path) -> AppContext:
 def rows(result: tuple) -> list[dict]:
     """Each row's updates as a dict (group, audio, text, language, reviewed, split...)."""
     names = ("group", "audio", "text", "language", "reviewed", "split_at", "second_text")
-    body = result[HEAD:]
+    body = result[HEAD:HEAD + proofread.PAGE_SIZE * ROW_PARTS]
     assert len(body) == proofread.PAGE_SIZE * ROW_PARTS
     return [dict(zip(names, body[i:i + ROW_PARTS], strict=True))
             for i in range(0, len(body), ROW_PARTS)]
@@ -157,6 +157,24 @@ def test_delete_merge_and_split_redraw_the_page_and_keep_the_audio(ctx, tmp_path
     assert names() == ["clip_01_merged.wav", "clip_03_01.wav", "clip_03_02.wav"]
     assert [row["text"]["value"] for row in rows(result)[:3]][1:] == ["First.", "Second."]
     assert (tmp_path / "set" / "clip_03.wav").is_file()
+    removed = result[-1]["choices"]
+    assert [name for _, name in removed] == ["clip_00.wav", "clip_01.wav", "clip_02.wav",
+                                             "clip_03.wav"]
+    assert removed[0][0] == "clip_00.wav — deleted"
+    restored = proofread.restore_clip(ctx, runtime, str(list_path), 1, "clip_00.wav")
+    assert restored[0].startswith("✅") and names()[0] == "clip_00.wav"
+    again = proofread.restore_clip(ctx, runtime, str(list_path), 1, "clip_00.wav")
+    assert again[0].startswith("❌")   # nothing of that name is removed any more
+
+
+def test_a_clip_without_audio_still_shows_its_row(ctx, tmp_path) -> None:
+    list_path = make_list(tmp_path / "set", 2)
+    (tmp_path / "set" / "clip_01.wav").unlink()
+    shown = rows(proofread.show_page(ctx, proofread.ProofreadRuntime(), str(list_path), 1))
+    assert shown[0]["split_at"]["info"].startswith("Between 0.25 and 2.75 s")
+    assert "audio missing" in shown[1]["audio"]["label"] and shown[1]["audio"]["value"] is None
+    assert "cannot be split" in shown[1]["split_at"]["info"]
+    assert shown[1]["text"]["value"] == "Sentence number 1."
 
 
 def test_next_unreviewed_goes_to_its_page(ctx, tmp_path) -> None:
