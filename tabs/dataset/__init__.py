@@ -133,12 +133,12 @@ def provenance_markdown(t: Translator, measured: dict, shown: dict) -> str:
     for name, label in zip(FIELDS, _FIELD_LABELS, strict=True):
         source = sources[name]
         if source == "measured":
-            state = "📏 " + t("measured")
+            state = t("measured")
         elif source == "overridden":
             value = measured[name]
-            state = "✏️ " + t("overridden (measured: {value})",
-                              value=t("not measured") if value is None else
-                              (f"{value:g}" if isinstance(value, float) else value))
+            state = t("overridden (measured: {value})",
+                      value=t("not measured") if value is None else
+                      (f"{value:g}" if isinstance(value, float) else value))
         else:
             state = t("typed by hand (not measured yet)")
         lines.append(f"- {t(label)}: {state}")

@@ -47,6 +47,7 @@ def build(ctx: AppContext) -> QualityArea:
     verdict = gr.Markdown(elem_id="quality-verdict")
     problems = gr.Dataframe(headers=[t("Check"), t("Clips"), t("What to do")],
                             value=[], interactive=False, wrap=True, elem_id="quality-problems",
+                            column_widths=["15%", "25%", "60%"],
                             label=t("Problems found"))
     with gr.Row():
         lengths = gr.Plot(label=t("Clip lengths"), elem_id="quality-lengths")
@@ -57,7 +58,7 @@ def build(ctx: AppContext) -> QualityArea:
 def verdict_markdown(t: Translator, report: QualityReport, list_path: str) -> str:
     s = report.summary
     head = ("✅ " + t("Verdict: good")) if s.verdict == "good" else ("⚠️ " + t("Verdict: poor"))
-    facts = t("{clips} clips, {minutes:.1f} minutes, 95% of clips up to {p95:.1f} s, "
+    facts = t("{clips} clips, {minutes:.2f} minutes, 95% of clips up to {p95:.1f} s, "
               "loudness spread {spread:.1f} dB", clips=s.clips, minutes=s.minutes,
               p95=s.p95_slice_s, spread=s.lufs_spread_db)
     return f"**{head}** — {facts} · `{Path(list_path).name}`"
