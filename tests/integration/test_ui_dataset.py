@@ -270,3 +270,16 @@ def test_field_sources_tell_measured_overridden_and_typed() -> None:
     assert sources == {"minutes": "measured", "p95_slice_s": "manual",
                        "clip_count": "overridden", "quality": "manual",
                        "reviewed_pct": "manual"}
+
+
+def test_every_dataset_control_explains_itself(ctx: AppContext) -> None:
+    """Every input of the tab has ``info=`` text; players, buttons and outputs do not need it."""
+    with gr.Blocks() as app:
+        ctx.app = app
+        tab = dataset.build(ctx)
+        dataset.wire(tab, ctx)
+    kinds = (gr.Textbox, gr.Number, gr.Slider, gr.Dropdown, gr.Checkbox)
+    controls = [block for block in app.blocks.values() if isinstance(block, kinds)]
+    assert len(controls) > 5 * proofread.PAGE_SIZE   # the rows: 5 inputs each
+    unexplained = [block.label for block in controls if not block.info]
+    assert unexplained == []
