@@ -345,6 +345,13 @@ def _run_pool(tasks: list[_Task], count: int, report: Progress,
     with futures.ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         pending = {pool.submit(_slice_one, task): task for task in tasks}
         while pending:
+            if stop():  # before each wait, so a stop asked at once cancels all it can
+                for future, task in list(pending.items()):
+                    if future.cancel():
+                        not_started.append(task.source)
+                        del pending[future]
+                if not pending:
+                    break
             finished, _ = futures.wait(pending, timeout=0.5,
                                        return_when=futures.FIRST_COMPLETED)
             for future in finished:
@@ -358,10 +365,5 @@ def _run_pool(tasks: list[_Task], count: int, report: Progress,
                         "the recording.", details=repr(exc)))
                 outcomes.append(outcome)
                 report(len(outcomes), len(tasks), _describe(outcome))
-            if pending and stop():
-                for future, task in list(pending.items()):
-                    if future.cancel():
-                        not_started.append(task.source)
-                        del pending[future]
     order = {task.source: number for number, task in enumerate(tasks)}
     return outcomes, sorted(not_started, key=order.__getitem__)
