@@ -100,10 +100,18 @@ class GovernedControl:
         return [self.slider, self.fixed]
 
 
-def governed_control(limit: Limit, label: str, t: Translator, elem_id: str) -> GovernedControl:
-    """A control created from a guideline limit (so its first render shows the right form)."""
+def governed_control(limit: Limit, label: str, t: Translator, elem_id: str, *,
+                     fixed_default: bool = False) -> GovernedControl:
+    """A control created from a guideline limit (so its first render shows the right form).
+
+    The slider is first rendered empty (None), so ↺ asks the engine for the *current*
+    default. In the tab shown at page load, Gradio's slider was seen to send its maximum
+    for an empty value, so the load-time refresh clamped to the maximum: a control whose
+    default never moves (``fixed_default``, e.g. the Q-4 slice length) is rendered with it.
+    """
     minimum, maximum = _slider_range(limit)
-    slider = GovernedSlider(minimum=minimum, maximum=maximum, value=None, step=limit.step,
+    first = limit.default if fixed_default else None
+    slider = GovernedSlider(minimum=minimum, maximum=maximum, value=first, step=limit.step,
                             label=label, info=limit_info(limit, t), elem_id=elem_id,
                             interactive=limit.enabled, visible=not _is_fixed(limit))
     fixed = gr.Number(value=limit.value, label=label, info=limit_info(limit, t),

@@ -59,7 +59,7 @@ def build(ctx: AppContext) -> SlicerArea:
                                        "recordings. Existing files are never overwritten."))
     with gr.Row():
         slice_length = governed_control(slice_length_limit(), t("Maximum slice length (s)"),
-                                        t, "slice-length")
+                                        t, "slice-length", fixed_default=True)
         threshold_db = gr.Slider(-100, 0, value=defaults.threshold_db, step=1,
                                  label=t("Silence threshold (dB)"), elem_id="slice-threshold",
                                  info=t("Quieter than this counts as silence; raise it for "

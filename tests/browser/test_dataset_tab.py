@@ -125,6 +125,9 @@ def test_slicing_a_folder_reports_the_slices_and_the_bad_file(app_url, page,
         soundfile.write(recordings / f"talk {number}.wav", speech_like(12.0, number), RATE)
     (recordings / "broken.wav").write_bytes(b"RIFF not really a wav")
     page.goto(app_url(ONE_CARD))
+    # the page-load refresh keeps the Q-4 reference (it once showed the slider's maximum)
+    expect()(page.locator("#slice-length input[type=number]")).to_have_value(
+        "10", timeout=TIMEOUT_MS)
     source = page.locator("#slice-input textarea")
     source.fill(str(recordings))
     source.press("Tab")
