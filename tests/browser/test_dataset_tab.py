@@ -14,6 +14,7 @@ import soundfile
 
 from gsv_core.dataset.proofread import ProofreadSession
 from tests.browser.conftest import TOAST
+from tests.integration.test_ui_dataset import make_list
 from tests.unit.test_quality import RATE, speech_like
 
 pytestmark = pytest.mark.browser
@@ -29,19 +30,7 @@ def expect():
 
 def make_workspace_list(workspace: Path, clipped: int) -> Path:
     """``output/asr_opt/voice.list`` over three 3 s clips; clip ``clipped`` is clipped."""
-    folder = workspace / "output" / "asr_opt"
-    folder.mkdir(parents=True)
-    lines = []
-    for number in range(3):
-        audio = speech_like(3.0, number)
-        if number == clipped:
-            audio[RATE:RATE + 200] = 1.0   # 200 samples at full scale
-        path = folder / f"clip_{number:02d}.wav"
-        soundfile.write(path, audio, RATE, subtype="PCM_16")
-        lines.append(f"{path}|voice|EN|Sentence number {number}.")
-    list_path = folder / "voice.list"
-    list_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return list_path
+    return make_list(workspace / "output" / "asr_opt", 3, clipped=clipped)
 
 
 def open_list(page, list_path: Path) -> None:

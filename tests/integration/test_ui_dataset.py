@@ -30,16 +30,12 @@ ROW_PARTS = 7      # ClipRow.outputs
 HEAD = 5           # message, progress, page, page label, names
 
 
-def _speech_like(seconds: float, seed: int) -> np.ndarray:
-    return speech_like(seconds, seed)
-
-
 def make_list(folder: Path, count: int, *, clipped: int | None = None) -> Path:
     """``voice.list`` over ``count`` 3 s clips (absolute paths); clip ``clipped`` is clipped."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
     for number in range(count):
-        audio = _speech_like(3.0, number)
+        audio = speech_like(3.0, number)
         if number == clipped:
             audio[RATE:RATE + 200] = 1.0   # 200 samples at full scale: clipped, as loud
         path = folder / f"clip_{number:02d}.wav"
@@ -238,8 +234,8 @@ def test_inconsistent_slicer_settings_are_refused_naming_the_field(ctx, tmp_path
 def test_slicing_writes_slices_and_lists_a_bad_file(ctx, tmp_path) -> None:
     recordings = tmp_path / "recordings"
     recordings.mkdir()
-    speech = np.concatenate([_speech_like(5.0, 1), np.zeros(RATE, np.float32),
-                             _speech_like(5.0, 2)])
+    speech = np.concatenate([speech_like(5.0, 1), np.zeros(RATE, np.float32),
+                             speech_like(5.0, 2)])
     soundfile.write(recordings / "talk.wav", speech, RATE)
     (recordings / "broken.wav").write_bytes(b"RIFF not really a wav")
     output = slicer.default_output(ctx, str(recordings), "")["value"]
