@@ -51,6 +51,21 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def wall_times(fn, device, repeats: int) -> list[float]:
+    """Wall seconds of each of ``repeats`` calls of ``fn``, the device synchronised around
+    each (warm up before calling this)."""
+    import time
+
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def table_row(benchmark: str, device: str, settings: str, result: str) -> str:
     import torch
 

@@ -42,7 +42,8 @@ from pathlib import Path
 
 import torch
 from _random_models import build_random_voice
-from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row
+from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row, wall_times
+from bench_gpt_decode import DTYPES
 
 from gsv_core.audio import TOKEN_RATE
 from gsv_core.infer import InferenceEngine, InferenceOptions, Reference
@@ -59,20 +60,12 @@ SENTENCES = [
     "这样的日子虽然平常，却让人觉得特别安心和幸福。",
     "愿每一个平凡的日子里，都有这样温柔的时光陪着我们。",
 ]
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def median_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
     """Median wall seconds of ``repeats`` calls of ``fn`` after one warm-up call."""
     fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(wall_times(fn, device, repeats))
 
 
 def first_chunk_time(engine: InferenceEngine, reference: Reference, text: str,

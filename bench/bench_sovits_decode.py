@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import torch
-from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row
+from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row, wall_times
 from bench_gpt_decode import DTYPES
 
 from gsv_core.audio import N_SPEC_BINS, SAMPLE_RATE, SPEC_FRAME_RATE, TOKEN_RATE
@@ -65,13 +65,7 @@ def run(
             sync(device)
             print(f"first decode of {other} s: {time.perf_counter() - start:.3f} s")
     assert wav.shape[-1] == int(seconds * SAMPLE_RATE), wav.shape
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        decode()
-        sync(device)
-        times.append(time.perf_counter() - start)
+    times = wall_times(decode, device, repeats)
     if profile:
         from torch.profiler import ProfilerActivity
         from torch.profiler import profile as profiler
