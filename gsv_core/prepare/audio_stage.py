@@ -1,0 +1,215 @@
+"""The device half of formatting: ``4-cnhubert``, ``5-wav32k`` and the semantic codes.
+
+One call handles the clips given to one device; :mod:`gsv_core.prepare.run` calls it in
+process for one device and in one spawned worker per device for several. Clips are read
+and normalised on CPU threads one batch ahead of the GPU (soundfile and soxr release the
+GIL), batched by length (``hubert_batch.length_batches``), and each batch goes through
+HuBERT then straight on to the SoVITS quantiser, so features are never all held in memory.
+
+Half-precision HuBERT output with NaNs is computed again in fp32 (upstream retries those at
+the end); NaN is never written. Outputs are written to a temporary name and renamed, so a
+crash leaves either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+
+from gsv_core.audio import HUBERT_SAMPLE_RATE, SAMPLE_RATE
+from gsv_core.errors import GsvError
+from gsv_core.prepare.audio_step import PreparedAudio, prepare_audio
+from gsv_core.prepare.hubert_batch import (
+    hubert_hidden_batch,
+    length_batches,
+    semantic_codes_batch,
+)
+from gsv_core.prepare.layout import ExperimentFiles
+from gsv_core.prepare.outcome import ClipFailure
+
+__all__ = ["AudioOutcome", "AudioTask", "DeviceModels", "run_audio_stage"]
+
+Progress = Callable[[int, str], None]   # (clips finished since the last call, message)
+
+_READ_THREADS = 4
+
+
+@dataclass(frozen=True)
+class AudioTask:
+    """One clip for the device: recompute HuBERT and 5-wav32k (``hubert``) or only its codes."""
+
+    name: str
+    audio_path: str
+    line_number: int
+    hubert: bool
+    seconds: float = 0.0   # from the header, for batching; 0 when unknown
+
+
+@dataclass(frozen=True)
+class DeviceModels:
+    """Where the models are and how to run them (picklable: sent to worker processes)."""
+
+    hubert_dir: str
+    sovits_path: str
+    device: str
+    dtype: str          # "float16" or "float32"
+    batch_seconds: float
+
+
+@dataclass
+class AudioOutcome:
+    codes: dict[str, str] = field(default_factory=dict)   # name -> "12 7 1001 …"
+    hubert_done: list[str] = field(default_factory=list)
+    failures: list[ClipFailure] = field(default_factory=list)
+    stopped: bool = False
+
+
+def save_tensor(tensor: torch.Tensor, path: Path) -> None:
+    """``torch.save`` through a temporary file (own storage: a view would save its base)."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        torch.save(tensor.detach().cpu().clone().contiguous(), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _save_wav(samples: np.ndarray, path: Path) -> None:
+    tmp = path.parent / f".{secrets.token_hex(6)}.tmp.wav"
+    try:
+        soundfile.write(os.fspath(tmp), samples, SAMPLE_RATE, subtype="PCM_16")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _Models:
+    def __init__(self, spec: DeviceModels) -> None:
+        from gsv_core.features import HubertFeatures
+        from gsv_core.models.checkpoint import load_sovits
+
+        self.device = torch.device(spec.device)
+        self.dtype = getattr(torch, spec.dtype)
+        self.hubert = HubertFeatures.load(spec.hubert_dir, self.device, self.dtype).model
+        self.sovits = load_sovits(spec.sovits_path, self.device, self.dtype)
+        self._hubert_fp32: torch.nn.Module | None = None
+
+    def hubert_fp32(self) -> torch.nn.Module:
+        if self._hubert_fp32 is None:
+            self._hubert_fp32 = (self.hubert if self.dtype == torch.float32
+                                 else copy.deepcopy(self.hubert).float())
+        return self._hubert_fp32
+
+
+def _read(task: AudioTask) -> PreparedAudio:
+    return prepare_audio(task.audio_path)
+
+
+def run_audio_stage(tasks: Sequence[AudioTask], files: ExperimentFiles, spec: DeviceModels,
+                    *, progress: Progress | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> AudioOutcome:
+    """HuBERT, 5-wav32k and semantic codes of ``tasks`` on ``spec.device``."""
+    outcome = AudioOutcome()
+    if not tasks:
+        return outcome
+    files.hubert_dir.mkdir(parents=True, exist_ok=True)
+    files.wav32k_dir.mkdir(parents=True, exist_ok=True)
+    models = _Models(spec)
+    max_padded = max(1, int(spec.batch_seconds * HUBERT_SAMPLE_RATE))
+    fresh = [t for t in tasks if t.hubert]
+    batches = [[fresh[i] for i in b] for b in length_batches(
+        [int(t.seconds * HUBERT_SAMPLE_RATE) or max_padded for t in fresh], max_padded)]
+    with ThreadPoolExecutor(_READ_THREADS) as pool:
+        pending: list[list[Future[PreparedAudio]]] = []
+        for index, batch in enumerate(batches):
+            while len(pending) <= index + 1 and len(pending) < len(batches):
+                pending.append([pool.submit(_read, t) for t in batches[len(pending)]])
+            if should_stop is not None and should_stop():
+                for futures in pending[index:]:
+                    for future in futures:
+                        future.cancel()
+                outcome.stopped = True
+                return outcome
+            _hubert_batch(models, batch, pending[index], files, outcome)
+            if progress is not None:
+                progress(len(batch), f"HuBERT and semantic codes: {batch[-1].name}")
+    _semantic_only(models, [t for t in tasks if not t.hubert], files, outcome, progress,
+                   should_stop, max_padded)
+    return outcome
+
+
+def _hubert_batch(models: _Models, batch: Sequence[AudioTask],
+                  futures: Sequence[Future[PreparedAudio]], files: ExperimentFiles,
+                  outcome: AudioOutcome) -> None:
+    ready: list[tuple[AudioTask, PreparedAudio]] = []
+    for task, future in zip(batch, futures, strict=True):
+        try:
+            ready.append((task, future.result()))
+        except GsvError as exc:
+            outcome.failures.append(ClipFailure(task.line_number, task.name, "audio",
+                                                f"{exc.message} {exc.advice}".strip()))
+        except (OSError, ValueError, RuntimeError) as exc:
+            outcome.failures.append(ClipFailure(task.line_number, task.name, "audio",
+                                                f"cannot read the audio: {exc}"))
+    if not ready:
+        return
+    waves = [torch.from_numpy(audio.hubert_16k) for _, audio in ready]
+    features = hubert_hidden_batch(models.hubert, waves)
+    for i, feature in enumerate(features):
+        if torch.isnan(feature).any():  # fp16 overflow: recompute alone in fp32, as upstream
+            feature = hubert_hidden_batch(models.hubert_fp32(), [waves[i]])[0]
+            if torch.isnan(feature).any():
+                task = ready[i][0]
+                outcome.failures.append(ClipFailure(
+                    task.line_number, task.name, "audio",
+                    "HuBERT features came out NaN even in fp32."))
+                features[i] = None  # type: ignore[call-overload]
+                continue
+            features[i] = feature.to(models.dtype)
+    kept = [(task, audio, feature) for (task, audio), feature in zip(ready, features,
+                                                                     strict=True)
+            if feature is not None]
+    for task, audio, feature in kept:
+        _save_wav(audio.wav32k, files.wav32k_file(task.name))
+        save_tensor(feature, files.hubert_file(task.name))
+        outcome.hubert_done.append(task.name)
+    codes = semantic_codes_batch(models.sovits, [f for _, _, f in kept])
+    for (task, _, _), code in zip(kept, codes, strict=True):
+        outcome.codes[task.name] = " ".join(str(c) for c in code.tolist())
+
+
+def _semantic_only(models: _Models, tasks: Sequence[AudioTask], files: ExperimentFiles,
+                   outcome: AudioOutcome, progress: Progress | None,
+                   should_stop: Callable[[], bool] | None, max_padded: int) -> None:
+    """Codes from HuBERT files already on disk (only the SoVITS model changed)."""
+    loaded: list[tuple[AudioTask, torch.Tensor]] = []
+    for task in tasks:
+        try:
+            feature = torch.load(files.hubert_file(task.name), map_location="cpu",
+                                 weights_only=True)
+        except (OSError, RuntimeError, ValueError) as exc:
+            outcome.failures.append(ClipFailure(task.line_number, task.name, "semantic",
+                                                f"cannot read its HuBERT file: {exc}"))
+            continue
+        loaded.append((task, feature))
+    frames_per_sample = 1 / 320
+    for batch in length_batches([f.shape[-1] for _, f in loaded],
+                                int(max_padded * frames_per_sample) or 1):
+        if should_stop is not None and should_stop():
+            outcome.stopped = True
+            return
+        chosen = [loaded[i] for i in batch]
+        codes = semantic_codes_batch(models.sovits, [f.to(models.dtype) for _, f in chosen])
+        for (task, _), code in zip(chosen, codes, strict=True):
+            outcome.codes[task.name] = " ".join(str(c) for c in code.tolist())
+        if progress is not None:
+            progress(len(chosen), f"semantic codes: {chosen[-1][0].name}")

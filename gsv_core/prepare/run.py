@@ -1,0 +1,347 @@
+"""Formatting a labelled dataset for training: ``logs/<experiment>/`` as GPT-SoVITS makes it.
+
+:func:`prepare_dataset` checks the list (``validate``), works out from the manifest which
+outputs are missing or stale (``manifest``), cleans the changed labels and computes BERT
+features on the first device (``text_step``), then HuBERT, 5-wav32k and semantic codes on
+each device (``audio_stage``; several devices: one spawned worker each, clips balanced by
+length), and writes ``2-name2text.txt``, ``6-name2semantic.tsv`` and the manifest last.
+
+A clip that fails (unreadable audio, nothing to read in its label…) is left out with its
+line named in the result; the others are formatted. A stop keeps everything finished so
+far: the next run continues from there. Files of clips no longer in the list, and stale
+files of clips that failed, are deleted — only files this tool recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from gsv_core.dataset.annotations import Clip
+from gsv_core.errors import ConfigError, GsvError
+from gsv_core.prepare.audio_stage import AudioOutcome, AudioTask, DeviceModels, run_audio_stage
+from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles
+from gsv_core.prepare.manifest import ClipKeys, FileHasher, Manifest, digest
+from gsv_core.prepare.outcome import ClipFailure, PrepareResult
+from gsv_core.prepare.sharding import run_sharded
+from gsv_core.prepare.text_step import ClipText, bert_features, clean_clip_text
+from gsv_core.prepare.validate import checked_clips, clip_seconds
+from gsv_core.text import DEFAULT_READINGS, check_readings
+from gsv_core.workspace import Workspace
+
+__all__ = ["PrepareRequest", "prepare_dataset", "resolve_devices"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, float, str], None]   # (done, total, message)
+
+TEXT_KEY_VERSION = 1   # bump when the front end's output for the same label changes
+
+
+@dataclass(frozen=True)
+class PrepareRequest:
+    """What to format and how. Model paths default to the workspace's pretrained models."""
+
+    list_path: Path
+    experiment: str
+    workspace: Workspace
+    audio_dir: Path | None = None
+    readings: str = DEFAULT_READINGS
+    devices: tuple[str, ...] = ()        # () = the first CUDA GPU, else the CPU
+    precision: str | None = None         # None: fp16 on a GPU that has it (as upstream)
+    bert_dir: Path | None = None
+    hubert_dir: Path | None = None
+    sovits_path: Path | None = None
+    batch_seconds: float = 160.0         # audio per HuBERT forward pass
+    bert_batch: int = 16
+
+
+def resolve_devices(devices: Sequence[str]) -> tuple[str, ...]:
+    """``devices`` checked (``cpu``, ``cuda``, ``cuda:N``), or the default one."""
+    if not devices:
+        return ("cuda:0",) if torch.cuda.is_available() else ("cpu",)
+    out = []
+    for name in devices:
+        try:
+            device = torch.device(name.strip())
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(f"devices: {name!r} is not a device.",
+                              "Use cpu, cuda or cuda:N (N = a GPU number).") from exc
+        if device.type == "cuda":
+            count = torch.cuda.device_count()
+            index = device.index or 0
+            if index >= count:
+                raise ConfigError(f"devices: {name!r} does not exist here ({count} CUDA "
+                                  "GPU(s) found).", "Pick a GPU that the GPU list shows.")
+            device = torch.device("cuda", index)
+        elif device.type != "cpu":
+            raise ConfigError(f"devices: {name!r} cannot format.", "Use cpu or cuda:N.")
+        out.append(str(device))
+    return tuple(out)
+
+
+def _feature_dtype(device: str, precision: str | None) -> torch.dtype:
+    from gsv_core.infer.precision import model_dtypes
+
+    return model_dtypes(torch.device(device), precision).features
+
+
+@dataclass
+class _Models:
+    bert: Path | None
+    hubert: Path
+    sovits: Path
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def _model_paths(request: PrepareRequest, clips: Sequence[Clip], hasher: FileHasher
+                 ) -> _Models:
+    from gsv_core.models.registry import require_pretrained
+
+    ws = request.workspace
+    need_bert = any(c.language == "zh" for c in clips)
+    bert = (request.bert_dir or require_pretrained(ws, "bert")) if need_bert else None
+    hubert = request.hubert_dir or require_pretrained(ws, "hubert")
+    sovits = request.sovits_path or require_pretrained(ws, "sovits_generator")
+    models = _Models(Path(bert) if bert else None, Path(hubert), Path(sovits))
+    if models.bert is not None:
+        models.ids["bert"] = hasher.model(models.bert)
+    models.ids["hubert"] = hasher.model(models.hubert)
+    models.ids["sovits"] = hasher.model(models.sovits)
+    return models
+
+
+def _clip_keys(clip: Clip, readings: str, polyphones: str, models: _Models,
+               hasher: FileHasher) -> ClipKeys:
+    bert = models.ids.get("bert") if clip.language == "zh" else None
+    text = digest("text", TEXT_KEY_VERSION, clip.text, clip.language, readings,
+                  polyphones if clip.language == "zh" else None, bert)
+    audio = digest("audio", hasher.file(clip.audio_path), models.ids["hubert"])
+    semantic = digest("semantic", audio, models.ids["sovits"])
+    return ClipKeys(text, audio, semantic, has_bert=clip.language == "zh")
+
+
+def _read_rows(path: Path, skip_header: str | None = None) -> dict[str, str]:
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    rows = {}
+    for line in lines:
+        if not line or line == skip_header:
+            continue
+        rows[line.split("\t", 1)[0]] = line
+    return rows
+
+
+class _Reporter:
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress, self.total, self.done = progress, total, 0
+
+    def __call__(self, finished: int, message: str) -> None:
+        self.done += finished
+        if self._progress is not None:
+            self._progress(self.done, self.total, message)
+
+
+def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> PrepareResult:
+    """Format ``request.list_path`` into ``logs/<experiment>/`` (see the module docstring).
+
+    Raises:
+        DatasetError: the list cannot be formatted (every bad line named; Q-4, Q-5).
+        ModelMissing: a pretrained model folder or file is missing.
+        ConfigError: a bad device, precision or readings mode.
+    """
+    readings = check_readings(request.readings)
+    devices = resolve_devices(request.devices)
+    dtype = _feature_dtype(devices[0], request.precision)
+    if request.batch_seconds <= 0:
+        raise ConfigError("batch_seconds must be positive.", "Use e.g. 160 (seconds).")
+    labels = checked_clips(request.list_path, request.audio_dir)
+    clips = labels.clips
+    files = ExperimentFiles.of(request.workspace, request.experiment)
+    files.folder.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.load(files.manifest)
+    hasher = FileHasher(manifest.file_hashes)
+    models = _model_paths(request, clips, hasher)
+    polyphones = _polyphones(request, clips)
+    keys = {c.name: _clip_keys(c, readings, polyphones.name if polyphones else "", models,
+                               hasher) for c in clips}
+    had_manifest = files.manifest.is_file()
+    old_rows = _read_rows(files.name2text) if had_manifest else {}
+    old_codes = _read_rows(files.name2semantic, SEMANTIC_HEADER) if had_manifest else {}
+    result = PrepareResult(files.folder, len(clips), devices=devices)
+
+    text_todo = [c for c in clips if _stale_text(c, keys, manifest, old_rows, files)]
+    audio_todo = [c for c in clips if _stale_audio(c, keys, manifest, files)]
+    fresh_audio = {c.name for c in audio_todo}
+    semantic_todo = [c for c in clips if c.name in fresh_audio or manifest.clips.get(
+        c.name, ClipKeys()).semantic != keys[c.name].semantic or c.name not in old_codes]
+    reporter = _Reporter(progress, len(text_todo) + len(semantic_todo))
+
+    rows = {name: row for name, row in old_rows.items() if name in keys}
+    texts = _text_stage(text_todo, readings, polyphones, models.bert, devices[0], dtype,
+                        request.bert_batch, files, result, reporter)
+    rows.update({t.name: t.row() for t in texts})
+    result.computed["text"] = len(texts)
+    result.reused["text"] = len(clips) - len(text_todo)
+    stopped = should_stop is not None and should_stop()
+    outcome = AudioOutcome(stopped=stopped)
+    if not stopped:
+        tasks = [AudioTask(c.name, os.fspath(c.audio_path), c.line_number,
+                           hubert=c.name in fresh_audio, seconds=clip_seconds(c.audio_path) or 0.0)
+                 for c in semantic_todo]
+        specs = [DeviceModels(os.fspath(models.hubert), os.fspath(models.sovits), device,
+                              str(dtype).removeprefix("torch."), request.batch_seconds)
+                 for device in devices]
+        outcome = (run_audio_stage(tasks, files, specs[0], progress=reporter,
+                                   should_stop=should_stop) if len(specs) == 1
+                   else run_sharded(tasks, files, specs, progress=reporter,
+                                    should_stop=should_stop))
+    result.failures.extend(outcome.failures)
+    result.stopped = outcome.stopped
+    result.computed["audio"] = len(outcome.hubert_done)
+    result.computed["semantic"] = len(outcome.codes)
+    result.reused["audio"] = len(clips) - len(fresh_audio)
+    result.reused["semantic"] = len(clips) - len(semantic_todo)
+    _record(clips, keys, manifest, texts, text_todo, outcome, fresh_audio, result, files)
+    codes = {name: row for name, row in old_codes.items() if name in keys}
+    codes.update({name: f"{name}\t{c}" for name, c in outcome.codes.items()})
+    _drop_failed(result.failures, rows, codes, manifest, files)
+    result.removed = _remove_gone(keys, manifest, files)
+    _write_outputs(clips, rows, codes, manifest, hasher, files)
+    return result
+
+
+def _polyphones(request: PrepareRequest, clips: Sequence[Clip]) -> object | None:
+    if not any(c.language == "zh" for c in clips):
+        return None
+    from gsv_core.text import load_polyphone_backend
+
+    return load_polyphone_backend(request.workspace, bert_dir=request.bert_dir)
+
+
+def _stale_text(clip: Clip, keys: dict[str, ClipKeys], manifest: Manifest,
+                old_rows: dict[str, str], files: ExperimentFiles) -> bool:
+    recorded = manifest.clips.get(clip.name)
+    if recorded is None or recorded.text != keys[clip.name].text or clip.name not in old_rows:
+        return True
+    return keys[clip.name].has_bert and not files.bert_file(clip.name).is_file()
+
+
+def _stale_audio(clip: Clip, keys: dict[str, ClipKeys], manifest: Manifest,
+                 files: ExperimentFiles) -> bool:
+    recorded = manifest.clips.get(clip.name)
+    return (recorded is None or recorded.audio != keys[clip.name].audio
+            or not files.hubert_file(clip.name).is_file()
+            or not files.wav32k_file(clip.name).is_file())
+
+
+def _text_stage(todo: Sequence[Clip], readings: str, polyphones: object | None,
+                bert_dir: Path | None, device: str, dtype: torch.dtype, bert_batch: int,
+                files: ExperimentFiles, result: PrepareResult, reporter: _Reporter
+                ) -> list[ClipText]:
+    from gsv_core.prepare.audio_stage import save_tensor
+
+    texts: list[ClipText] = []
+    for clip in todo:
+        try:
+            texts.append(clean_clip_text(clip.name, clip.text, clip.language,
+                                         readings=readings,
+                                         polyphones=polyphones))  # type: ignore[arg-type]
+        except GsvError as exc:
+            result.failures.append(ClipFailure(clip.line_number, clip.name, "text",
+                                               f"{exc.message} {exc.advice}".strip()))
+    mandarin = [t for t in texts if t.needs_bert]
+    if mandarin:
+        from gsv_core.features import BertFeatures
+
+        assert bert_dir is not None
+        bert = BertFeatures.load(bert_dir, device, dtype)
+        files.bert_dir.mkdir(parents=True, exist_ok=True)
+        for first in range(0, len(mandarin), bert_batch):
+            chunk = mandarin[first:first + bert_batch]
+            for text, feature in zip(chunk, bert_features(bert, chunk, max_batch=bert_batch,
+                                                          dtype=dtype), strict=True):
+                save_tensor(feature, files.bert_file(text.name))
+            reporter(len(chunk), f"BERT: {chunk[-1].name}")
+        del bert
+    reporter(len(todo) - len(mandarin), "labels cleaned")
+    return texts
+
+
+def _record(clips: Sequence[Clip], keys: dict[str, ClipKeys], manifest: Manifest,
+            texts: Sequence[ClipText], text_todo: Sequence[Clip], outcome: AudioOutcome,
+            fresh_audio: set[str], result: PrepareResult, files: ExperimentFiles) -> None:
+    """Update the manifest with what this run finished (a stopped run keeps its part)."""
+    cleaned = {t.name: t for t in texts}
+    redo_text = {c.name for c in text_todo}
+    hubert_done = set(outcome.hubert_done)
+    for clip in clips:
+        entry = manifest.clips.setdefault(clip.name, ClipKeys())
+        new = keys[clip.name]
+        if clip.name in cleaned:
+            entry.text, entry.has_bert = new.text, cleaned[clip.name].needs_bert
+            if not entry.has_bert:
+                files.bert_file(clip.name).unlink(missing_ok=True)  # GPT training reads it
+        elif clip.name in redo_text:
+            entry.text = None
+        if clip.name in hubert_done:
+            entry.audio = new.audio
+        elif clip.name in fresh_audio:
+            entry.audio = None
+        if clip.name in outcome.codes:
+            entry.semantic = new.semantic
+        elif entry.semantic != new.semantic:
+            entry.semantic = None
+
+
+def _drop_failed(failures: Sequence[ClipFailure], rows: dict[str, str],
+                 codes: dict[str, str], manifest: Manifest, files: ExperimentFiles) -> None:
+    """A failed clip keeps no stale output of the failed step (training would use it)."""
+    for failure in failures:
+        entry = manifest.clips.get(failure.name)
+        if failure.stage == "text":
+            rows.pop(failure.name, None)
+            files.bert_file(failure.name).unlink(missing_ok=True)
+            if entry is not None:
+                entry.text = None
+        else:
+            codes.pop(failure.name, None)
+            if failure.stage == "audio":
+                files.hubert_file(failure.name).unlink(missing_ok=True)
+                files.wav32k_file(failure.name).unlink(missing_ok=True)
+            if entry is not None:
+                entry.semantic = None
+                if failure.stage == "audio":
+                    entry.audio = None
+
+
+def _remove_gone(keys: dict[str, ClipKeys], manifest: Manifest, files: ExperimentFiles) -> int:
+    gone = [name for name in manifest.clips if name not in keys]
+    for name in gone:
+        for path in (files.bert_file(name), files.hubert_file(name), files.wav32k_file(name)):
+            path.unlink(missing_ok=True)
+        del manifest.clips[name]
+    return len(gone)
+
+
+def _write_outputs(clips: Sequence[Clip], rows: dict[str, str], codes: dict[str, str],
+                   manifest: Manifest, hasher: FileHasher, files: ExperimentFiles) -> None:
+    from gsv_core.atomic_write import write_atomically
+
+    order = [c.name for c in clips]
+    text = "\n".join(rows[n] for n in order if n in rows) + "\n"
+    semantic = "\n".join([SEMANTIC_HEADER, *(codes[n] for n in order if n in codes)]) + "\n"
+    for path, content in ((files.name2text, text), (files.name2semantic, semantic)):
+        data = content.encode("utf-8")
+        if not path.is_file() or path.read_bytes() != data:  # unchanged files keep their time
+            write_atomically(path, lambda h, data=data: h.write(data))
+    manifest.file_hashes = hasher.known
+    manifest.save(files.manifest)
