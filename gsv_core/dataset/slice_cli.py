@@ -1,8 +1,11 @@
 """``gsv-studio slice IN OUT``: cut recordings at silences, from a shell.
 
 Calls the same job as the Dataset tab (``slice_job.slice_audio``). Progress goes to
-stderr, one line per file; the summary to stdout. Exit codes: 0 every file sliced, 1 some
-files failed (each listed with what to do), 2 bad arguments (no traceback).
+stderr, one line per file; the summary to stdout. Exit codes: 0 every file sliced (and
+every clean-up step asked for ran), 1 some files failed (each listed with what to do) or a
+clean-up step asked for was skipped (``--denoise`` / ``--separate-model`` when its library
+or model is missing: the files are sliced without it, and the reason is printed), 2 bad
+arguments (no traceback).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from gsv_core.dataset.cli_common import (
     EXIT_BAD_ARGUMENTS,
@@ -17,11 +21,14 @@ from gsv_core.dataset.cli_common import (
     EXIT_SOME_FAILED,
     parse_arguments,
 )
+from gsv_core.dataset.denoise import DEFAULT_STRENGTH, STRENGTH_RANGE
 from gsv_core.dataset.slicer import SlicerOptions
 from gsv_core.errors import ConfigError
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    from gsv_core.dataset.slice_job import CleanupOptions
 
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,8 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
            help="share of the normalised signal in the mix (default %(default)s)")
     number("--workers", type=int, default=None,
            help="processes (default: one per CPU core, at most one per file)")
-    parser.add_argument("--separate-vocals", action="store_true",
-                        help="separate vocals before slicing (not available in this version)")
+    cleanup = parser.add_argument_group(
+        "clean up first (optional, off by default; the recordings themselves are never "
+        "modified)")
+    cleanup.add_argument("--denoise", action="store_true",
+                         help="reduce steady background noise (hiss, hum, fans) before cutting")
+    cleanup.add_argument("--denoise-strength", type=float, default=None, metavar="X",
+                         help=f"share of the noise removed, {STRENGTH_RANGE[0]:g}-"
+                              f"{STRENGTH_RANGE[1]:g} (default {DEFAULT_STRENGTH:g}); "
+                              "needs --denoise")
+    cleanup.add_argument("--separate-model", metavar="PATH", default=None,
+                         help="separate the voice (or remove reverb/echo) first with this "
+                              "local UVR/MDX/Roformer model file; its folder must also hold "
+                              "download_checks.json (and the model's .json/.yaml data); "
+                              "needs the 'separation' extra")
+    cleanup.add_argument("--keep-cleaned", metavar="DIR", default=None,
+                         help="keep each cleaned recording in DIR (<name>_cleaned.wav); "
+                              "without it the cleaned audio is removed after slicing")
     return parser
 
 
@@ -74,10 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_interval_ms=args.min_interval_ms, hop_ms=args.hop_ms,
             max_sil_kept_ms=args.max_sil_kept_ms,
             max_slice_s=args.max_slice_s if args.max_slice_s else None,
-            normalize_max=args.normalize_max, alpha=args.alpha,
-            separate_vocals=args.separate_vocals)
+            normalize_max=args.normalize_max, alpha=args.alpha)
+        cleanup = _cleanup_options(args)
         result = slice_audio(args.input, args.output, options, workers=args.workers,
-                             progress=progress)
+                             progress=progress, cleanup=cleanup)
     except ConfigError as exc:
         print(f"gsv-studio slice: {exc}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
@@ -86,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(result.slices)} slices ({counts['written']} written, {counts['unchanged']} "
           f"already there, {counts['renamed']} under a new name because a different file "
           f"had the name) from {result.audio_s / 60:.1f} min of audio in {result.output_dir}")
+    if result.cleaned:
+        print(f"{len(result.cleaned)} cleaned recording(s) kept in {result.cleaned[0].parent}")
+    for notice in result.notices:
+        print(notice, file=sys.stderr)
     for failure in result.failures:
         print(f"FAILED {failure.source}: {failure.message} {failure.advice}".rstrip(),
               file=sys.stderr)
@@ -93,4 +119,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(result.failures)} file(s) failed and were skipped (listed above).",
               file=sys.stderr)
         return EXIT_SOME_FAILED
-    return EXIT_OK
+    return EXIT_SOME_FAILED if result.notices else EXIT_OK
+
+
+def _cleanup_options(args: argparse.Namespace) -> CleanupOptions:
+    """The clean-up flags as ``CleanupOptions`` (ConfigError for inconsistent ones)."""
+    from gsv_core.dataset.slice_job import CleanupOptions
+
+    if args.denoise_strength is not None and not args.denoise:
+        raise ConfigError("--denoise-strength is given without --denoise.",
+                          "Add --denoise, or leave the strength out.")
+    if args.keep_cleaned and not (args.denoise or args.separate_model):
+        raise ConfigError("--keep-cleaned is given, but no clean-up step is asked for.",
+                          "Add --denoise and/or --separate-model PATH, or leave it out.")
+    strength = DEFAULT_STRENGTH if args.denoise_strength is None else args.denoise_strength
+    return CleanupOptions(denoise=args.denoise, denoise_strength=strength,
+                          separate_model=args.separate_model, keep_dir=args.keep_cleaned)

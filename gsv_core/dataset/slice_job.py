@@ -18,6 +18,14 @@ The job behind the Dataset tab's "Slice" button and ``gsv-studio slice``:
   than the threshold, is reported in the result and skipped; the others go on (rule X-5).
   ``should_stop`` is asked between files: finished files are kept, files not started are
   listed in ``not_started``.
+- **Clean-up first** (optional, off by default; ``CleanupOptions``): vocal separation /
+  de-reverb with a local UVR model (``separate.py``) and stationary denoise (``denoise.py``),
+  in that order, on each recording before it is cut. The recordings themselves are never
+  modified: intermediates live in a hidden work folder inside the output folder, removed
+  when the job ends; with ``keep_dir`` the cleaned 32 kHz recording of each input is kept
+  there (``<name>_cleaned.wav``). A step that cannot run here at all (library or model
+  missing) is skipped for the whole job with a notice in the result saying why and how to
+  enable it; a step that fails on one recording fails that recording only (X-5).
 - **Processes**: files are spread over ``workers`` processes (spawned, not forked: the
   web UI runs threads, and forking a threaded process can deadlock; a spawned worker
   re-imports the ``__main__`` script, so a job started from ``webui.py`` pays its imports
@@ -30,10 +38,12 @@ import concurrent.futures as futures
 import logging
 import multiprocessing
 import os
+import shutil
+import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -43,6 +53,8 @@ import soundfile
 from gsv_core.atomic_write import write_atomically
 from gsv_core.audio import MAX_WAV_VALUE, SAMPLE_RATE
 from gsv_core.dataset.audio_read import AUDIO_SUFFIXES, read_mono
+from gsv_core.dataset.denoise import DEFAULT_STRENGTH, DenoiseOptions, denoise, denoise_status
+from gsv_core.dataset.separate import separate_vocals, separation_status
 from gsv_core.dataset.slicer import (
     SlicerOptions,
     find_slices,
@@ -53,10 +65,12 @@ from gsv_core.errors import ConfigError, DatasetError, GsvError
 from gsv_core.workspace import Workspace
 
 __all__ = [
+    "CleanupOptions",
     "FileFailure",
     "SliceJobResult",
     "WrittenSlice",
     "collect_inputs",
+    "default_cleaned_dir",
     "default_output_dir",
     "slice_audio",
     "slice_name",
@@ -68,6 +82,34 @@ Progress = Callable[[int, int, str], None]
 SliceStatus = Literal["written", "unchanged", "renamed"]
 INT16_FULL_SCALE = MAX_WAV_VALUE - 1  # 32767: +1.0 must not wrap to -32768
 MAX_RENAMES = 1000  # "-2" … "-1000": past that, something is wrong with the folder
+WORK_PREFIX = ".gsv-cleanup-"  # the hidden work folder inside the output folder
+CLEANED_SUFFIX = "_cleaned"    # a kept cleaned recording: <name>_cleaned.wav
+
+
+@dataclass(frozen=True)
+class CleanupOptions:
+    """Optional clean-up of each recording before it is cut; everything off by default.
+
+    Validated on construction (a ConfigError naming the field). Whether the steps can run
+    here is checked when the job starts (``slice_audio``), not here.
+    """
+
+    denoise: bool = False
+    denoise_strength: float = DEFAULT_STRENGTH  # share of the noise removed, 0.1-1 (denoise.py)
+    separate_model: Path | None = None  # a UVR/MDX/Roformer model file; None: no separation
+    keep_dir: Path | None = None        # keep the cleaned recordings here; None: remove them
+
+    def __post_init__(self) -> None:
+        DenoiseOptions(self.denoise_strength)  # validates the strength
+        for name in ("separate_model", "keep_dir"):
+            value = getattr(self, name)
+            if value is not None and not str(value).strip():
+                value = None
+            object.__setattr__(self, name, None if value is None else Path(str(value).strip()))
+
+    @property
+    def active(self) -> bool:
+        return self.denoise or self.separate_model is not None
 
 
 @dataclass(frozen=True)
@@ -105,6 +147,8 @@ class SliceJobResult:
     not_started: tuple[Path, ...] = ()  # left when should_stop() said so
     audio_s: float = 0.0                # seconds of input audio decoded
     stopped: bool = False
+    notices: tuple[str, ...] = ()       # clean-up steps skipped for the whole job, and why
+    cleaned: tuple[Path, ...] = ()      # cleaned recordings kept (CleanupOptions.keep_dir)
 
     @property
     def ok(self) -> bool:
@@ -119,6 +163,7 @@ class _FileOutcome:
     slices: tuple[WrittenSlice, ...] = ()
     audio_s: float = 0.0
     failure: FileFailure | None = None
+    cleaned: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +172,8 @@ class _Task:
     name: str      # the name slices are called after (usually the file name)
     output_dir: Path
     options: SlicerOptions = field(default_factory=SlicerOptions)
+    cleanup: CleanupOptions = field(default_factory=CleanupOptions)
+    work_dir: Path | None = None   # this file's own folder for intermediates
 
 
 def default_output_dir(workspace: Workspace, input_path: str | os.PathLike[str]) -> Path:
@@ -138,6 +185,11 @@ def default_output_dir(workspace: Workspace, input_path: str | os.PathLike[str])
         raise ConfigError(f"Cannot name an output folder after {str(path)!r}.",
                           "Choose a folder or file inside the drive, not its root.")
     return workspace.slicer_dir / name
+
+
+def default_cleaned_dir(workspace: Workspace, input_path: str | os.PathLike[str]) -> Path:
+    """``output/cleanup_opt/<input name>/``: where cleaned recordings are kept when asked."""
+    return workspace.output_dir / "cleanup_opt" / default_output_dir(workspace, input_path).name
 
 
 def collect_inputs(input_path: str | os.PathLike[str]) -> list[Path]:
@@ -227,11 +279,62 @@ def _write_slice(folder: Path, name: str, start: int, end: int,
                        "Slice into an empty folder.")
 
 
+def _free_path(folder: Path, stem: str) -> Path:
+    """``folder/stem.wav``, or ``stem-2.wav`` … when a file already has the name."""
+    for copy in range(1, MAX_RENAMES + 1):
+        path = folder / (f"{stem}.wav" if copy == 1 else f"{stem}-{copy}.wav")
+        if not path.exists():
+            return path
+    raise DatasetError(f"{MAX_RENAMES} files already use the name {stem + '.wav'!r} in "
+                       f"{str(folder)!r}.", "Keep the cleaned recordings in an empty folder.")
+
+
+def _keep_cleaned(task: _Task, audio: np.ndarray) -> Path:
+    """Write the cleaned recording into ``keep_dir`` under a free name (nothing replaced)."""
+    samples = _to_int16(audio)
+
+    def write(handle: BinaryIO) -> None:
+        soundfile.write(handle, samples, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+
+    folder = task.cleanup.keep_dir
+    assert folder is not None
+    for _ in range(3):  # another job may take the free name between the look and the write
+        path = _free_path(folder, task.name + CLEANED_SUFFIX)
+        try:
+            write_atomically(path, write, replace_existing=False)
+            return path
+        except FileExistsError:
+            continue
+    raise DatasetError(f"Cannot find a free name for {task.name + CLEANED_SUFFIX!r} in "
+                       f"{str(folder)!r}.", "Keep the cleaned recordings in an empty folder.")
+
+
+def _read_cleaned(task: _Task) -> tuple[np.ndarray, Path | None]:
+    """The recording as the slicer cuts it: decoded to 32 kHz mono, then (when asked) its
+    voice separated and its noise reduced. Returns the audio and the kept cleaned file."""
+    cleanup = task.cleanup
+    if cleanup.separate_model is None:
+        audio = read_mono(task.source, SAMPLE_RATE)
+    else:
+        assert task.work_dir is not None
+        try:
+            voice = separate_vocals(task.source, cleanup.separate_model, task.work_dir,
+                                    "recording")
+            audio = read_mono(voice, SAMPLE_RATE)
+        finally:  # the stems of an hour of audio are gigabytes: gone before the next file
+            shutil.rmtree(task.work_dir, ignore_errors=True)
+    if cleanup.denoise and audio.shape[0]:
+        audio = denoise(audio, SAMPLE_RATE, DenoiseOptions(cleanup.denoise_strength))
+    kept = (_keep_cleaned(task, audio)
+            if cleanup.keep_dir is not None and cleanup.active and audio.shape[0] else None)
+    return audio, kept
+
+
 def _slice_one(task: _Task) -> _FileOutcome:
     """Decode, cut, normalise and write one input. Never raises: a failure is reported, so
     that one bad file cannot stop the batch (X-5)."""
     try:
-        audio = read_mono(task.source, SAMPLE_RATE)
+        audio, kept = _read_cleaned(task)
         if audio.shape[0] == 0:
             raise DatasetError(f"{str(task.source)!r} holds no audio samples.",
                                "Check the recording; it is empty.")
@@ -246,7 +349,8 @@ def _slice_one(task: _Task) -> _FileOutcome:
             samples = _to_int16(normalize_slice(audio[start:end], task.options))
             path, status = _write_slice(task.output_dir, task.name, start, end, samples)
             written.append(WrittenSlice(path, task.source, start, end, status))
-        return _FileOutcome(task.source, tuple(written), audio.shape[0] / SAMPLE_RATE)
+        return _FileOutcome(task.source, tuple(written), audio.shape[0] / SAMPLE_RATE,
+                            cleaned=kept)
     except GsvError as exc:
         failure = FileFailure(task.source, exc.message, exc.advice, exc.details)
     except OSError as exc:  # disk full, permissions: this file is lost, the others may not be
@@ -264,23 +368,28 @@ def _slice_one(task: _Task) -> _FileOutcome:
 def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLike[str],
                 options: SlicerOptions | None = None, *, workers: int | None = None,
                 progress: Progress | None = None,
-                should_stop: Callable[[], bool] | None = None) -> SliceJobResult:
+                should_stop: Callable[[], bool] | None = None,
+                cleanup: CleanupOptions | None = None) -> SliceJobResult:
     """Slice a recording or a folder of recordings into ``output_dir``.
 
     Args:
         input_path: an audio file, or a folder searched recursively.
         output_dir: where the slices go (created); ``default_output_dir`` gives the usual.
         options: the slicer settings; upstream's web UI defaults when None.
-        workers: processes; None means one per CPU core, at most one per file. Each holds
-            one decoded file (about 0.46 GB per hour of audio).
+        workers: processes; None means one per CPU core, at most one per file (one in all
+            with vocal separation: the model runs its own threads, and each process would
+            load its own copy). Each holds one decoded file (about 0.46 GB per hour).
         progress: ``progress(done, total, message)`` after each file (and once at 0).
         should_stop: asked between files; True leaves the rest in ``not_started``.
+        cleanup: separation / denoise before cutting; off when None. A step that cannot
+            run here is left out, with a notice in the result (``notices``).
 
     Raises:
         ConfigError: bad arguments (no input, workers < 1, vocal separation asked for);
             raised before any file is touched. Per-file problems are in the result instead.
     """
     options = options or SlicerOptions()
+    cleanup, notices = _runnable_cleanup(cleanup or CleanupOptions())
     if options.separate_vocals:
         available, why = vocal_separation_status()
         if not available:
@@ -290,24 +399,40 @@ def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLik
         raise ConfigError(f"Slicer setting workers: {workers!r} is not a whole number >= 1.",
                           "Use 1 per CPU core, or leave it empty.")
     out = Path(os.path.abspath(output_dir))
-    # An output folder inside the input folder must not feed earlier slices back in.
+    # An output folder inside the input folder must not feed earlier slices back in (nor
+    # cleaned recordings kept inside it).
+    skipped = [out] + ([Path(os.path.abspath(cleanup.keep_dir))] if cleanup.keep_dir else [])
     sources = [source for source in collect_inputs(input_path)
-               if not Path(os.path.abspath(source)).is_relative_to(out)]
+               if not any(Path(os.path.abspath(source)).is_relative_to(f) for f in skipped)]
     if not sources:
         raise ConfigError(f"The only audio under {str(input_path)!r} is in the output folder "
                           f"{str(out)!r}.", "Choose another input or output folder.")
     out.mkdir(parents=True, exist_ok=True)
+    if cleanup.keep_dir is not None and cleanup.active:
+        cleanup.keep_dir.mkdir(parents=True, exist_ok=True)
+    work = (Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out))
+            if cleanup.separate_model is not None else None)
     root = Path(input_path) if Path(input_path).is_dir() else None
-    tasks = [_Task(source, name, out, options)
-             for source, name in zip(sources, _names(sources, root), strict=True)]
-    count = min(workers or os.cpu_count() or 1, len(tasks))
+    tasks = [_Task(source, name, out, options, cleanup,
+                   None if work is None else work / f"{number:06d}")
+             for number, (source, name) in enumerate(zip(sources, _names(sources, root),
+                                                          strict=True))]
+    default_count = 1 if cleanup.separate_model is not None else os.cpu_count() or 1
+    count = min(workers or default_count, len(tasks))
     report = progress or (lambda done, total, message: None)
     stop = should_stop or (lambda: False)
-    report(0, len(tasks), f"Slicing {len(tasks)} file(s) with {count} process(es)")
-    if count == 1:
-        outcomes, not_started = _run_here(tasks, report, stop)
-    else:
-        outcomes, not_started = _run_pool(tasks, count, report, stop)
+    for notice in notices:
+        report(0, len(tasks), notice)
+    report(0, len(tasks), f"Slicing {len(tasks)} file(s) with {count} process(es)"
+           + _cleanup_words(cleanup))
+    try:
+        if count == 1:
+            outcomes, not_started = _run_here(tasks, report, stop)
+        else:
+            outcomes, not_started = _run_pool(tasks, count, report, stop)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     order = {task.source: number for number, task in enumerate(tasks)}
     outcomes.sort(key=lambda outcome: order[outcome.source])
     return SliceJobResult(
@@ -317,7 +442,33 @@ def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLik
         not_started=tuple(not_started),
         audio_s=sum(o.audio_s for o in outcomes),
         stopped=bool(not_started),
+        notices=notices,
+        cleaned=tuple(o.cleaned for o in outcomes if o.cleaned is not None),
     )
+
+
+def _runnable_cleanup(cleanup: CleanupOptions) -> tuple[CleanupOptions, tuple[str, ...]]:
+    """``cleanup`` without the steps that cannot run here, and a notice for each of them
+    ("… skipped: <why>; to enable: <what to do>"). Checks files and packages only: no model
+    is loaded and nothing is downloaded."""
+    notices = []
+    if cleanup.separate_model is not None:
+        status = separation_status(cleanup.separate_model)
+        if not status.available:
+            notices.append(status.message)
+            cleanup = replace(cleanup, separate_model=None)
+    if cleanup.denoise:
+        available, why = denoise_status()
+        if not available:
+            notices.append(why)
+            cleanup = replace(cleanup, denoise=False)
+    return cleanup, tuple(notices)
+
+
+def _cleanup_words(cleanup: CleanupOptions) -> str:
+    steps = ((["vocal separation"] if cleanup.separate_model is not None else [])
+             + ([f"denoise {cleanup.denoise_strength:g}"] if cleanup.denoise else []))
+    return f", after {' and '.join(steps)}" if steps else ""
 
 
 def _describe(outcome: _FileOutcome) -> str:
