@@ -6,6 +6,7 @@
     gsv-studio api ...                the HTTP API alone (as ``webui.py --api``), port 9880
     gsv-studio slice IN OUT ...       cut recordings at silences (``dataset/slice_cli.py``)
     gsv-studio quality LIST ...       the dataset quality report (``dataset/quality_cli.py``)
+    gsv-studio asr IN_DIR ...         transcribe clips into a .list (``dataset/asr_cli.py``)
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gsv_core.dataset.quality_cli import main as quality_main
 
         return quality_main(args[1:])
+    if args[:1] == ["asr"]:
+        from gsv_core.dataset.asr_cli import main as asr_main
+
+        return asr_main(args[1:])
     import webui
 
     return webui.main(args)
