@@ -61,8 +61,10 @@ ENABLE_FOLDER = ("put the model file in a folder together with download_checks.j
                  "mdx_model_data.json and vr_model_data.json (UVR's application data) and, "
                  "for .ckpt models, the model's .yaml configuration; audio-separator fetches "
                  "them all when it first loads a model on a machine that is online")
-VOICE_STEM = "Vocals"
-NO_PREFIX = "No "  # de-reverb/de-echo/denoise models: "No Reverb" is the dry voice
+# The stems that hold the voice, in order of preference (compared case-insensitively):
+# vocal models' "Vocals"; de-reverb, de-echo, denoise and crowd models' "No …" stem; the
+# "dry" target of MDX23C de-reverb models.
+VOICE_STEMS = ("vocals", "no reverb", "no echo", "no noise", "no crowd", "dry")
 SEPARATION_RATE = 44100  # Hz: what UVR's models were trained on
 
 
@@ -140,18 +142,16 @@ def separation_status(model_path: str | os.PathLike[str] | None) -> SeparationSt
 
 
 def chosen_stem(primary: str, secondary: str) -> str:
-    """The stem that holds the voice: ``Vocals``, else the ``No …`` stem of a de-reverb,
-    de-echo or denoise model.
+    """The stem that holds the voice (``VOICE_STEMS``): ``Vocals``, else the ``No Reverb`` /
+    ``No Echo`` / ``No Noise`` stem of a de-reverb, de-echo or denoise model.
 
     Raises:
         ModelMissing: neither stem is a voice (an instrument or drum model was chosen).
     """
-    stems = (primary, secondary)
-    if VOICE_STEM in stems:
-        return VOICE_STEM
-    for stem in stems:
-        if stem.startswith(NO_PREFIX) and VOICE_STEM.lower() not in stem.lower():
-            return stem
+    for wanted in VOICE_STEMS:
+        for stem in (primary, secondary):
+            if stem.strip().lower() == wanted:
+                return stem
     raise ModelMissing(f"The separation model gives the stems {primary!r} and {secondary!r}, "
                        "neither of which is the voice.",
                        "Choose a vocals, de-reverb, de-echo or denoise model.")
@@ -173,7 +173,8 @@ _separators: dict[tuple[str, str], object] = {}  # (model, work folder) -> loade
 
 
 def _separator(model: Path, work_dir: Path):
-    """The loaded separator for ``model`` writing into ``work_dir`` (one per process)."""
+    """The loaded separator for ``model`` writing into ``work_dir``: one per process, kept
+    for the job's files (a job uses one work folder), replaced when either changes."""
     key = (os.fspath(model.resolve()), os.fspath(work_dir))
     if key in _separators:
         return _separators[key]

@@ -173,7 +173,8 @@ class _Task:
     output_dir: Path
     options: SlicerOptions = field(default_factory=SlicerOptions)
     cleanup: CleanupOptions = field(default_factory=CleanupOptions)
-    work_dir: Path | None = None   # this file's own folder for intermediates
+    work_dir: Path | None = None   # the job's folder for intermediates (separation)
+    work_name: str = ""            # this file's intermediates are named after it there
 
 
 def default_output_dir(workspace: Workspace, input_path: str | os.PathLike[str]) -> Path:
@@ -319,10 +320,11 @@ def _read_cleaned(task: _Task) -> tuple[np.ndarray, Path | None]:
         assert task.work_dir is not None
         try:
             voice = separate_vocals(task.source, cleanup.separate_model, task.work_dir,
-                                    "recording")
+                                    task.work_name)
             audio = read_mono(voice, SAMPLE_RATE)
         finally:  # the stems of an hour of audio are gigabytes: gone before the next file
-            shutil.rmtree(task.work_dir, ignore_errors=True)
+            for stem in task.work_dir.glob(f"{task.work_name}.*"):
+                stem.unlink(missing_ok=True)
     if cleanup.denoise and audio.shape[0]:
         audio = denoise(audio, SAMPLE_RATE, DenoiseOptions(cleanup.denoise_strength))
     kept = (_keep_cleaned(task, audio)
@@ -413,8 +415,7 @@ def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLik
     work = (Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out))
             if cleanup.separate_model is not None else None)
     root = Path(input_path) if Path(input_path).is_dir() else None
-    tasks = [_Task(source, name, out, options, cleanup,
-                   None if work is None else work / f"{number:06d}")
+    tasks = [_Task(source, name, out, options, cleanup, work, f"{number:06d}")
              for number, (source, name) in enumerate(zip(sources, _names(sources, root),
                                                           strict=True))]
     default_count = 1 if cleanup.separate_model is not None else os.cpu_count() or 1
