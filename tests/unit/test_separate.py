@@ -59,7 +59,7 @@ def tiny_mdx_model(folder: Path, name: str = "tiny_vocals.onnx", gain: float = 0
     from onnx import TensorProto, helper, numpy_helper
 
     folder.mkdir(parents=True, exist_ok=True)
-    dim_f, dim_t_set, n_fft = 64, 8, 256
+    dim_f, dim_t_set, n_fft = 64, 8, 2048  # n_fft >= the separator's hop (1024)
     shape = ["batch", 4, dim_f, 2 ** dim_t_set]
     graph = helper.make_graph(
         [helper.make_node("Mul", ["input", "gain"], ["output"])], "tiny_mdx",
