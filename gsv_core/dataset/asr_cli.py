@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gsv_core.dataset.cli_common import (
@@ -67,6 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_first_interrupt() -> tuple[Callable[[], bool], Callable[[], None]]:
+    """Ctrl-C once: stop after the clip in progress (its work is kept); twice: quit now.
+    Returns the ``should_stop`` to pass and the function restoring the previous handler."""
+    asked = threading.Event()
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+        print("Stopping after this clip (Ctrl-C again to quit at once).", file=sys.stderr,
+              flush=True)
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread (called from a library): no handler to add
+        return asked.is_set, lambda: None
+    return asked.is_set, lambda: signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(build_parser(), argv)
     if isinstance(args, int):
@@ -80,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(done: int, total: int, message: str) -> None:
         print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
 
+    should_stop, restore = _stop_on_first_interrupt()
     try:
         options = AsrOptions(model=args.model, language=args.lang, engine=args.engine,
                              precision=args.precision, device=args.device,
@@ -87,10 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                              punc_model=args.punc_model, download=args.download,
                              temperature_fallback=not args.no_temperature_fallback)
         result = transcribe_folder(args.input, options, workspace=Workspace(args.workspace),
-                                   output=args.out, progress=progress)
+                                   output=args.out, progress=progress,
+                                   should_stop=should_stop)
     except GsvError as exc:
         print(f"gsv-studio asr: {exc}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
+    finally:
+        restore()
     where = f"on {result.device} ({result.precision})" if result.device else "(no model load)"
     note = f"; CPU because {result.device_note}" if result.device_note else ""
     if result.written is not None:

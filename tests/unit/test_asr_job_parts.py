@@ -121,3 +121,21 @@ def test_importing_the_asr_modules_and_the_tab_loads_no_engine() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_ctrl_c_once_asks_to_stop_and_twice_quits(capsys: pytest.CaptureFixture) -> None:
+    import signal
+
+    from gsv_core.dataset.asr_cli import _stop_on_first_interrupt
+
+    before = signal.getsignal(signal.SIGINT)
+    should_stop, restore = _stop_on_first_interrupt()
+    try:
+        assert not should_stop()
+        signal.raise_signal(signal.SIGINT)
+        assert should_stop() and "Stopping after this clip" in capsys.readouterr().err
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGINT) is before
