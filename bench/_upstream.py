@@ -42,7 +42,19 @@ def load_upstream(folder: Path) -> types.SimpleNamespace:
     if not (code / "AR" / "models" / "t2s_model.py").is_file():
         raise SystemExit(f"--upstream {folder}: no GPT_SoVITS/AR/models/t2s_model.py there; "
                          "give the root of a GPT-SoVITS checkout.")
-    sys.path.insert(0, str(code))
+    models = load_upstream_sovits(folder)
+    from AR.models import t2s_model, t2s_model_cudagraph
+    from AR.models.structs_cudagraph import T2SRequest
+
+    return types.SimpleNamespace(t2s_model=t2s_model, cudagraph=t2s_model_cudagraph,
+                                 T2SRequest=T2SRequest, models=models)
+
+
+def load_upstream_sovits(folder: Path) -> types.ModuleType:
+    """Upstream's ``module.models`` alone (SoVITS; no GPT, so no Lightning/torchmetrics)."""
+    code = str(Path(folder) / "GPT_SoVITS")
+    if code not in sys.path:
+        sys.path.insert(0, code)
     if importlib.util.find_spec("f5_tts") is None:
         f5 = types.ModuleType("f5_tts")
         f5_model = types.ModuleType("f5_tts.model")
@@ -54,12 +66,9 @@ def load_upstream(folder: Path) -> types.SimpleNamespace:
         f5_model.DiT = DiT
         f5.model = f5_model
         sys.modules.update({"f5_tts": f5, "f5_tts.model": f5_model})
-    from AR.models import t2s_model, t2s_model_cudagraph
-    from AR.models.structs_cudagraph import T2SRequest
     from module import models
 
-    return types.SimpleNamespace(t2s_model=t2s_model, cudagraph=t2s_model_cudagraph,
-                                 T2SRequest=T2SRequest, models=models)
+    return models
 
 
 def _strict(module: torch.nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:
