@@ -6,6 +6,7 @@
     gsv-studio api ...                the HTTP API alone (as ``webui.py --api``), port 9880
     gsv-studio slice IN OUT ...       cut recordings at silences (``dataset/slice_cli.py``)
     gsv-studio quality LIST ...       the dataset quality report (``dataset/quality_cli.py``)
+    gsv-studio prepare --list L --exp E  format for training (``prepare/cli.py``)
     gsv-studio asr IN_DIR ...         transcribe clips into a .list (``dataset/asr_cli.py``)
 """
 
@@ -35,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gsv_core.dataset.slice_cli import main as slice_main
 
         return slice_main(args[1:])
+    if args[:1] == ["prepare"]:
+        from gsv_core.prepare.cli import main as prepare_main
+
+        return prepare_main(args[1:])
     if args[:1] == ["quality"]:
         from gsv_core.dataset.quality_cli import main as quality_main
 

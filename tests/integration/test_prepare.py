@@ -305,3 +305,25 @@ def test_a_batch_of_clips_gives_the_files_of_one_at_a_time(infer_setup, tmp_path
         torch.testing.assert_close(torch.load(one.hubert_file(wav), weights_only=True),
                                    torch.load(many.hubert_file(wav), weights_only=True),
                                    rtol=1e-4, atol=1e-4)
+
+
+def test_command_line_exit_codes(infer_setup, tmp_path, capsys):
+    from gsv_core.prepare.cli import main
+
+    list_path, audio_dir = make_dataset(tmp_path)
+    common = ["--list", str(list_path), "--exp", "cli", "--workspace", str(tmp_path), "--cpu",
+              "--sovits", str(infer_setup.sovits_path)]
+    # the tiny BERT/HuBERT folders stand in for the workspace's pretrained ones
+    workspace = Workspace(tmp_path)
+    for source, target in ((infer_setup.bert_dir, workspace.bert_dir),
+                           (infer_setup.hubert_dir, workspace.hubert_dir)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(source, target_is_directory=True)
+    assert main([*common, "--json"]) == 0
+    assert '"text": 3' in capsys.readouterr().out
+    (audio_dir / "c.wav").write_bytes(b"broken")
+    assert main(common) == 1
+    assert "line 3 (c.wav), audio" in capsys.readouterr().err
+    list_path.write_text("nonsense line\n", encoding="utf-8")
+    assert main(common) == 2
+    assert "line(s) 1" in capsys.readouterr().err
