@@ -11,6 +11,7 @@ mid-word. Audio comes in as a numpy array read with soundfile/soxr: silero's own
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 
@@ -59,7 +60,14 @@ class SpeechDetector:
 
         with self._lock, torch.inference_mode():
             if self._model is None:
-                self._model = load_silero_vad()
+                with warnings.catch_warnings():
+                    # silero-vad 6.2's loader uses importlib.resources.path and torch.jit.load,
+                    # both deprecated upstream of it: nothing a user can act on.
+                    warnings.filterwarnings("ignore", "path is deprecated",
+                                            DeprecationWarning)
+                    warnings.filterwarnings("ignore", ".*torch.jit.load.* is deprecated",
+                                            DeprecationWarning)
+                    self._model = load_silero_vad()
             regions = get_speech_timestamps(
                 torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), self._model,
                 sampling_rate=sample_rate, max_speech_duration_s=self.max_chunk_s)

@@ -27,8 +27,6 @@ from tests.asr_fixtures import RATE, clips_folder, speech, write_clip
 tiny_sensevoice = asr_fixtures.tiny_sensevoice
 tiny_paraformer = asr_fixtures.tiny_paraformer
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
-                                        "ignore::FutureWarning", "ignore::UserWarning")
 CPU = detect_machine({"GSV_FAKE_GPU": "cpu"})
 
 

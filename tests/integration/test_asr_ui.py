@@ -23,8 +23,6 @@ from tests.asr_fixtures import clips_folder
 
 tiny_sensevoice = asr_fixtures.tiny_sensevoice
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
-                                        "ignore::FutureWarning", "ignore::UserWarning")
 
 
 @pytest.fixture

@@ -24,8 +24,6 @@ from tests.asr_fixtures import clips_folder
 
 tiny_whisper = asr_fixtures.tiny_whisper
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
-                                        "ignore::FutureWarning", "ignore::UserWarning")
 CPU = detect_machine({"GSV_FAKE_GPU": "cpu"})
 
 
