@@ -7,6 +7,9 @@ Nothing is downloaded (recipes: shared/research/wave2-deps.md §4):
   ``<|zh|>``… tags as user symbols); 90k parameters.
 - ``build_tiny_paraformer``: a funasr Paraformer folder (SANM encoder, CIF predictor, a
   one-block decoder, a ``tokens.json`` of 20 characters); 87k parameters.
+- ``build_tiny_punctuation`` / ``build_tiny_fsmn_vad``: the CT-Transformer punctuation and
+  FSMN-VAD folders Paraformer may use (the VAD's silence output is biased away, so it always
+  hears speech).
 - ``build_tiny_whisper``: a transformers Whisper (d_model 16, one layer each side, the
   51866-token multilingual vocabulary of large-v3 with the empty-string token CTranslate2
   needs to call it multilingual), converted offline with CTranslate2's converter (int8).
@@ -108,13 +111,13 @@ def clips_folder(folder: Path, count: int = 3, *, corrupt: bool = False,
 
 # --------------------------------------------------------------------------- funasr models
 
-def _write_mvn(path: Path) -> None:
-    """A Kaldi nnet ``am.mvn`` (shift and scale for 560 features), the format funasr parses."""
+def _write_mvn(path: Path, dim: int) -> None:
+    """A Kaldi nnet ``am.mvn`` (shift and scale for ``dim`` features), as funasr parses it."""
     def row(tag: str, value: float) -> str:
-        values = " ".join(f"{value:.6f}" for _ in range(_MVN_DIM))
-        return f"<{tag}> {_MVN_DIM} {_MVN_DIM}\n<LearnRateCoef> 0 [ {values} ]\n"
+        values = " ".join(f"{value:.6f}" for _ in range(dim))
+        return f"<{tag}> {dim} {dim}\n<LearnRateCoef> 0 [ {values} ]\n"
 
-    path.write_text("<Nnet>\n<Splice> 560 560\n[ 0 ]\n" + row("AddShift", -8.0)
+    path.write_text(f"<Nnet>\n<Splice> {dim} {dim}\n[ 0 ]\n" + row("AddShift", -8.0)
                     + row("Rescale", 0.25) + "</Nnet>\n")
 
 
@@ -127,13 +130,14 @@ _SANM = {"output_size": 32, "attention_heads": 2, "linear_units": 64, "num_block
          "selfattention_layer_type": "sanm"}
 
 
-def _save_funasr(folder: Path, config: dict, build) -> Path:
+def _save_funasr(folder: Path, config: dict, build, mvn_dim: int | None = _MVN_DIM) -> Path:
     import torch
     import yaml
 
     (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True),
                                         encoding="utf-8")
-    _write_mvn(folder / "am.mvn")
+    if mvn_dim is not None:
+        _write_mvn(folder / "am.mvn", mvn_dim)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # funasr's imports warn about their own deprecations
         from funasr.register import tables
@@ -210,6 +214,58 @@ def build_tiny_paraformer(folder: Path) -> Path:
             **model_conf)
 
     return _save_funasr(folder, config, build)
+
+
+def build_tiny_punctuation(folder: Path) -> Path:
+    """A funasr CT-Transformer punctuation folder (a one-block SANM encoder over characters)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tokens = ["<blank>", "<s>", "</s>", *"你好世界这是一个测试我们的声音", "<unk>"]
+    (folder / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    encoder = dict(_SANM, input_size=16, output_size=16, linear_units=32, num_blocks=1,
+                   padding_idx=0)
+    model_conf = {"ignore_id": 0, "embed_unit": 16, "att_unit": 16, "dropout_rate": 0.0,
+                  "punc_list": ["<unk>", "_", "，", "。", "？", "、"], "punc_weight": [1.0] * 6,
+                  "sentence_end_id": 3}
+    config = {"model": "CTTransformer", "model_conf": model_conf, "encoder": "SANMEncoder",
+              "encoder_conf": encoder, "tokenizer": "CharTokenizer",
+              "tokenizer_conf": {"unk_symbol": "<unk>"}}
+
+    def build(tables):
+        import funasr.models.ct_transformer.model  # noqa: F401  (registers the class)
+
+        return tables.model_classes.get("CTTransformer")(
+            encoder="SANMEncoder", encoder_conf=encoder, vocab_size=len(tokens), **model_conf)
+
+    return _save_funasr(folder, config, build, mvn_dim=None)
+
+
+def build_tiny_fsmn_vad(folder: Path) -> Path:
+    """A funasr FSMN-VAD folder whose output always says speech (the silence class's bias is
+    pushed down), so the segments it gives Paraformer do not depend on random weights."""
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder = {"input_dim": 400, "input_affine_dim": 16, "fsmn_layers": 1, "linear_dim": 16,
+               "proj_dim": 8, "lorder": 4, "rorder": 0, "lstride": 1, "rstride": 0,
+               "output_affine_dim": 16, "output_dim": 4}
+    model_conf = {"sample_rate": 16000, "detect_mode": 1, "max_end_silence_time": 800,
+                  "max_start_silence_time": 3000, "window_size_ms": 200,
+                  "sil_to_speech_time_thres": 150, "speech_to_sil_time_thres": 150,
+                  "max_single_segment_time": 60000, "speech_noise_thres": 0.6,
+                  "silence_pdf_num": 1, "sil_pdf_ids": [0]}
+    config = {"model": "FsmnVADStreaming", "model_conf": model_conf, "encoder": "FSMN",
+              "encoder_conf": encoder, "frontend": "WavFrontendOnline",
+              "frontend_conf": dict(_FRONTEND, lfr_m=5, lfr_n=1, dither=0.0)}
+
+    def build(tables):
+        import funasr.models.fsmn_vad_streaming.model  # noqa: F401  (registers the class)
+        import torch
+
+        model = tables.model_classes.get("FsmnVADStreaming")(encoder="FSMN",
+                                                             encoder_conf=encoder, **model_conf)
+        with torch.no_grad():
+            model.encoder.out_linear2.linear.bias[0] = -20.0
+        return model
+
+    return _save_funasr(folder, config, build, mvn_dim=400)
 
 
 # --------------------------------------------------------------------------- whisper
@@ -291,6 +347,16 @@ def tiny_sensevoice(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_paraformer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _once(tmp_path_factory, "paraformer", build_tiny_paraformer)
+
+
+@pytest.fixture(scope="session")
+def tiny_punctuation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _once(tmp_path_factory, "punctuation", build_tiny_punctuation)
+
+
+@pytest.fixture(scope="session")
+def tiny_fsmn_vad(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _once(tmp_path_factory, "fsmn-vad", build_tiny_fsmn_vad)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from gsv_core.dataset.asr import ASR_SAMPLE_RATE, TRAINED_LANGUAGES, Transcript
-from gsv_core.dataset.asr_models import inspect_model_folder
+from gsv_core.dataset.asr_models import inspect_helper_folder
 from gsv_core.errors import ConfigError, ModelMissing
 
 __all__ = ["FunAsrTranscriber", "parse_sensevoice_text"]
@@ -33,6 +33,7 @@ __all__ = ["FunAsrTranscriber", "parse_sensevoice_text"]
 logger = logging.getLogger(__name__)
 
 _TAG = re.compile(r"<\|([^|<>]*)\|>")
+JIEBA_WORDS = "jieba_usr_dict"   # a punctuation model's word list (funasr loads it globally)
 # SenseVoice's language tags (its lid_dict): ours, and "nospeech" (nothing heard).
 _SENSEVOICE_LANGUAGES = (*TRAINED_LANGUAGES, "nospeech")
 
@@ -63,14 +64,23 @@ class FunAsrTranscriber:
         self.device = device
         self.precision = precision
         extra: dict[str, object] = {}
-        for name, folder in (("vad_model", vad_dir), ("punc_model", punc_dir)):
+        for name, role, folder in (("vad_model", "vad", vad_dir),
+                                   ("punc_model", "punctuation", punc_dir)):
             if folder is not None:
                 if kind != "paraformer":
                     raise ConfigError(f"ASR setting {name}: only Paraformer uses a separate "
                                       "VAD or punctuation model.",
                                       "Leave it empty for SenseVoiceSmall (it punctuates "
                                       "itself; long clips are split by silero-vad).")
-                checked = inspect_model_folder(folder, "funasr")
+                checked = inspect_helper_folder(folder, role)  # type: ignore[arg-type]
+                if role == "punctuation" and (checked.path / JIEBA_WORDS).is_file():
+                    raise ConfigError(
+                        f"The punctuation model in {os.fspath(checked.path)!r} has a "
+                        f"{JIEBA_WORDS} file: funasr would load it into jieba's dictionary "
+                        "for the whole process, which changes how Chinese text is split "
+                        "into words for synthesis and formatting.",
+                        f"Use a copy of the folder without {JIEBA_WORDS} (words are then "
+                        "split without it), or a punctuation model that has none.")
                 extra[name] = os.fspath(checked.path)
         import torch
 

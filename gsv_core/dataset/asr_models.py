@@ -32,10 +32,11 @@ from typing import Literal
 from gsv_core.errors import ConfigError, ModelMissing
 from gsv_core.workspace import Workspace
 
-__all__ = ["ModelFolder", "asr_models_dir", "download_model", "inspect_model_folder",
-           "resolve_model"]
+__all__ = ["ModelFolder", "asr_models_dir", "download_model", "inspect_helper_folder",
+           "inspect_model_folder", "resolve_model"]
 
-ModelKind = Literal["sensevoice", "paraformer", "whisper"]
+ModelKind = Literal["sensevoice", "paraformer", "whisper", "vad", "punctuation"]
+Role = Literal["asr", "vad", "punctuation"]
 Engine = Literal["funasr", "whisper"]
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json")
@@ -97,19 +98,34 @@ def _meta_files(metas: object) -> list[str]:
     return []
 
 
-def _funasr_kind(path: Path, model_class: str) -> ModelKind:
+def _funasr_kind(path: Path, model_class: str, role: Role) -> ModelKind:
+    """What the folder's model class is, refused when it is not what ``role`` needs."""
+    kind: ModelKind | None = None
     if "SenseVoice" in model_class:
-        return "sensevoice"
-    if "Paraformer" in model_class:
-        return "paraformer"
-    raise ConfigError(
-        f"The model in {os.fspath(path)!r} is a {model_class or 'unnamed'} model; GSV Studio "
-        "transcribes with SenseVoiceSmall or Paraformer-zh.",
-        "Models such as Fun-ASR-Nano need funasr's trust_remote_code, which runs pip from "
-        f"the model folder; use SenseVoiceSmall instead (see {DOCS}).")
+        kind = "sensevoice"
+    elif "Paraformer" in model_class:
+        kind = "paraformer"
+    elif "FsmnVAD" in model_class:
+        kind = "vad"
+    elif "CTTransformer" in model_class:
+        kind = "punctuation"
+    wanted = {"asr": ("sensevoice", "paraformer"), "vad": ("vad",),
+              "punctuation": ("punctuation",)}[role]
+    if kind in wanted:
+        return kind  # type: ignore[return-value]
+    if role == "asr":
+        raise ConfigError(
+            f"The model in {os.fspath(path)!r} is a {model_class or 'unnamed'} model; GSV "
+            "Studio transcribes with SenseVoiceSmall or Paraformer-zh.",
+            "Models such as Fun-ASR-Nano need funasr's trust_remote_code, which runs pip "
+            f"from the model folder; use SenseVoiceSmall instead (see {DOCS}).")
+    what = "an FSMN-VAD" if role == "vad" else "a CT-Transformer punctuation"
+    raise ConfigError(f"The folder {os.fspath(path)!r} holds a {model_class or 'unnamed'} "
+                      f"model, not {what} model.", f"Give {what} folder (see {DOCS}), or "
+                      "leave it empty.")
 
 
-def _inspect_funasr(path: Path) -> ModelFolder:
+def _inspect_funasr(path: Path, role: Role = "asr") -> ModelFolder:
     import yaml  # PyYAML comes with gradio and funasr; only this check needs it here
 
     try:
@@ -118,7 +134,7 @@ def _inspect_funasr(path: Path) -> ModelFolder:
         raise ModelMissing(f"Cannot read {os.fspath(path / 'config.yaml')!r}.",
                            "Download the model folder again.", details=str(exc)) from exc
     model_class = str(config.get("model", "")) if isinstance(config, dict) else ""
-    kind = _funasr_kind(path, model_class)
+    kind = _funasr_kind(path, model_class, role)
     metas_file = path / "configuration.json"
     needed: list[str] = []
     if metas_file.is_file():
@@ -145,7 +161,7 @@ def _inspect_funasr(path: Path) -> ModelFolder:
 
 def inspect_model_folder(path: str | os.PathLike[str],
                          engine: Engine | None = None) -> ModelFolder:
-    """Check that ``path`` holds a model ``engine`` (None: whichever fits) can load.
+    """Check that ``path`` holds an ASR model ``engine`` (None: whichever fits) can load.
 
     Raises:
         ModelMissing: no such folder, or files are missing (each named).
@@ -186,6 +202,23 @@ def inspect_model_folder(path: str | os.PathLike[str],
     if not is_funasr:
         raise _missing(folder, "funasr model", ["config.yaml"])
     return _inspect_funasr(folder)
+
+
+def inspect_helper_folder(path: str | os.PathLike[str], role: Role) -> ModelFolder:
+    """Check a funasr VAD (``role="vad"``) or punctuation folder given beside Paraformer.
+
+    Raises:
+        ModelMissing: no such folder, or files are missing (each named).
+        ConfigError: it holds another kind of model.
+    """
+    folder = Path(os.path.abspath(Path(path).expanduser()))
+    if not folder.is_dir():
+        raise ModelMissing(f"The {role} model folder {os.fspath(folder)!r} does not exist.",
+                           f"Give the folder you downloaded it into, or leave it empty (see "
+                           f"{DOCS}).", expected_paths=(os.fspath(folder),))
+    if not (folder / "config.yaml").is_file():
+        raise _missing(folder, f"funasr {role} model", ["config.yaml"])
+    return _inspect_funasr(folder, role)
 
 
 def download_model(repo_id: str, target: Path) -> Path:

@@ -26,6 +26,8 @@ from tests.asr_fixtures import RATE, clips_folder, speech, write_clip
 
 tiny_sensevoice = asr_fixtures.tiny_sensevoice
 tiny_paraformer = asr_fixtures.tiny_paraformer
+tiny_punctuation = asr_fixtures.tiny_punctuation
+tiny_fsmn_vad = asr_fixtures.tiny_fsmn_vad
 
 CPU = detect_machine({"GSV_FAKE_GPU": "cpu"})
 
@@ -151,6 +153,42 @@ def test_paraformer_transcribes_chinese_only(tiny_paraformer: Path, tmp_path: Pa
     assert result.ok and {c.language for c in result.clips} == {"zh"}
     with pytest.raises(ConfigError, match="Mandarin"):
         run(folder, tiny_paraformer, tmp_path, language="en")
+
+
+def test_paraformer_runs_with_its_vad_and_punctuation_folders(
+        tiny_paraformer: Path, tiny_fsmn_vad: Path, tiny_punctuation: Path,
+        tmp_path: Path) -> None:
+    folder = clips_folder(tmp_path / "voice", 2)
+    options = AsrOptions(model=str(tiny_paraformer), language="zh", vad_model=str(tiny_fsmn_vad),
+                         punc_model=str(tiny_punctuation))
+    result = transcribe_folder(folder, options, workspace=Workspace(tmp_path / "ws"),
+                               profile=CPU)
+    assert result.ok and len(read_list(result.list_path).clips) == 2
+    # records made with the helper folders are not reused without them, and vice versa
+    plain = run(folder, tiny_paraformer, tmp_path)
+    assert (plain.reused, plain.transcribed) == (0, 2)
+
+
+def test_helper_folders_of_the_wrong_kind_or_with_a_jieba_word_list_are_refused(
+        tiny_paraformer: Path, tiny_sensevoice: Path, tiny_fsmn_vad: Path,
+        tiny_punctuation: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = clips_folder(tmp_path / "voice", 1)
+
+    def attempt(model: Path, **helpers: str) -> None:
+        transcribe_folder(folder, AsrOptions(model=str(model), language="zh", **helpers),
+                          workspace=Workspace(tmp_path / "ws"), profile=CPU)
+
+    with pytest.raises(ConfigError, match="not an FSMN-VAD model"):
+        attempt(tiny_paraformer, vad_model=str(tiny_punctuation))
+    with pytest.raises(ConfigError, match="only Paraformer"):
+        attempt(tiny_sensevoice, punc_model=str(tiny_punctuation))
+    with_words = tmp_path / "punc-with-words"
+    shutil.copytree(tiny_punctuation, with_words)
+    (with_words / "jieba_usr_dict").write_text("测试 10\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="jieba"):
+        attempt(tiny_paraformer, punc_model=str(with_words))
 
 
 def test_the_command_line_lists_failures_and_exits_1(tiny_sensevoice: Path, tmp_path: Path,

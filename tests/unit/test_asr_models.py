@@ -147,3 +147,20 @@ def test_a_failed_download_says_what_to_do(tmp_path: Path, hub: list[str]) -> No
     with pytest.raises(ModelMissing, match="Downloading 'nobody/nothing'") as caught:
         resolve_model("nobody/nothing", Workspace(tmp_path / "ws"), download=True)
     assert "download the folder yourself" in caught.value.advice
+
+
+def test_helper_folders_are_checked_for_their_own_kind(tmp_path: Path) -> None:
+    from gsv_core.dataset.asr_models import inspect_helper_folder
+
+    vad = folder_with(tmp_path / "vad", {"config.yaml": "model: FsmnVADStreaming\n"
+                                         "frontend_conf: {fs: 16000}\n", "model.pt": ""})
+    with pytest.raises(ModelMissing, match=re.escape("am.mvn is missing")):
+        inspect_helper_folder(vad, "vad")
+    (vad / "am.mvn").write_text("")
+    assert inspect_helper_folder(vad, "vad").kind == "vad"
+    with pytest.raises(ConfigError, match="not a CT-Transformer punctuation model"):
+        inspect_helper_folder(vad, "punctuation")
+    with pytest.raises(ConfigError, match="transcribes with SenseVoiceSmall"):
+        inspect_model_folder(vad)
+    with pytest.raises(ModelMissing, match="does not exist"):
+        inspect_helper_folder(tmp_path / "none", "punctuation")
