@@ -88,8 +88,8 @@ class AsrOptions:
         model: a local model folder, or a hub id (``owner/name``) when ``download`` is set.
         language: zh, yue, en, ja, ko or auto (auto: each clip's detected language).
         engine: funasr or whisper; None reads it from the model folder.
-        precision: auto (float16 on CUDA; whisper int8 on the CPU, funasr float32), float32,
-            float16 (CUDA only) or int8 (whisper only).
+        precision: auto (whisper: float16 on CUDA, int8 on the CPU; funasr: float32),
+            float32, float16 (CUDA only; not SenseVoice) or int8 (whisper only).
         device: auto (the machine profile's CUDA card when CUDA is usable, else the CPU),
             cpu, cuda or cuda:N.
         beam_size: whisper's beam search width (upstream: 5).
@@ -248,8 +248,13 @@ def load_transcriber(options: AsrOptions, model_dir: Path, engine: Engine, kind:
                           "Use auto, float32 or (on a CUDA GPU) float16 with funasr.")
     from gsv_core.dataset.asr_funasr import FunAsrTranscriber
 
+    if precision == "float16" and kind == "sensevoice":
+        # funasr 1.4.16 casts the input to half for Paraformer (paraformer/model.py) but not
+        # for SenseVoice, whose half weights would then meet float32 features.
+        raise ConfigError("ASR setting precision: SenseVoiceSmall runs in float32 here.",
+                          "Use auto or float32 (the model is small: float32 is fast on a GPU).")
     if precision == "auto":
-        precision = "float16" if on_cuda else "float32"
+        precision = "float32"  # funasr's models are small; its half path is Paraformer-only
     return FunAsrTranscriber(model_dir, kind, device.device, precision, threads=_threads(),
                              vad_dir=_folder(options.vad_model),
                              punc_dir=_folder(options.punc_model))

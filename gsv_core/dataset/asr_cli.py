@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the .list to write (default: output/asr_opt/<folder name>.list "
                              "in the workspace); an existing different file is kept as .bak")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="auto: float16 on CUDA; on the CPU int8 (whisper) or float32 "
-                             "(funasr)")
+                        help="auto: whisper float16 on CUDA and int8 on the CPU; funasr "
+                             "float32 (float16: Paraformer on CUDA only)")
     parser.add_argument("--device", default="auto",
                         help="auto (a CUDA GPU when usable, else the CPU), cpu, cuda, cuda:N")
     parser.add_argument("--beam-size", type=int, default=5,

@@ -346,12 +346,18 @@ def transcribe_folder(input_dir: str | os.PathLike[str], options: AsrOptions, *,
     if result_clips and not not_started:
         written = write_list(list_path, result_clips)
     device = job.device or DeviceChoice("")
-    transcriber = job.transcriber
+    transcriber, job.transcriber = job.transcriber, None
+    precision = transcriber.precision if transcriber else ""
+    del transcriber  # the model's memory goes back now, not when the UI next collects
+    if device.device.startswith("cuda") and folder.engine == "funasr":
+        import torch
+
+        torch.cuda.empty_cache()  # torch keeps freed blocks cached for this process
     return AsrResult(
         list_path=list_path, partial_path=partial, clips=result_clips,
         failures=tuple(failures), not_started=tuple(not_started), reused=reused,
         transcribed=len(finished) - reused,
         warnings=tuple(w for w in map(_warning, ordered) if w),
         written=written, device=device.device,
-        precision=transcriber.precision if transcriber else "", device_note=device.note,
+        precision=precision, device_note=device.note,
         stopped=bool(not_started))

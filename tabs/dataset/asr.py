@@ -89,8 +89,8 @@ def build(ctx: AppContext) -> AsrArea:
     with gr.Row():
         precision = gr.Dropdown(list(PRECISIONS), value=AUTO, label=t("Precision"),
                                 elem_id="asr-precision",
-                                info=t("auto: float16 on a GPU; int8 (Whisper) or float32 "
-                                       "(funasr) on the CPU. float16 needs a GPU."))
+                                info=t("auto: Whisper float16 on a GPU, int8 on the CPU; "
+                                       "funasr float32. float16 needs a GPU."))
         device = gr.Dropdown(device_choices(ctx.profile), value=AUTO, label=t("Device"),
                              elem_id="asr-device",
                              info=t("auto uses the GPU when CUDA works, else the CPU."))

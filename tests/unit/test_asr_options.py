@@ -105,3 +105,9 @@ def test_chunk_texts_join_in_the_script_s_spacing() -> None:
     assert join_texts(["こんにちは", "世界"], "ja") == "こんにちは世界"
     assert join_texts(["Hello", "", " world. "], "en") == "Hello world."
     assert join_texts(["안녕하세요", "세계"], "ko") == "안녕하세요 세계"
+
+
+def test_sensevoice_half_precision_is_refused_even_on_cuda(tmp_path) -> None:
+    options = AsrOptions(model=str(tmp_path), precision="float16")
+    with pytest.raises(ConfigError, match="SenseVoiceSmall runs in float32"):
+        load_transcriber(options, tmp_path, "funasr", "sensevoice", DeviceChoice("cuda:0"))
