@@ -15,9 +15,9 @@ from the hub (upstream issues #2365, #970). So the folder is read here first, an
   or ``tokens.txt`` for Paraformer). Only SenseVoice and Paraformer models are accepted:
   others (Fun-ASR-Nano) need ``trust_remote_code``, which we never pass.
 
-A hub id (``owner/name``) is downloaded with ``huggingface_hub.snapshot_download`` into
-``GPT_SoVITS/pretrained_models/asr/<name>`` only when the caller says so; a complete
-folder already there is used without going online.
+A hub id (``owner/name``, or a faster-whisper size such as ``large-v3``) is downloaded with
+``huggingface_hub.snapshot_download`` into ``GPT_SoVITS/pretrained_models/asr/<name>`` only
+when the caller says so; a complete folder already there is used without going online.
 """
 
 from __future__ import annotations
@@ -32,13 +32,24 @@ from typing import Literal
 from gsv_core.errors import ConfigError, ModelMissing
 from gsv_core.workspace import Workspace
 
-__all__ = ["ModelFolder", "asr_models_dir", "download_model", "inspect_helper_folder",
-           "inspect_model_folder", "resolve_model"]
+__all__ = ["RECOMMENDED", "WHISPER_SIZES", "ModelFolder", "asr_models_dir", "download_model",
+           "inspect_helper_folder", "inspect_model_folder", "resolve_model"]
 
 ModelKind = Literal["sensevoice", "paraformer", "whisper", "vad", "punctuation"]
 Role = Literal["asr", "vad", "punctuation"]
 Engine = Literal["funasr", "whisper"]
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# faster-whisper's size names and the CTranslate2 conversions they mean (faster_whisper/utils.py
+# _MODELS), so "large-v3" works as a model name; English-only (*.en) sizes are left out.
+WHISPER_SIZES = {
+    "tiny": "Systran/faster-whisper-tiny", "base": "Systran/faster-whisper-base",
+    "small": "Systran/faster-whisper-small", "medium": "Systran/faster-whisper-medium",
+    "large-v2": "Systran/faster-whisper-large-v2", "large-v3": "Systran/faster-whisper-large-v3",
+    "large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+}
+# What the tab offers besides the folders found: the models docs/asr.md describes.
+RECOMMENDED = ("FunAudioLLM/SenseVoiceSmall", "funasr/paraformer-zh", "large-v3",
+               "large-v3-turbo", "medium")
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json")
 DOCS = "docs/asr.md"
 
@@ -242,13 +253,16 @@ def download_model(repo_id: str, target: Path) -> Path:
 
 def resolve_model(model: str, workspace: Workspace, *, engine: Engine | None = None,
                   download: bool = False) -> ModelFolder:
-    """The checked model folder named by ``model``: a folder, or a hub id.
+    """The checked model folder named by ``model``: a folder, a hub id, or a faster-whisper
+    size (``large-v3``: ``Systran/faster-whisper-large-v3``).
 
     A hub id is looked for in ``asr_models_dir`` first; it is downloaded there only with
     ``download`` (else the error says how to ask for it).
     """
     text = model.strip()
     path = Path(text).expanduser()
+    if not path.is_dir() and text in WHISPER_SIZES:
+        text = WHISPER_SIZES[text]
     if path.is_dir() or not HUB_ID.match(text):
         return inspect_model_folder(path, engine)
     target = asr_models_dir(workspace) / text.split("/")[1]

@@ -13,13 +13,18 @@ from pathlib import Path
 
 from gsv_core.dataset.asr import AsrOptions
 from gsv_core.dataset.asr_job import default_list_path
-from gsv_core.dataset.asr_models import asr_models_dir, inspect_model_folder
+from gsv_core.dataset.asr_models import (
+    RECOMMENDED,
+    WHISPER_SIZES,
+    asr_models_dir,
+    inspect_model_folder,
+)
 from gsv_core.errors import ConfigError, GsvError
 from gsv_core.hardware import MachineProfile
 from gsv_core.workspace import Workspace
 
 __all__ = ["AUTO", "clips_folder", "default_list", "device_choices", "find_models",
-           "options_from_values"]
+           "model_choices", "options_from_values"]
 
 AUTO = "auto"
 
@@ -41,6 +46,16 @@ def find_models(workspace: Workspace) -> list[str]:
             continue
         found.append(os.fspath(folder))
     return found
+
+
+def model_choices(workspace: Workspace) -> list[str]:
+    """The folders ``find_models`` finds, then the recommended hub models not downloaded yet
+    (choosing one needs "Download a hub model")."""
+    found = find_models(workspace)
+    names = {Path(path).name for path in found}
+    missing = [name for name in RECOMMENDED
+               if WHISPER_SIZES.get(name, name).split("/")[-1] not in names]
+    return [*found, *missing]
 
 
 def device_choices(profile: MachineProfile) -> list[str]:

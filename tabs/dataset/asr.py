@@ -21,7 +21,7 @@ from gsv_core.dataset.asr_ui import (
     clips_folder,
     default_list,
     device_choices,
-    find_models,
+    model_choices,
     options_from_values,
 )
 from gsv_core.errors import GsvError
@@ -72,11 +72,12 @@ def build(ctx: AppContext) -> AsrArea:
                                  info=t("Filled in as output/asr_opt/<folder name>.list; an "
                                         "existing different file is kept as .bak."))
     with gr.Row():
-        model = gr.Dropdown(find_models(ctx.workspace), value=None, allow_custom_value=True,
+        model = gr.Dropdown(model_choices(ctx.workspace), value=None, allow_custom_value=True,
                             label=t("Model folder"), elem_id="asr-model",
                             info=t("A SenseVoiceSmall, Paraformer-zh or faster-whisper folder "
-                                   "(docs/asr.md); models in pretrained_models/asr are "
-                                   "listed."))
+                                   "(docs/asr.md), or a hub id / Whisper size such as "
+                                   "large-v3 to download; folders in pretrained_models/asr "
+                                   "are listed first."))
         engine = gr.Dropdown([(t("from the model folder"), AUTO), ("funasr", "funasr"),
                               ("faster-whisper", "whisper")], value=AUTO, label=t("Engine"),
                              elem_id="asr-engine",

@@ -84,7 +84,9 @@ def test_the_section_builds_wires_and_explains_every_control(ctx: AppContext) ->
         list_box = gr.Textbox(label="list", info="the proofreading list")
         event = asr.wire(area, ctx, StopRequests(), list_box)
     assert event is not None
-    assert area.model.choices == []
+    from gsv_core.dataset.asr_models import RECOMMENDED
+
+    assert [value for _, value in area.model.choices] == list(RECOMMENDED)
     kinds = (gr.Textbox, gr.Dropdown, gr.Checkbox)
     controls = [b for b in app.blocks.values() if isinstance(b, kinds)]
     assert len(controls) == 9   # the section's 8, and the list box

@@ -164,3 +164,17 @@ def test_helper_folders_are_checked_for_their_own_kind(tmp_path: Path) -> None:
         inspect_model_folder(vad)
     with pytest.raises(ModelMissing, match="does not exist"):
         inspect_helper_folder(tmp_path / "none", "punctuation")
+
+
+def test_a_whisper_size_names_its_hub_model_and_the_tab_lists_downloaded_ones(
+        tmp_path: Path, hub: list[str]) -> None:
+    from gsv_core.dataset.asr_models import RECOMMENDED
+    from gsv_core.dataset.asr_ui import model_choices
+
+    workspace = Workspace(tmp_path / "ws")
+    assert model_choices(workspace) == list(RECOMMENDED)
+    found = resolve_model("tiny", workspace, download=True)
+    assert hub == ["Systran/faster-whisper-tiny"]
+    assert found.path == asr_models_dir(workspace) / "faster-whisper-tiny"
+    (asr_models_dir(workspace) / "half-copied").mkdir()   # incomplete: not offered
+    assert model_choices(workspace) == [str(found.path), *RECOMMENDED]
