@@ -262,6 +262,48 @@ def _warning(record: dict) -> str | None:
     return None
 
 
+def _reusable(records: dict[str, dict], sources: list[Path]) -> dict[Path, dict]:
+    """The records whose clip is still the same file (same size and modification time)."""
+    finished = {}
+    for source in sources:
+        record = records.get(os.fspath(source))
+        if record is None:
+            continue
+        now = _identity(source)
+        if (record.get("size"), record.get("mtime_ns")) == (now["size"], now["mtime_ns"]):
+            finished[source] = record
+    return finished
+
+
+def _run(job: _Job, sources: list[Path], finished: dict[Path, dict], report: Progress,
+         stop: Callable[[], bool]) -> tuple[list[AsrFailure], list[Path]]:
+    """Transcribe the clips not in ``finished`` (adding them, each recorded at once);
+    returns the failures and the clips a stop left."""
+    failures: list[AsrFailure] = []
+    done = len(finished)
+    for number, source in enumerate(sources):
+        if source in finished:
+            continue
+        if stop():
+            return failures, [s for s in sources[number:] if s not in finished]
+        job.model()  # loaded before the first clip that needs it; its errors end the job
+        try:
+            record = _transcribe_clip(job, source)
+        except GsvError as exc:
+            failures.append(_failure(source, exc))
+            message = f"{source.name}: FAILED: {exc.message}"
+        except Exception as exc:  # a bug or a runtime error must not cost the others (X-5)
+            failures.append(_failure(source, exc))
+            message = f"{source.name}: FAILED: {exc!r}"
+        else:
+            _append_record(job.partial, record)
+            finished[source] = record
+            message = f"{source.name}: {record['text'][:60]}"
+        done += 1
+        report(done, len(sources), message)
+    return failures, []
+
+
 def transcribe_folder(input_dir: str | os.PathLike[str], options: AsrOptions, *,
                       workspace: Workspace, output: str | os.PathLike[str] | None = None,
                       progress: Progress | None = None,
@@ -300,44 +342,15 @@ def transcribe_folder(input_dir: str | os.PathLike[str], options: AsrOptions, *,
     settings = _settings(options, folder)
     job = _Job(options, folder, profile if profile is not None else detect_machine(),
                settings, partial)
-    records = _load_records(partial, settings)
     speaker = Path(os.path.abspath(input_dir)).name
-    report = progress or (lambda done, total, message: None)
-    stop = should_stop or (lambda: False)
     sources = [Path(os.path.abspath(path)) for path in clips]
-    finished: dict[Path, dict] = {}
-    for source in sources:
-        record = records.get(os.fspath(source))
-        if record is not None and {k: record.get(k) for k in ("size", "mtime_ns")} == {
-                k: v for k, v in _identity(source).items() if k != "wav"}:
-            finished[source] = record
+    finished = _reusable(_load_records(partial, settings), sources)
     reused = len(finished)
+    report = progress or (lambda done, total, message: None)
     report(0, len(sources), f"Transcribing {len(sources) - reused} clip(s) with "
                             f"{folder.model_class or folder.engine} ({reused} done before)")
-    failures: list[AsrFailure] = []
-    not_started: list[Path] = []
-    done = reused
-    for number, source in enumerate(sources):
-        if source in finished:
-            continue
-        if stop():
-            not_started = [s for s in sources[number:] if s not in finished]
-            break
-        job.model()  # loaded before the first clip that needs it; its errors end the job
-        try:
-            record = _transcribe_clip(job, source)
-        except GsvError as exc:
-            failures.append(_failure(source, exc))
-            message = f"{source.name}: FAILED: {exc.message}"
-        except Exception as exc:  # a bug or a runtime error must not cost the others (X-5)
-            failures.append(_failure(source, exc))
-            message = f"{source.name}: FAILED: {exc!r}"
-        else:
-            _append_record(partial, record)
-            finished[source] = record
-            message = f"{source.name}: {record['text'][:60]}"
-        done += 1
-        report(done, len(sources), message)
+    failures, not_started = _run(job, sources, finished, report,
+                                 should_stop or (lambda: False))
     ordered = [finished[source] for source in sources if source in finished]
     result_clips = tuple(Clip(wav=record["wav"], speaker=speaker,
                               language=record["language"], text=record["text"],
