@@ -29,6 +29,8 @@ tiny_paraformer = asr_fixtures.tiny_paraformer
 tiny_punctuation = asr_fixtures.tiny_punctuation
 tiny_fsmn_vad = asr_fixtures.tiny_fsmn_vad
 
+pytestmark = pytest.mark.slow  # builds tiny models (funasr import ~10 s on first use)
+
 CPU = detect_machine({"GSV_FAKE_GPU": "cpu"})
 
 

@@ -23,6 +23,8 @@ from tests.asr_fixtures import clips_folder
 
 tiny_sensevoice = asr_fixtures.tiny_sensevoice
 
+pytestmark = pytest.mark.slow  # builds tiny models (funasr import ~10 s on first use)
+
 
 
 @pytest.fixture

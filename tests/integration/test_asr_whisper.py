@@ -24,6 +24,8 @@ from tests.asr_fixtures import clips_folder
 
 tiny_whisper = asr_fixtures.tiny_whisper
 
+pytestmark = pytest.mark.slow  # builds tiny models (funasr import ~10 s on first use)
+
 CPU = detect_machine({"GSV_FAKE_GPU": "cpu"})
 
 
