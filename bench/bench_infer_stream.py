@@ -19,14 +19,36 @@ as the engine does. Two rows, each of medians of ``--repeats`` runs after a warm
   The text front end, BERT and the reference (cached by the engine) are not in it. On CUDA
   the GPT's graphs are recorded per request, as the engine does, and count.
 
+With ``--phases``, a third measurement: the whole request through ``InferenceEngine.stream``
+(front end included, as a user's request runs; 4 Chinese sentences of ``bench_infer_e2e``,
+all_zh, cut5, a warm reference cache), the first chunk's time split into phases: readings
+(``read_spans``), the rest of the text front end (cut, language split, cleaner), BERT, the
+reference (the engine's prompt cache), the GPT until the first chunk's tokens (its first
+piece, the prefill, apart), SoVITS for the first chunk (prior + flow/HiFiGAN), and what is
+left (glue). The phases are timed by wrapping those functions of the real engine path (on
+CUDA each wrapper synchronises before and after, so the GPU work lands in its phase); the
+request is also timed without the wrappers. It also counts the segments cleaned and BERT'd
+before the first chunk. ``--models tiny`` uses the tiny fixture models and a tiny BERT/HuBERT
+(``tests/infer_fixtures.py``; for a CPU look at the front end and the engine's overhead),
+``--models full`` full-size random weights (``_random_models.py``; the GPU figure).
+
+    python bench/bench_infer_stream.py --device cuda --dtype bf16 --phases --models full
+    python bench/bench_infer_stream.py --device cpu --phases-only --models tiny
+
 Prints the rows; ``--write`` appends them to ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import statistics
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import torch
 from _report import append_row, device_name, sync, table_row
@@ -135,6 +157,188 @@ def run_with_gpt(device: torch.device, dtype: torch.dtype, seconds: float, phone
     return {key: statistics.median(values) for key, values in results.items()}
 
 
+PHASES = ("readings", "front end", "BERT", "reference", "GPT first piece", "GPT more",
+          "SoVITS", "other")
+PHASE_TEXT_SENTENCES = 4
+
+
+class _Phases:
+    """Seconds spent in each phase of one request until its first chunk, by wrapping the
+    engine path's functions (``install``); ``stop()`` freezes the tally at the first chunk."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+        self.cleaned: list[str] = []
+        self.berted = 0
+        self.active = False
+        self._depth = 0  # nested wrapped calls count in the outermost one only
+
+    def timed(self, phase: str, fn: Callable, record: Callable | None = None) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if not self.active or self._depth:
+                return fn(*args, **kwargs)
+            if record is not None:
+                record(*args, **kwargs)
+            self._depth += 1
+            sync(self.device)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sync(self.device)
+                self.seconds[phase] += time.perf_counter() - start
+                self._depth -= 1
+        return wrapper
+
+    def install(self, stack: contextlib.ExitStack, engine) -> None:
+        """Wrap the functions of the engine path (present at every commit since 760a9fb)."""
+        import gsv_core.infer.engine as engine_module
+        import gsv_core.infer.segments as segments_module
+        import gsv_core.infer.stream as stream_module
+        import gsv_core.text.bert_align as bert_align
+        from gsv_core.features import BertFeatures
+
+        def patch(owner, name: str, phase: str, record: Callable | None = None) -> None:
+            if hasattr(owner, name):
+                original = getattr(owner, name)
+                stack.callback(setattr, owner, name, original)
+                setattr(owner, name, self.timed(phase, original, record))
+
+        patch(segments_module, "read_spans", "readings")
+        patch(bert_align, "read_spans", "readings")
+        patch(bert_align, "clean_text", "front end",
+              lambda text, *a, **k: self.cleaned.append(text))
+
+        def count_bert(_self, texts, *a, **k) -> None:
+            self.berted += len(texts)
+
+        patch(BertFeatures, "phone_features_batch", "BERT", count_bert)
+        patch(BertFeatures, "phone_features", "BERT",
+              lambda *a, **k: setattr(self, "berted", self.berted + 1))
+        patch(stream_module._SegmentDecoder, "prior", "SoVITS")
+        patch(stream_module._SegmentDecoder, "audio", "SoVITS")
+        original_reference = engine._reference_features
+        engine._reference_features = self.timed("reference", original_reference)
+        stack.callback(delattr, engine, "_reference_features")
+        real_stream_tokens = engine_module.stream_tokens
+        phases = self
+
+        class TimedTokens:
+            """The GPT's token stream, each piece timed (the first one: the prefill)."""
+
+            def __init__(self, inner) -> None:
+                self._inner = inner
+                self._first = True
+
+            def __iter__(self) -> Iterator[torch.Tensor]:
+                return self
+
+            def __next__(self) -> torch.Tensor:
+                phase = "GPT first piece" if self._first else "GPT more"
+                self._first = False
+                return phases.timed(phase, self._inner.__next__)()
+
+            def __getattr__(self, name: str):
+                return getattr(self._inner, name)
+
+        def stream_tokens(*args, **kwargs):
+            return TimedTokens(real_stream_tokens(*args, **kwargs))
+
+        stack.callback(setattr, engine_module, "stream_tokens", real_stream_tokens)
+        engine_module.stream_tokens = stream_tokens
+
+
+def _phase_engine(models: str, device: str, dtype: str | None, root: Path):
+    """(engine, reference, text) for ``models`` "tiny" (the fixtures) or "full" (random)."""
+    from bench_infer_e2e import REFERENCE_TEXT, SENTENCES
+
+    from gsv_core.infer import InferenceEngine, Reference
+
+    text = "".join(SENTENCES[:PHASE_TEXT_SENTENCES])
+    if models == "tiny":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.infer_fixtures import build_infer_setup
+
+        setup = build_infer_setup(root)
+        workspace, gpt_path, sovits_path = setup.workspace, setup.gpt_path, setup.sovits_path
+        wav = setup.reference_wav
+    else:
+        from _random_models import build_random_voice
+
+        voice = build_random_voice(root, REFERENCE_TEXT + text)
+        workspace, gpt_path, sovits_path = voice.workspace, voice.gpt_path, voice.sovits_path
+        wav = voice.reference_wav
+    engine = InferenceEngine(workspace, device=device, precision=dtype)
+    engine.load_gpt(gpt_path)
+    engine.load_sovits(sovits_path)
+    return engine, Reference(audio_path=wav, text=REFERENCE_TEXT, language="all_zh"), text
+
+
+def run_phases(device: torch.device, dtype: str | None, models: str, mode: int, repeats: int,
+               min_chunk: int, tokens: int) -> dict[str, object]:
+    """Medians of the first chunk of ``engine.stream`` (mode ``mode``), plain and by phase."""
+    from gsv_core.infer import InferenceOptions
+
+    with tempfile.TemporaryDirectory(prefix="gsv-bench-stream-") as root:
+        engine, reference, text = _phase_engine(models, device.type if device.index is None
+                                                else str(device), dtype, Path(root))
+        options = InferenceOptions(text_language="all_zh", cut_method="cut5", seed=1,
+                                   streaming_mode=mode, min_chunk_length=min_chunk,
+                                   max_new_tokens=tokens)
+
+        def first_chunk(phases: _Phases | None = None) -> tuple[float, int]:
+            sync(device)
+            start = time.perf_counter()
+            if phases is not None:
+                phases.active = True
+            chunks = engine.stream(reference, text, options)
+            chunk = next(chunks)
+            sync(device)
+            elapsed = time.perf_counter() - start
+            if phases is not None:
+                phases.active = False
+            chunks.close()  # the rest is not timed: stop the request here
+            return elapsed, chunk.segment_count
+
+        first_chunk()  # warm-up: the reference cache, every kernel and graph pool
+        plain = [first_chunk()[0] for _ in range(repeats)]
+        tallies = []
+        for _ in range(repeats):
+            phases = _Phases(device)
+            with contextlib.ExitStack() as stack:
+                phases.install(stack, engine)
+                elapsed, count = first_chunk(phases)
+            phases.seconds["other"] = elapsed - sum(phases.seconds.values())
+            tallies.append((elapsed, phases))
+        segments = count
+    median = {phase: statistics.median(p.seconds[phase] for _, p in tallies) for phase in PHASES}
+    return {"plain": statistics.median(plain),
+            "instrumented": statistics.median(t for t, _ in tallies),
+            "phases": median, "segments": segments,
+            "readings": getattr(options, "readings", "none (before issue 9)"),
+            "cleaned": len(tallies[-1][1].cleaned), "berted": tallies[-1][1].berted}
+
+
+def phases_row(device: torch.device, args: argparse.Namespace) -> str:
+    result = run_phases(device, args.dtype if args.models == "full" or device.type != "cpu"
+                        else None, args.models, args.mode, args.repeats, args.min_chunk,
+                        args.phase_tokens)
+    phases = result["phases"]
+    breakdown = ", ".join(f"{name} {phases[name] * 1000:.1f}" for name in PHASES)
+    print(f"first chunk by phase (ms, medians): {breakdown}", file=sys.stderr)
+    return table_row(
+        "First streamed chunk of a whole request, by phase", device_name(device),
+        f"{args.models} models, {args.dtype if args.models == 'full' else 'fp32'}, mode "
+        f"{args.mode}, {PHASE_TEXT_SENTENCES} zh sentences = {result['segments']} segments, "
+        f"all_zh, cut5, readings {result['readings']}, chunks of {args.min_chunk} tokens, "
+        f"warm reference cache, median of {args.repeats}",
+        f"request to first chunk {result['plain'] * 1000:.1f} ms (instrumented "
+        f"{result['instrumented'] * 1000:.1f} ms: {breakdown} ms); before the first chunk "
+        f"{result['cleaned']} runs cleaned, {result['berted']} texts through BERT")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -148,8 +352,21 @@ def main() -> None:
                         help="reference phones before the segment's in the GPT's text")
     parser.add_argument("--prompt-tokens", type=int, default=75, help="reference tokens (3 s)")
     parser.add_argument("--write", action="store_true", help="append to docs/benchmarks.md")
+    parser.add_argument("--phases", action="store_true",
+                        help="also time a whole request's first chunk by phase")
+    parser.add_argument("--phases-only", action="store_true", help="only the phase row")
+    parser.add_argument("--models", choices=("full", "tiny"), default="full",
+                        help="phase row: full-size random weights or the tiny fixtures")
+    parser.add_argument("--mode", type=int, choices=(1, 2, 3), default=3,
+                        help="phase row: streaming mode")
+    parser.add_argument("--phase-tokens", type=int, default=38,
+                        help="phase row: new tokens per segment at most (max_new_tokens)")
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.phases or args.phases_only:
+        append_row(phases_row(device, args), write=args.write)
+    if args.phases_only:
+        return
     medians = run(device, DTYPES[args.dtype], args.seconds, args.phones, args.repeats,
                   args.min_chunk, args.overlap)
     row = table_row(

@@ -19,6 +19,13 @@ One request (upstream's ``TTS.run`` at 48b1a01, the path of its api_v2):
    follows every segment (upstream appends it to the last one too);
 5. the segments are joined: float32 mono at 32 kHz.
 
+Streaming (modes 1-3, one segment at a time) prepares only what the first sound needs before
+it: the cut of the whole text, then the text front end and BERT of the first spoken segment,
+and the reference (cached); the other segments' front end and BERT run in one batch right
+after the first chunk is out (``_LazySegments``). Their features are the same as a whole
+render's, but for BERT's float rounding in a different batch (``BertFeatures.
+phone_features_batch``).
+
 Randomness comes from generators seeded with the request's seed, never from torch's global
 RNG: the GPT draws from one generator per request, and SoVITS' prior noise for segment ``i``
 from its own generator seeded with ``seed + i``, so a segment's sound does not depend on what
@@ -60,7 +67,15 @@ from gsv_core.infer.precision import ModelDtypes, model_dtypes
 from gsv_core.infer.prompt_cache import PromptCache, reference_key
 from gsv_core.infer.readable import is_spoken, nothing_readable
 from gsv_core.infer.reference import ReferenceFeatures, prepare_reference
-from gsv_core.infer.segments import Segment, segment_features, split_segments
+from gsv_core.infer.segments import (
+    CleanedSegment,
+    Segment,
+    clean_segments,
+    segment_features,
+    segments_with_bert,
+    split_reading_language,
+    split_segments,
+)
 from gsv_core.infer.stream import StreamedChunk, quiet_token_similarity, stream_segment_chunks
 from gsv_core.models.gpt import Text2SemanticDecoder
 from gsv_core.models.gpt_decode import DecodeResult, DecodeStopped, generate_batch, stream_tokens
@@ -103,6 +118,8 @@ class AudioChunk:
     audio: np.ndarray  # float32 mono
     sample_rate: int
     segment_index: int
+    # segments as far as known: while a stream has not cleaned every text yet (its first
+    # chunk), the texts not cleaned count too, and one found unreadable later lowers it
     segment_count: int
     final: bool  # True on the last chunk of the whole request
 
@@ -115,6 +132,71 @@ class _Prepared:
     reference: ReferenceFeatures
     seed: int
     batch_size: int
+
+
+class _LazySegments:
+    """A streamed request's spoken segments, their front end and BERT run when needed.
+
+    ``clean(texts)`` is the text front end of some texts (``CleanedSegment``s), ``featurize(
+    cleaned)`` their BERT features (``Segment``s, one BERT batch). ``next_spoken()`` cleans
+    the texts one at a time until a spoken one turns up and adds BERT for it: all the first
+    chunk waits for. ``is_last(i)`` cleans (front end only) what it takes to know whether
+    segment ``i`` is the last spoken one, so its final chunk is marked right. ``rest()``
+    cleans the texts left and adds BERT for every pending segment in one batch, once the
+    first chunk is out. ``count``: the segments as far as known, the spoken ones plus the
+    texts not cleaned yet (it shrinks if one of those turns out to have nothing to read).
+    """
+
+    def __init__(self, texts: Sequence[str],
+                 clean: Callable[[Sequence[str]], list[CleanedSegment]],
+                 featurize: Callable[[Sequence[CleanedSegment]], list[Segment]]) -> None:
+        self._texts = tuple(texts)
+        self._clean = clean
+        self._featurize = featurize
+        self._cleaned = 0  # texts through the front end
+        self._pending: list[CleanedSegment] = []  # spoken, cleaned, waiting for BERT
+        self.ready: list[Segment] = []
+
+    @property
+    def complete(self) -> bool:
+        return self._cleaned == len(self._texts) and not self._pending
+
+    @property
+    def count(self) -> int:
+        return len(self.ready) + len(self._pending) + len(self._texts) - self._cleaned
+
+    def _clean_more(self, texts: int) -> None:
+        batch = self._texts[self._cleaned:self._cleaned + texts]
+        self._cleaned += len(batch)
+        spoken = [c for c in self._clean(batch) if c.norm_text and is_spoken(c.phone_ids)]
+        if len(spoken) < len(batch):
+            log.info("%d of %d segments have nothing to read aloud and are left out",
+                     len(batch) - len(spoken), len(batch))
+        self._pending += spoken
+
+    def _find_spoken(self) -> bool:
+        """Clean texts one at a time until a spoken one is pending; False if none is left."""
+        while not self._pending and self._cleaned < len(self._texts):
+            self._clean_more(1)
+        return bool(self._pending)
+
+    def next_spoken(self) -> bool:
+        """Make one more segment ready (front end and BERT); False when none is left."""
+        if not self._find_spoken():
+            return False
+        self.ready += self._featurize(self._pending[:1])
+        del self._pending[:1]
+        return True
+
+    def is_last(self, index: int) -> bool:
+        return index + 1 == len(self.ready) and not self._find_spoken()
+
+    def rest(self) -> None:
+        if self.complete:
+            return
+        self._clean_more(len(self._texts) - self._cleaned)
+        self.ready += self._featurize(self._pending)
+        self._pending = []
 
 
 class _StopRequested(Exception):
@@ -343,28 +425,56 @@ class InferenceEngine:
         return _Prepared(segments=tuple(segments), reference=features,
                          seed=options.with_seed_drawn().seed, batch_size=int(batch))
 
+    @torch.inference_mode()
+    def _prepare_streamed(self, reference: Reference, text: str, options: InferenceOptions,
+                          sovits: SoVITSGenerator) -> tuple[_Prepared, _LazySegments]:
+        """``_prepare`` for a stream decoding one segment at a time: the segments come from
+        the returned ``_LazySegments`` (the first spoken one is ready), ``segments`` is
+        empty. Raises what ``_prepare`` raises, before any chunk."""
+        options.validate()
+        reference.validate()
+        lazy = self._lazy_segments(text, options)
+        if not lazy.next_spoken():
+            raise nothing_readable(text, options.language_mode, options.readings,
+                                   self._polyphone_backend())
+        features = self._reference_features(reference, sovits, options.readings)
+        return _Prepared(segments=(), reference=features, seed=options.with_seed_drawn().seed,
+                         batch_size=1), lazy
+
+    def _lazy_segments(self, text: str, options: InferenceOptions) -> _LazySegments:
+        """The segment texts of ``text`` (its spans read once, before the cut), their front
+        end and BERT to come, each text's once."""
+        mode, readings = options.language_mode, options.readings
+        texts = split_segments(text, mode, options.cut_method, readings=readings)
+        read_in = split_reading_language(text, mode, readings)
+        bert, polyphones = self._bert_model(), self._polyphone_backend()
+
+        def clean(some: Sequence[str]) -> list[CleanedSegment]:
+            return clean_segments(some, mode, polyphones, readings, read_in=read_in)
+
+        def featurize(cleaned: Sequence[CleanedSegment]) -> list[Segment]:
+            with torch.inference_mode():
+                return segments_with_bert(cleaned, bert)
+
+        return _LazySegments(texts, clean, featurize)
+
     def _spoken_segments(self, text: str, options: InferenceOptions) -> list[Segment]:
         """The segments of ``text`` that hold a spoken phone, read with ``options.readings``.
 
         A segment of emoji or marks alone cleans to marks and UNK phones; left in, the GPT
         would babble for it, so it is dropped (the rest still renders: long messy text must
         not fail). Checked before the reference is computed, so an unreadable text fails
-        fast.
+        fast. Every segment's features in one batch.
 
         Raises:
             TextError: the text is empty, or no segment has a spoken phone (names the lines).
         """
-        mode, readings = options.language_mode, options.readings
-        texts = split_segments(text, mode, options.cut_method, readings=readings)
-        segments = segment_features(texts, mode, self._bert_model(), self._polyphone_backend(),
-                                    readings=readings) if texts else []
-        spoken = [s for s in segments if is_spoken(s.phone_ids.tolist())]
-        if not spoken:
-            raise nothing_readable(text, mode, readings, self._polyphone_backend())
-        if len(spoken) < len(texts):
-            log.info("%d of %d segments have nothing to read aloud and are left out",
-                     len(texts) - len(spoken), len(texts))
-        return spoken
+        lazy = self._lazy_segments(text, options)
+        lazy.rest()
+        if not lazy.ready:
+            raise nothing_readable(text, options.language_mode, options.readings,
+                                   self._polyphone_backend())
+        return lazy.ready
 
     # -- decoding -------------------------------------------------------------------------
 
@@ -541,6 +651,13 @@ class InferenceEngine:
         segment. The engine is held from the first chunk until the generator ends or is
         closed (``close()``, or leaving a ``for`` loop over it early).
 
+        One segment at a time (modes 2/3, mode 1 at batch size 1), the first chunk waits only
+        for the first spoken segment's text front end and BERT (and the reference); the other
+        segments are cleaned and get their BERT features in one batch right after the first
+        chunk is out (``_LazySegments``; mode 1 cleans the second segment first, to know
+        whether the first is the last). Their features are those of ``synthesize`` up to
+        BERT's float rounding in another batch.
+
         Modes 2/3 give SoVITS every new token of a segment. Upstream's whole render (and
         ``synthesize``, mode 1) drops a segment's first token when the decode ends at the
         length limit rather than on EOS (``DecodeResult.semantic_for_sovits``); a stream
@@ -563,21 +680,48 @@ class InferenceEngine:
 
     def _stream_segments(self, reference: Reference, text: str, options: InferenceOptions,
                          should_stop: ShouldStop | None) -> Iterator[AudioChunk]:
-        prepared, pieces = self._segment_audio(reference, text, options, should_stop)
-        total = len(prepared.segments)  # at least 1: _prepare raises on unreadable text
-        for index, wav in pieces:
-            yield AudioChunk(wav, SAMPLE_RATE, index, total, final=index == total - 1)
+        if options.batch_size != 1:  # segments decoded together: all prepared first
+            prepared, pieces = self._segment_audio(reference, text, options, should_stop)
+            total = len(prepared.segments)  # at least 1: _prepare raises on unreadable text
+            for index, wav in pieces:
+                yield AudioChunk(wav, SAMPLE_RATE, index, total, final=index == total - 1)
+            return
+        # One segment at a time, as _segment_audio does at batch size 1, the segments' features
+        # computed as they are needed (_LazySegments).
+        gpt, sovits = self._require_models()
+        prepared, lazy = self._prepare_streamed(reference, text, options, sovits)
+        generator = torch.Generator(self.device).manual_seed(prepared.seed)  # the GPT's
+        index = 0
+        while index < len(lazy.ready):
+            segment = lazy.ready[index]
+            if should_stop is not None and should_stop():
+                return
+            try:
+                (result,) = self._decode_tokens(gpt, prepared, [segment], options, generator,
+                                                should_stop)
+            except DecodeStopped:  # a stop inside the segment: it is not rendered
+                return
+            if should_stop is not None and should_stop():
+                return
+            wav = self._decode_audio(sovits, prepared, segment, result.semantic_for_sovits,
+                                     index, options)
+            wav = np.concatenate([wav, self._pause(options)]).astype(np.float32)
+            final = lazy.is_last(index)
+            yield AudioChunk(wav, SAMPLE_RATE, index, lazy.count, final=final)
+            lazy.rest()  # the first chunk is out: the other segments' features now
+            index += 1
 
     def _stream_chunks(self, reference: Reference, text: str, options: InferenceOptions,
                        should_stop: ShouldStop | None) -> Iterator[AudioChunk]:
         gpt, sovits = self._require_models()
-        prepared = self._prepare(reference, text, options, sovits)
-        total = len(prepared.segments)  # at least 1: _prepare raises on unreadable text
+        prepared, lazy = self._prepare_streamed(reference, text, options, sovits)
         quiet = None
         if options.streaming_mode == 2:
             quiet = quiet_token_similarity(gpt.ar_audio_embedding.word_embeddings.weight)
         generator = torch.Generator(self.device).manual_seed(prepared.seed)  # the GPT's
-        for index, segment in enumerate(prepared.segments):
+        index = 0
+        while index < len(lazy.ready):
+            segment = lazy.ready[index]
             if should_stop is not None and should_stop():
                 return
             tokens = self._streamed_tokens(gpt, prepared, segment, options, generator,
@@ -590,12 +734,16 @@ class InferenceEngine:
                         if should_stop is not None and should_stop():
                             return
                         audio = _peak_limited(piece.audio.astype(np.float32, copy=False))
+                        final = False
                         if piece.final:
                             audio = np.concatenate([audio, self._pause(options)])
+                            final = lazy.is_last(index)
                         yield AudioChunk(audio.astype(np.float32, copy=False), SAMPLE_RATE,
-                                         index, total, final=piece.final and index == total - 1)
+                                         index, lazy.count, final=final)
+                        lazy.rest()  # the first chunk is out: the other segments' features
                 except _StopRequested:
                     return
+            index += 1
 
     def _streamed_tokens(self, gpt: Text2SemanticDecoder, prepared: _Prepared,
                          segment: Segment, options: InferenceOptions, generator: torch.Generator,

@@ -12,6 +12,12 @@ the path its api_v2 uses:
 4. split segments over 510 characters (BERT's window) at marks, else every 510 characters;
 5. phones + BERT per segment (``phones_and_features``: real BERT for Chinese runs only,
    zeros otherwise); a segment whose normalised text is empty is dropped.
+
+With ``readings="improved"`` the spans are read once, on the whole text before the cut
+(step 2 must not cut "www.example.com" at its dots). ``segment_features(..., read_in=...)``
+then skips the cleaner's second read of each segment whose reading language is the one the
+whole text was read in (always so in single-language modes; in ``auto`` a segment may be
+mostly in another language than the text, and is read again in its own, as before).
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ from dataclasses import dataclass
 import torch
 
 from gsv_core.errors import ConfigError, TextError
-from gsv_core.text import PolyphoneBackend, cut_text, phones_and_features
+from gsv_core.text import PolyphoneBackend, cut_text
 from gsv_core.text.bert_align import (
     PhoneFeatureExtractor,
-    phones_and_features_batch,
+    clean_segment,
+    features_of_runs,
     reading_language,
 )
+from gsv_core.text.cleaner import CleanedText
 from gsv_core.text.readings import check_readings, read_spans
 
-__all__ = ["BERT_MAX_CHARS", "END_MARKS", "Segment", "segment_features", "split_segments"]
+__all__ = ["BERT_MAX_CHARS", "END_MARKS", "CleanedSegment", "Segment", "clean_segments",
+           "segment_features", "segments_with_bert", "split_reading_language", "split_segments"]
 
 # Upstream's ``splits``: a segment ending in one of these needs no added full stop.
 END_MARKS = frozenset("，。？！,.?!~:：—…")
@@ -48,6 +57,23 @@ class Segment:
     phone_ids: torch.Tensor  # [T] int64
     bert: torch.Tensor  # [1024, T] float32
     norm_text: str
+
+
+@dataclass(frozen=True)
+class CleanedSegment:
+    """One piece of target text after the text front end, before BERT: what decides whether
+    it is kept (``phone_ids``, ``norm_text``) is known here."""
+
+    text: str
+    runs: tuple[tuple[CleanedText, str], ...]  # (cleaned run, its language)
+
+    @property
+    def phone_ids(self) -> tuple[int, ...]:
+        return tuple(i for cleaned, _ in self.runs for i in cleaned.phone_ids)
+
+    @property
+    def norm_text(self) -> str:
+        return "".join(cleaned.norm_text for cleaned, _ in self.runs)
 
 
 def _full_stop(language: str) -> str:
@@ -74,6 +100,18 @@ def _split_big(text: str) -> list[str]:
     return [p for p in [*pieces, current] if p]
 
 
+def split_reading_language(text: str, language: str, readings: str) -> str | None:
+    """The language ``split_segments`` reads the spans of ``text`` in: None with upstream
+    readings (nothing is read). Pass it to ``segment_features(read_in=...)``.
+
+    Raises:
+        ConfigError: ``readings`` is not a readings mode.
+    """
+    if check_readings(readings) != "improved":
+        return None
+    return reading_language(text, language)
+
+
 def split_segments(text: str, language: str, cut_method: str,
                    readings: str = "upstream") -> list[str]:
     """The segment texts synthesised one after another (possibly none: X-4).
@@ -88,8 +126,8 @@ def split_segments(text: str, language: str, cut_method: str,
     """
     if not isinstance(text, str) or not text.strip():
         raise TextError("The text to synthesise is empty.", "Type the text to speak.")
-    if check_readings(readings) == "improved":
-        text = read_spans(text, reading_language(text, language))
+    if (read_in := split_reading_language(text, language, readings)) is not None:
+        text = read_spans(text, read_in)
     try:
         text = text.strip("\n")
         stop = _full_stop(language)
@@ -105,28 +143,48 @@ def split_segments(text: str, language: str, cut_method: str,
     return segments
 
 
-def segment_features(texts: Sequence[str], language: str,
-                     bert: PhoneFeatureExtractor | None,
-                     polyphones: PolyphoneBackend | None = None,
-                     readings: str = "upstream") -> list[Segment]:
-    """Phones and BERT features of each segment; segments that clean to nothing are dropped.
+def clean_segments(texts: Sequence[str], language: str,
+                   polyphones: PolyphoneBackend | None = None, readings: str = "upstream", *,
+                   read_in: str | None = None) -> list[CleanedSegment]:
+    """The text front end of each segment (no BERT), as ``segment_features`` runs it.
 
-    ``readings`` goes to ``phones_and_features`` (``"upstream"`` or ``"improved"``).
+    ``read_in``: the language ``split_segments`` already read these texts' spans in
+    (``split_reading_language``); a segment read in it is not read again. None: read them.
+    """
+    return [CleanedSegment(text, tuple(clean_segment(
+        text, language, polyphones=polyphones, readings=readings,
+        spans_read=read_in is not None and reading_language(text, language) == read_in)))
+        for text in texts]
+
+
+def segments_with_bert(cleaned: Sequence[CleanedSegment],
+                       bert: PhoneFeatureExtractor | None) -> list[Segment]:
+    """The BERT features of cleaned segments; segments that clean to nothing are dropped.
 
     An extractor with ``phone_features_batch`` (``BertFeatures``) gets every segment's Chinese
     runs in batched forwards instead of one forward per run.
     """
-    if bert is not None and hasattr(bert, "phone_features_batch"):
-        all_features = phones_and_features_batch(texts, language, bert, polyphones=polyphones,
-                                                 readings=readings)
-    else:
-        all_features = [phones_and_features(text, language, bert, polyphones=polyphones,
-                                            readings=readings) for text in texts]
+    all_features = features_of_runs([c.runs for c in cleaned], bert)
     segments = []
-    for text, features in zip(texts, all_features, strict=True):
+    for segment, features in zip(cleaned, all_features, strict=True):
         if not features.phone_ids or not features.norm_text:
             continue
-        segments.append(Segment(text=text,
+        segments.append(Segment(text=segment.text,
                                 phone_ids=torch.tensor(features.phone_ids, dtype=torch.long),
                                 bert=features.features.float(), norm_text=features.norm_text))
     return segments
+
+
+def segment_features(texts: Sequence[str], language: str,
+                     bert: PhoneFeatureExtractor | None,
+                     polyphones: PolyphoneBackend | None = None,
+                     readings: str = "upstream", *, read_in: str | None = None
+                     ) -> list[Segment]:
+    """Phones and BERT features of each segment; segments that clean to nothing are dropped:
+    ``clean_segments`` then ``segments_with_bert``.
+
+    ``readings`` goes to the cleaner (``"upstream"`` or ``"improved"``); ``read_in`` as in
+    ``clean_segments``.
+    """
+    return segments_with_bert(clean_segments(texts, language, polyphones, readings,
+                                             read_in=read_in), bert)

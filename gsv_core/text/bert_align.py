@@ -22,6 +22,12 @@ In improved mode ``all_zh`` also splits Latin runs that are not plain ASCII
 with upstream's readings: their spans are words already, and an English word inside
 Chinese text keeps upstream's English reading.
 ``"upstream"`` (the default here) is upstream's reading, byte for byte.
+
+``spans_read=True`` says the caller has read the spans already, in the language this
+module would pick (``gsv_core.infer.segments`` reads the whole text before cutting it, so
+a URL is not cut at its dots): the read is skipped, everything else (the unknown-mode
+check, the all_zh routing of Latin runs to English) stays. Reading is idempotent in one
+language, so the phones are the same; it saves the second pass over every segment.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["BERT_DIM", "BatchPhoneFeatureExtractor", "PhoneFeatures", "clean_runs",
-           "phones_and_features", "phones_and_features_batch", "reading_language"]
+           "clean_segment", "features_of_runs", "phones_and_features",
+           "phones_and_features_batch", "reading_language"]
 
 BERT_DIM = 1024  # hidden size of chinese-roberta-wwm-ext-large
 _MIN_PHONES = 6
@@ -91,6 +98,7 @@ def _run_features(
 def phones_and_features(
     text: str, mode: str, bert: PhoneFeatureExtractor | None = None, *,
     polyphones: PolyphoneBackend | None = None, readings: str = "upstream",
+    spans_read: bool = False,
 ) -> PhoneFeatures:
     """Clean ``text`` in language ``mode`` (see ``language_split``) and align features.
 
@@ -100,30 +108,59 @@ def phones_and_features(
         bert: a loaded BERT extractor, or None for zeros everywhere.
         polyphones: the Mandarin polyphone reader; None reads with pypinyin.
         readings: ``"upstream"`` or ``"improved"`` (see the module docstring).
+        spans_read: the caller has read the spans already (see the module docstring).
     """
-    runs = _cleaned_runs(text, mode, polyphones, check_readings(readings))
+    runs = _cleaned_runs(text, mode, polyphones, check_readings(readings), spans_read)
     return _assemble(runs, [_run_features(cleaned, language, bert) for cleaned, language in runs])
 
 
 def phones_and_features_batch(
     texts: Sequence[str], mode: str, bert: BatchPhoneFeatureExtractor | None = None, *,
     polyphones: PolyphoneBackend | None = None, readings: str = "upstream",
+    spans_read: bool | Sequence[bool] = False,
 ) -> list[PhoneFeatures]:
     """:func:`phones_and_features` of several segments, with one batched BERT call.
 
     The phones are exactly those of ``phones_and_features``; the Chinese runs' features come
     from ``bert.phone_features_batch`` (equal up to float rounding, see
     ``BertFeatures.phone_features_batch``), so a request's segments share BERT forwards.
+    ``spans_read``: one flag for every text, or one per text.
     """
     check_readings(readings)
-    cleaned_segments = [_cleaned_runs(text, mode, polyphones, readings) for text in texts]
+    flags = ([spans_read] * len(texts) if isinstance(spans_read, bool) else list(spans_read))
+    if len(flags) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(flags)} spans_read flags")
+    return features_of_runs([_cleaned_runs(text, mode, polyphones, readings, read)
+                             for text, read in zip(texts, flags, strict=True)], bert)
+
+
+def clean_segment(text: str, mode: str, *, polyphones: PolyphoneBackend | None = None,
+                  readings: str = "upstream", spans_read: bool = False
+                  ) -> list[tuple[CleanedText, str]]:
+    """The text front end of :func:`phones_and_features` alone: the runs of ``text``
+    cleaned (a segment under six phones cleaned again with a leading "."), no BERT.
+
+    Why apart: a streamed request needs the phones of a segment (is anything spoken?) before
+    it needs its BERT features; :func:`features_of_runs` adds them later, in one batch.
+    """
+    return _cleaned_runs(text, mode, polyphones, check_readings(readings), spans_read)
+
+
+def features_of_runs(segments: Sequence[Sequence[tuple[CleanedText, str]]],
+                     bert: PhoneFeatureExtractor | None) -> list[PhoneFeatures]:
+    """:class:`PhoneFeatures` of cleaned segments (:func:`clean_segment`): an extractor with
+    ``phone_features_batch`` gets every segment's Chinese runs in one call, another one run
+    at a time (as :func:`phones_and_features`)."""
+    if bert is None or not hasattr(bert, "phone_features_batch"):
+        return [_assemble(runs, [_run_features(cleaned, language, bert)
+                                 for cleaned, language in runs]) for runs in segments]
     wanted = [(cleaned.norm_text, cleaned.word2ph)
-              for runs in cleaned_segments for cleaned, language in runs
+              for runs in segments for cleaned, language in runs
               if _has_bert(cleaned, language, bert)]
     computed = iter(bert.phone_features_batch([t for t, _ in wanted], [w for _, w in wanted])
-                    if bert is not None and wanted else [])
+                    if wanted else [])
     results = []
-    for runs in cleaned_segments:
+    for runs in segments:
         features = [(next(computed).float(), True) if _has_bert(cleaned, language, bert)
                     else _run_features(cleaned, language, None) for cleaned, language in runs]
         results.append(_assemble(runs, features))
@@ -134,13 +171,15 @@ def _has_bert(cleaned: CleanedText, language: str, bert: object | None) -> bool:
     return language == "zh" and bert is not None and cleaned.word2ph is not None
 
 
-def _cleaned_runs(text: str, mode: str, polyphones: PolyphoneBackend | None, readings: str
-                  ) -> list[tuple[CleanedText, str]]:
+def _cleaned_runs(text: str, mode: str, polyphones: PolyphoneBackend | None, readings: str,
+                  spans_read: bool = False) -> list[tuple[CleanedText, str]]:
     """Each language run of ``text`` cleaned; a segment with fewer than six phones is cleaned
     again with a leading "." (upstream)."""
-    runs = clean_runs(text, mode, polyphones=polyphones, readings=readings)
+    runs = clean_runs(text, mode, polyphones=polyphones, readings=readings,
+                      spans_read=spans_read)
     if sum(len(cleaned.phones) for cleaned, _ in runs) < _MIN_PHONES:
-        runs = clean_runs("." + text, mode, polyphones=polyphones, readings=readings)
+        runs = clean_runs("." + text, mode, polyphones=polyphones, readings=readings,
+                          spans_read=spans_read)
     return runs
 
 
@@ -168,11 +207,14 @@ def reading_language(text: str, mode: str) -> str:
 
 
 def clean_runs(text: str, mode: str, *, polyphones: PolyphoneBackend | None = None,
-               readings: str = "upstream") -> list[tuple[CleanedText, str]]:
+               readings: str = "upstream", spans_read: bool = False
+               ) -> list[tuple[CleanedText, str]]:
     """``text`` split by language ``mode`` and each run cleaned, as (cleaned, language) pairs.
 
     With ``readings="improved"`` the spans are read first, in ``reading_language``; the runs
-    are then cleaned as upstream does (the spans are already words).
+    are then cleaned as upstream does (the spans are already words). ``spans_read=True``
+    skips that read (the caller did it, in that language) and keeps the rest of improved
+    mode; with ``"upstream"`` it changes nothing.
 
     Raises:
         TextError: unknown mode (Q-5).
@@ -182,7 +224,8 @@ def clean_runs(text: str, mode: str, *, polyphones: PolyphoneBackend | None = No
     if check_readings(readings) == "improved":
         if mode.strip().lower() not in LANGUAGE_MODES:
             split_by_language(text, mode)  # raises the unknown-mode error before any reading
-        text = read_spans(text, reading_language(text, mode))
+        if not spans_read:
+            text = read_spans(text, reading_language(text, mode))
         if mode.strip().lower() == "all_zh":
             split_mode = "zh"  # every Latin run is English, not only plain-ASCII ones
     return [(clean_text(run.text, run.language, polyphones=polyphones), run.language)

@@ -24,6 +24,7 @@ from gsv_core.errors import (
 )
 from gsv_core.infer import InferenceEngine, InferenceOptions, Reference
 from gsv_core.infer import engine as engine_module
+from gsv_core.infer.segments import split_segments
 from tests import infer_fixtures
 from tests.infer_fixtures import InferSetup, make_engine, write_voiced_wav
 
@@ -346,6 +347,74 @@ def test_first_streamed_chunk_comes_after_min_chunk_length_gpt_steps(
     assert len(gpt_steps) == 8  # not the segment's 40: the GPT is still mid-segment
     rest = list(stream)
     assert len(gpt_steps) == 40 and rest[-1].final
+
+
+@pytest.fixture
+def front_end_calls(engine: InferenceEngine, monkeypatch: pytest.MonkeyPatch
+                    ) -> dict[str, list]:
+    """The segment texts through the engine's text front end, and each BERT batch (its
+    texts), in call order."""
+    calls: dict[str, list] = {"cleaned": [], "bert": []}
+    real_clean = engine_module.clean_segments
+
+    def clean(texts, *args, **kwargs):
+        calls["cleaned"].extend(texts)
+        return real_clean(texts, *args, **kwargs)
+
+    bert_class = type(engine._bert_model())  # a frozen dataclass: patched on the class
+    real_batch = bert_class.phone_features_batch
+
+    def batch(self, texts, *args, **kwargs):
+        calls["bert"].append(list(texts))
+        return real_batch(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "clean_segments", clean)
+    monkeypatch.setattr(bert_class, "phone_features_batch", batch)
+    return calls
+
+
+@pytest.mark.parametrize(("mode", "cleaned_first"), [(3, 1), (1, 2)])
+def test_first_streamed_chunk_waits_only_for_the_first_segments_features(
+        engine: InferenceEngine, infer_setup: InferSetup, front_end_calls: dict[str, list],
+        mode: int, cleaned_first: int) -> None:
+    """Before the first chunk: the front end and BERT of segment 0 (mode 1 also cleans segment
+    1, without BERT, to know whether segment 0 is the last); the other segments after it, each
+    text cleaned once, their BERT in one batch. The audio is the whole render's (mode 1) or its
+    tokens' (modes 2/3, see test_streamed_tokens_give_the_audio_of_decode_then_chunk)."""
+    options = replace(FAST, streaming_mode=mode, max_new_tokens=40, min_chunk_length=8)
+    texts = split_segments(TEXT, options.language_mode, options.cut_method,
+                           readings=options.readings)
+    assert len(texts) == 3
+    stream = engine.stream(infer_setup.reference(), TEXT, options)
+    first = next(stream)
+    assert (first.segment_index, first.segment_count) == (0, 3)
+    assert front_end_calls["cleaned"] == texts[:cleaned_first]
+    assert len(front_end_calls["bert"]) == 1 and len(front_end_calls["bert"][0]) == 1
+    chunks = [first, *stream]
+    assert front_end_calls["cleaned"] == texts
+    assert [len(texts) for texts in front_end_calls["bert"]] == [1, 2]
+    assert [c.final for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    assert {c.segment_index for c in chunks} == {0, 1, 2}
+    if mode == 1:
+        whole = engine.synthesize(infer_setup.reference(), TEXT,
+                                  replace(options, streaming_mode=0, batch_size=1))
+        assert np.array_equal(np.concatenate([c.audio for c in chunks]), whole.audio)
+
+
+@pytest.mark.parametrize("mode", [1, 3])
+def test_a_trailing_segment_with_nothing_to_read_leaves_the_last_spoken_one_final(
+        engine: InferenceEngine, infer_setup: InferSetup, mode: int) -> None:
+    text = "今天天气很不错。我们一起去公园吧！😀😀😀😀😀😀。"
+    options = replace(FAST, streaming_mode=mode, min_chunk_length=8)
+    chunks = list(engine.stream(infer_setup.reference(), text, options))
+    assert [c.final for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    assert [c.segment_index for c in chunks][-1] == 1
+    assert chunks[0].segment_count == 3 and chunks[-1].segment_count == 2  # known once cleaned
+    whole = engine.synthesize(infer_setup.reference(), text,
+                              replace(options, streaming_mode=0, batch_size=1))
+    assert whole.segments == ("今天天气很不错。", "我们一起去公园吧！")
+    if mode == 1:
+        assert np.array_equal(np.concatenate([c.audio for c in chunks]), whole.audio)
 
 
 def test_stop_inside_a_streamed_segment_ends_the_decode(
