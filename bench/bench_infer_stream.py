@@ -24,8 +24,9 @@ With ``--phases``, a third measurement: the whole request through ``InferenceEng
 all_zh, cut5, a warm reference cache), the first chunk's time split into phases: readings
 (``read_spans``), the rest of the text front end (cut, language split, cleaner), BERT, the
 reference (the engine's prompt cache), the GPT until the first chunk's tokens (its first
-piece, the prefill, apart), SoVITS for the first chunk (prior + flow/HiFiGAN), and what is
-left (glue). The phases are timed by wrapping those functions of the real engine path (on
+piece, the prefill, apart; in mode 1 the whole segment's decode is "GPT more"), SoVITS for
+the first chunk (prior + flow/HiFiGAN; mode 1: the segment's decode), and what is left
+(glue). The phases are timed by wrapping those functions of the real engine path (on
 CUDA each wrapper synchronises before and after, so the GPU work lands in its phase); the
 request is also timed without the wrappers. It also counts the segments cleaned and BERT'd
 before the first chunk. ``--models tiny`` uses the tiny fixture models and a tiny BERT/HuBERT
@@ -219,6 +220,10 @@ class _Phases:
               lambda *a, **k: setattr(self, "berted", self.berted + 1))
         patch(stream_module._SegmentDecoder, "prior", "SoVITS")
         patch(stream_module._SegmentDecoder, "audio", "SoVITS")
+        from gsv_core.models.sovits import SoVITSGenerator
+
+        patch(SoVITSGenerator, "decode", "SoVITS")  # mode 1: the whole segment at once
+        patch(engine_module, "generate_batch", "GPT more")  # mode 1: the whole segment
         original_reference = engine._reference_features
         engine._reference_features = self.timed("reference", original_reference)
         stack.callback(delattr, engine, "_reference_features")
