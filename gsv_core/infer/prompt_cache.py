@@ -16,17 +16,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from gsv_core.file_digest import update_with_file
+
 __all__ = ["PromptCache", "reference_key"]
 
 _T = TypeVar("_T")
-_READ_CHUNK_BYTES = 1 << 20
 DEFAULT_CAPACITY = 16
-
-
-def _hash_file(digest: hashlib._Hash, path: Path) -> None:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_READ_CHUNK_BYTES):
-            digest.update(chunk)
 
 
 def reference_key(clips: Iterable[Path | None], parts: Iterable[str]) -> str:
@@ -40,7 +35,7 @@ def reference_key(clips: Iterable[Path | None], parts: Iterable[str]) -> str:
         if clip is None:
             digest.update(b"none")
         elif Path(clip).is_file():
-            _hash_file(digest, Path(clip))
+            update_with_file(digest, Path(clip))
         else:
             digest.update(str(clip).encode("utf-8", "surrogatepass"))
     for part in parts:

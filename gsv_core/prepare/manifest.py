@@ -29,25 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from gsv_core.atomic_write import write_atomically
+from gsv_core.file_digest import sha256_file
 
 __all__ = ["ClipKeys", "FileHasher", "Manifest", "digest"]
 
 MANIFEST_FORMAT = 1
-_CHUNK = 1 << 20
 
 
 def digest(*parts: object) -> str:
     """A short stable hash of JSON-serialisable ``parts``."""
     data = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
-
-
-def _sha256_file(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 class FileHasher:
@@ -62,7 +54,7 @@ class FileHasher:
         known = self._known.get(key)
         if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
             return str(known[2])
-        value = _sha256_file(path)
+        value = sha256_file(path)
         self._known[key] = [stat.st_size, stat.st_mtime_ns, value]
         return value
 
