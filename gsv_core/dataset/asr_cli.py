@@ -21,6 +21,7 @@ from gsv_core.dataset.cli_common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     parse_arguments,
+    print_progress,
 )
 from gsv_core.errors import GsvError
 
@@ -98,9 +99,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gsv_core.dataset.asr_job import transcribe_folder
     from gsv_core.workspace import Workspace
 
-    def progress(done: int, total: int, message: str) -> None:
-        print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
-
     should_stop, restore = _stop_on_first_interrupt()
     try:
         options = AsrOptions(model=args.model, language=args.lang, engine=args.engine,
@@ -109,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              punc_model=args.punc_model, download=args.download,
                              temperature_fallback=not args.no_temperature_fallback)
         result = transcribe_folder(args.input, options, workspace=Workspace(args.workspace),
-                                   output=args.out, progress=progress,
+                                   output=args.out, progress=print_progress,
                                    should_stop=should_stop)
     except GsvError as exc:
         print(f"gsv-studio asr: {exc}", file=sys.stderr)

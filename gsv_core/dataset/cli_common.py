@@ -8,7 +8,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-__all__ = ["EXIT_BAD_ARGUMENTS", "EXIT_OK", "EXIT_SOME_FAILED", "parse_arguments"]
+__all__ = ["EXIT_BAD_ARGUMENTS", "EXIT_OK", "EXIT_SOME_FAILED", "parse_arguments",
+           "print_progress"]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_ARGUMENTS = 0, 1, 2
 
@@ -21,3 +22,8 @@ def parse_arguments(parser: argparse.ArgumentParser,
         return parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_BAD_ARGUMENTS
+
+
+def print_progress(done: float, total: float, message: str) -> None:
+    """The commands' progress line on stderr (stdout is kept for results such as ``--json``)."""
+    print(f"[{int(done)}/{int(total)}] {message}", file=sys.stderr, flush=True)

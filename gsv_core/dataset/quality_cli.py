@@ -21,6 +21,7 @@ from gsv_core.dataset.cli_common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     parse_arguments,
+    print_progress,
 )
 from gsv_core.errors import GsvError
 
@@ -86,14 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _usage_error(f"--workers {args.workers}: give 1 or more processes.")
     from gsv_core.dataset.quality import analyse_files, analyse_list, report_to_dict
 
-    def progress(done: int, total: int, message: str) -> None:
-        print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
-
     try:
         if source.is_dir():
-            report = analyse_files(source, progress=progress, workers=args.workers)
+            report = analyse_files(source, progress=print_progress, workers=args.workers)
         else:
-            report = analyse_list(source, audio_dir=args.audio_dir, progress=progress,
+            report = analyse_list(source, audio_dir=args.audio_dir, progress=print_progress,
                                   workers=args.workers)
     except GsvError as exc:
         return _usage_error(str(exc))

@@ -20,6 +20,7 @@ from gsv_core.dataset.cli_common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     parse_arguments,
+    print_progress,
 )
 from gsv_core.dataset.denoise import DEFAULT_STRENGTH, STRENGTH_RANGE
 from gsv_core.dataset.slicer import SlicerOptions
@@ -87,9 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args
     from gsv_core.dataset.slice_job import slice_audio
 
-    def progress(done: int, total: int, message: str) -> None:
-        print(f"[{done}/{total}] {message}", file=sys.stderr, flush=True)
-
     try:
         options = SlicerOptions(
             threshold_db=args.threshold_db, min_length_ms=args.min_length_ms,
@@ -99,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             normalize_max=args.normalize_max, alpha=args.alpha)
         cleanup = _cleanup_options(args)
         result = slice_audio(args.input, args.output, options, workers=args.workers,
-                             progress=progress, cleanup=cleanup)
+                             progress=print_progress, cleanup=cleanup)
     except ConfigError as exc:
         print(f"gsv-studio slice: {exc}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gsv_core.dataset.cli_common import EXIT_BAD_ARGUMENTS, parse_arguments
+from gsv_core.dataset.cli_common import EXIT_BAD_ARGUMENTS, parse_arguments, print_progress
 from gsv_core.errors import GsvError
 
 __all__ = ["build_parser", "main"]
@@ -61,9 +61,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gsv_core.prepare import PrepareRequest, prepare_dataset
     from gsv_core.workspace import Workspace
 
-    def progress(done: float, total: float, message: str) -> None:
-        print(f"[{int(done)}/{int(total)}] {message}", file=sys.stderr, flush=True)
-
     try:
         request = PrepareRequest(
             Path(args.list), args.exp, Workspace(Path(args.workspace)),
@@ -71,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             readings=args.readings, devices=_devices(args), precision=args.precision,
             sovits_path=Path(args.sovits) if args.sovits else None,
             batch_seconds=args.batch_seconds)
-        result = prepare_dataset(request, progress=progress)
+        result = prepare_dataset(request, progress=print_progress)
     except GsvError as exc:
         print(f"gsv-studio prepare: {exc}", file=sys.stderr)
         if exc.details:
