@@ -7,27 +7,22 @@ GIL), batched by length (``hubert_batch.length_batches``), and each batch goes t
 HuBERT then straight on to the SoVITS quantiser, so features are never all held in memory.
 
 Half-precision HuBERT output with NaNs is computed again in fp32 (upstream retries those at
-the end); NaN is never written. Outputs are written to a temporary name and renamed, so a
-crash leaves either the old file or the new one.
+the end); NaN is never written. Outputs are written through ``feature_files``.
 """
 
 from __future__ import annotations
 
 import copy
-import os
-import secrets
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
-import soundfile
 import torch
 
-from gsv_core.audio import HUBERT_SAMPLE_RATE, SAMPLE_RATE
+from gsv_core.audio import HUBERT_HOP_LENGTH, HUBERT_SAMPLE_RATE
 from gsv_core.errors import GsvError
 from gsv_core.prepare.audio_step import PreparedAudio, prepare_audio
+from gsv_core.prepare.feature_files import save_tensor, save_wav
 from gsv_core.prepare.hubert_batch import (
     hubert_hidden_batch,
     length_batches,
@@ -71,25 +66,6 @@ class AudioOutcome:
     hubert_done: list[str] = field(default_factory=list)
     failures: list[ClipFailure] = field(default_factory=list)
     stopped: bool = False
-
-
-def save_tensor(tensor: torch.Tensor, path: Path) -> None:
-    """``torch.save`` through a temporary file (own storage: a view would save its base)."""
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        torch.save(tensor.detach().cpu().clone().contiguous(), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _save_wav(samples: np.ndarray, path: Path) -> None:
-    tmp = path.parent / f".{secrets.token_hex(6)}.tmp.wav"
-    try:
-        soundfile.write(os.fspath(tmp), samples, SAMPLE_RATE, subtype="PCM_16")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class _Models:
@@ -179,7 +155,7 @@ def _hubert_batch(models: _Models, batch: Sequence[AudioTask],
                                                                      strict=True)
             if feature is not None]
     for task, audio, feature in kept:
-        _save_wav(audio.wav32k, files.wav32k_file(task.name))
+        save_wav(audio.wav32k, files.wav32k_file(task.name))
         save_tensor(feature, files.hubert_file(task.name))
         outcome.hubert_done.append(task.name)
     codes = semantic_codes_batch(models.sovits, [f for _, _, f in kept])
@@ -201,9 +177,8 @@ def _semantic_only(models: _Models, tasks: Sequence[AudioTask], files: Experimen
                                                 f"cannot read its HuBERT file: {exc}"))
             continue
         loaded.append((task, feature))
-    frames_per_sample = 1 / 320
     for batch in length_batches([f.shape[-1] for _, f in loaded],
-                                int(max_padded * frames_per_sample) or 1):
+                                max_padded // HUBERT_HOP_LENGTH or 1):
         if should_stop is not None and should_stop():
             outcome.stopped = True
             return

@@ -25,12 +25,13 @@ import torch
 from gsv_core.dataset.annotations import Clip
 from gsv_core.errors import ConfigError, GsvError
 from gsv_core.prepare.audio_stage import AudioOutcome, AudioTask, DeviceModels, run_audio_stage
+from gsv_core.prepare.feature_files import save_tensor
 from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles
 from gsv_core.prepare.manifest import ClipKeys, FileHasher, Manifest, digest
 from gsv_core.prepare.outcome import ClipFailure, PrepareResult
 from gsv_core.prepare.sharding import run_sharded
 from gsv_core.prepare.text_step import ClipText, bert_features, clean_clip_text
-from gsv_core.prepare.validate import checked_clips, clip_seconds
+from gsv_core.prepare.validate import checked_clips
 from gsv_core.text import DEFAULT_READINGS, check_readings
 from gsv_core.workspace import Workspace
 
@@ -163,7 +164,7 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
     dtype = _feature_dtype(devices[0], request.precision)
     if request.batch_seconds <= 0:
         raise ConfigError("batch_seconds must be positive.", "Use e.g. 160 (seconds).")
-    labels = checked_clips(request.list_path, request.audio_dir)
+    labels, seconds = checked_clips(request.list_path, request.audio_dir)
     clips = labels.clips
     files = ExperimentFiles.of(request.workspace, request.experiment)
     files.folder.mkdir(parents=True, exist_ok=True)
@@ -195,7 +196,7 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
     outcome = AudioOutcome(stopped=stopped)
     if not stopped:
         tasks = [AudioTask(c.name, os.fspath(c.audio_path), c.line_number,
-                           hubert=c.name in fresh_audio, seconds=clip_seconds(c.audio_path) or 0.0)
+                           hubert=c.name in fresh_audio, seconds=seconds[c.name] or 0.0)
                  for c in semantic_todo]
         specs = [DeviceModels(os.fspath(models.hubert), os.fspath(models.sovits), device,
                               str(dtype).removeprefix("torch."), request.batch_seconds)
@@ -247,8 +248,6 @@ def _text_stage(todo: Sequence[Clip], readings: str, polyphones: object | None,
                 bert_dir: Path | None, device: str, dtype: torch.dtype, bert_batch: int,
                 files: ExperimentFiles, result: PrepareResult, reporter: _Reporter
                 ) -> list[ClipText]:
-    from gsv_core.prepare.audio_stage import save_tensor
-
     texts: list[ClipText] = []
     for clip in todo:
         try:

@@ -33,24 +33,24 @@ def clip_seconds(path: Path) -> float | None:
     return info.frames / info.samplerate if info.samplerate else None
 
 
-def _overlong(clips: tuple[Clip, ...]) -> list[str]:
-    lines = []
-    for clip in clips:
-        seconds = clip_seconds(clip.audio_path)
-        if seconds is not None and seconds > SOVITS_DROP_S:
-            lines.append(f"line {clip.line_number}: {clip.wav} is {seconds:.1f} s long")
-    return lines
+def _overlong(clips: tuple[Clip, ...], seconds: dict[str, float | None]) -> list[str]:
+    return [f"line {clip.line_number}: {clip.wav} is {seconds[clip.name]:.1f} s long"
+            for clip in clips
+            if seconds[clip.name] is not None and seconds[clip.name] > SOVITS_DROP_S]
 
 
 def checked_clips(list_path: str | os.PathLike[str],
-                  audio_dir: str | os.PathLike[str] | None = None) -> LabelList:
-    """The parsed list, or DatasetError naming every line that cannot be formatted."""
+                  audio_dir: str | os.PathLike[str] | None = None
+                  ) -> tuple[LabelList, dict[str, float | None]]:
+    """The parsed list and each clip's length in seconds (by name; None when the header
+    cannot be read), or DatasetError naming every line that cannot be formatted."""
     labels = read_list(list_path, audio_dir=audio_dir)
     labels.raise_for_issues()
     if not labels.clips:
         raise DatasetError(f"{os.fspath(list_path)} has no clips.",
                            "Transcribe a folder of clips first (ASR), or pick another list.")
-    overlong = _overlong(labels.clips)
+    seconds = {clip.name: clip_seconds(clip.audio_path) for clip in labels.clips}
+    overlong = _overlong(labels.clips, seconds)
     if overlong:
         more = (f"\n… and {len(overlong) - _MAX_LISTED} more" if len(overlong) > _MAX_LISTED
                 else "")
@@ -60,4 +60,4 @@ def checked_clips(list_path: str | os.PathLike[str],
             "Re-slice them with a shorter maximum slice length (Dataset tab, step 1), or "
             "split them in the proofreading table.",
             rule="Q-4", details="\n".join(overlong[:_MAX_LISTED]) + more)
-    return labels
+    return labels, seconds
