@@ -55,7 +55,8 @@ def load_upstream_sovits(folder: Path) -> types.ModuleType:
     code = str(Path(folder) / "GPT_SoVITS")
     if code not in sys.path:
         sys.path.insert(0, code)
-    if importlib.util.find_spec("f5_tts") is None:
+    # A second call finds the placeholder in sys.modules (find_spec raises on its None spec).
+    if "f5_tts" not in sys.modules and importlib.util.find_spec("f5_tts") is None:
         f5 = types.ModuleType("f5_tts")
         f5_model = types.ModuleType("f5_tts.model")
 
