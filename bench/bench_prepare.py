@@ -200,6 +200,8 @@ def main() -> None:
         audio_min = count * args.clip_s / 60
         print(f"ours: {ours_s:.2f} s for {audio_min:.1f} min of audio "
               f"({audio_min / ours_s * 60:.0f}x real time); re-run {reuse_s:.2f} s")
+        print("ours by phase: " + ", ".join(f"{phase} {s:.2f} s"
+                                            for phase, s in result.seconds.items()))
         summary = f"ours {ours_s:.1f} s ({audio_min * 60 / ours_s:.0f}x real time)"
         if args.upstream is not None:
             dtype = result_dtype(device, args.precision)

@@ -29,7 +29,7 @@ from gsv_core.prepare.hubert_batch import (
     semantic_codes_batch,
 )
 from gsv_core.prepare.layout import ExperimentFiles
-from gsv_core.prepare.outcome import ClipFailure
+from gsv_core.prepare.outcome import ClipFailure, timed
 
 __all__ = ["AudioOutcome", "AudioTask", "DeviceModels", "run_audio_stage"]
 
@@ -66,6 +66,7 @@ class AudioOutcome:
     hubert_done: list[str] = field(default_factory=list)
     failures: list[ClipFailure] = field(default_factory=list)
     stopped: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)   # per phase (outcome.timed)
 
 
 class _Models:
@@ -99,7 +100,8 @@ def run_audio_stage(tasks: Sequence[AudioTask], files: ExperimentFiles, spec: De
         return outcome
     files.hubert_dir.mkdir(parents=True, exist_ok=True)
     files.wav32k_dir.mkdir(parents=True, exist_ok=True)
-    models = _Models(spec)
+    with timed(outcome.seconds, "audio models load"):
+        models = _Models(spec)
     max_padded = max(1, int(spec.batch_seconds * HUBERT_SAMPLE_RATE))
     fresh = [t for t in tasks if t.hubert]
     batches = [[fresh[i] for i in b] for b in length_batches(
@@ -129,7 +131,9 @@ def _hubert_batch(models: _Models, batch: Sequence[AudioTask],
     ready: list[tuple[AudioTask, PreparedAudio]] = []
     for task, future in zip(batch, futures, strict=True):
         try:
-            ready.append((task, future.result()))
+            with timed(outcome.seconds, "audio read (waited)"):
+                audio = future.result()
+            ready.append((task, audio))
         except GsvError as exc:
             outcome.failures.append(ClipFailure(task.line_number, task.name, "audio",
                                                 f"{exc.message} {exc.advice}".strip()))
@@ -139,9 +143,11 @@ def _hubert_batch(models: _Models, batch: Sequence[AudioTask],
     if not ready:
         return
     waves = [torch.from_numpy(audio.hubert_16k) for _, audio in ready]
-    features = hubert_hidden_batch(models.hubert, waves)
+    with timed(outcome.seconds, "HuBERT"):
+        features = hubert_hidden_batch(models.hubert, waves)
+        nan = [bool(torch.isnan(feature).any()) for feature in features]
     for i, feature in enumerate(features):
-        if torch.isnan(feature).any():  # fp16 overflow: recompute alone in fp32, as upstream
+        if nan[i]:  # fp16 overflow: recompute alone in fp32, as upstream
             feature = hubert_hidden_batch(models.hubert_fp32(), [waves[i]])[0]
             if torch.isnan(feature).any():
                 task = ready[i][0]
@@ -154,13 +160,15 @@ def _hubert_batch(models: _Models, batch: Sequence[AudioTask],
     kept = [(task, audio, feature) for (task, audio), feature in zip(ready, features,
                                                                      strict=True)
             if feature is not None]
-    for task, audio, feature in kept:
-        save_wav(audio.wav32k, files.wav32k_file(task.name))
-        save_tensor(feature, files.hubert_file(task.name))
-        outcome.hubert_done.append(task.name)
-    codes = semantic_codes_batch(models.sovits, [f for _, _, f in kept])
-    for (task, _, _), code in zip(kept, codes, strict=True):
-        outcome.codes[task.name] = " ".join(str(c) for c in code.tolist())
+    with timed(outcome.seconds, "audio write"):
+        for task, audio, feature in kept:
+            save_wav(audio.wav32k, files.wav32k_file(task.name))
+            save_tensor(feature, files.hubert_file(task.name))
+            outcome.hubert_done.append(task.name)
+    with timed(outcome.seconds, "semantic codes"):
+        codes = semantic_codes_batch(models.sovits, [f for _, _, f in kept])
+        for (task, _, _), code in zip(kept, codes, strict=True):
+            outcome.codes[task.name] = " ".join(str(c) for c in code.tolist())
 
 
 def _semantic_only(models: _Models, tasks: Sequence[AudioTask], files: ExperimentFiles,
@@ -183,8 +191,10 @@ def _semantic_only(models: _Models, tasks: Sequence[AudioTask], files: Experimen
             outcome.stopped = True
             return
         chosen = [loaded[i] for i in batch]
-        codes = semantic_codes_batch(models.sovits, [f.to(models.dtype) for _, f in chosen])
-        for (task, _), code in zip(chosen, codes, strict=True):
-            outcome.codes[task.name] = " ".join(str(c) for c in code.tolist())
+        with timed(outcome.seconds, "semantic codes"):
+            codes = semantic_codes_batch(models.sovits,
+                                         [f.to(models.dtype) for _, f in chosen])
+            for (task, _), code in zip(chosen, codes, strict=True):
+                outcome.codes[task.name] = " ".join(str(c) for c in code.tolist())
         if progress is not None:
             progress(len(chosen), f"semantic codes: {chosen[-1][0].name}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["ClipFailure", "PrepareResult", "Stage"]
+__all__ = ["ClipFailure", "PrepareResult", "Stage", "timed"]
 
 Stage = Literal["text", "audio", "semantic"]
 
@@ -42,6 +45,7 @@ class PrepareResult:
     failures: list[ClipFailure] = field(default_factory=list)
     stopped: bool = False
     devices: tuple[str, ...] = ()
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase (timed)
 
     @property
     def ok(self) -> bool:
@@ -57,3 +61,18 @@ class PrepareResult:
         data["folder"] = str(self.folder)
         data["devices"] = list(self.devices)
         return data
+
+
+@contextmanager
+def timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the wall time of the ``with`` body to ``seconds[phase]``.
+
+    The phases say where a slow run spends its time (the bench prints them; the UI shows
+    them after a run). GPU work is counted where it is waited for (a NaN check, a copy to
+    the CPU), so the phase that reads a result carries its kernels.
+    """
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[phase] = seconds.get(phase, 0.0) + time.perf_counter() - start

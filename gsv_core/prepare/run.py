@@ -28,7 +28,7 @@ from gsv_core.prepare.audio_stage import AudioOutcome, AudioTask, DeviceModels, 
 from gsv_core.prepare.feature_files import save_tensor
 from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles
 from gsv_core.prepare.manifest import ClipKeys, FileHasher, Manifest, digest
-from gsv_core.prepare.outcome import ClipFailure, PrepareResult
+from gsv_core.prepare.outcome import ClipFailure, PrepareResult, timed
 from gsv_core.prepare.sharding import run_sharded
 from gsv_core.prepare.text_step import ClipText, bert_features, clean_clip_text
 from gsv_core.prepare.validate import checked_clips
@@ -164,20 +164,22 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
     dtype = _feature_dtype(devices[0], request.precision)
     if request.batch_seconds <= 0:
         raise ConfigError("batch_seconds must be positive.", "Use e.g. 160 (seconds).")
-    labels, seconds = checked_clips(request.list_path, request.audio_dir)
-    clips = labels.clips
-    files = ExperimentFiles.of(request.workspace, request.experiment)
-    files.folder.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest.load(files.manifest)
-    hasher = FileHasher(manifest.file_hashes)
-    models = _model_paths(request, clips, hasher)
-    polyphones = _polyphones(request, clips)
-    keys = {c.name: _clip_keys(c, readings, polyphones.name if polyphones else "", models,
-                               hasher) for c in clips}
+    phases: dict[str, float] = {}
+    with timed(phases, "check and hash"):
+        labels, seconds = checked_clips(request.list_path, request.audio_dir)
+        clips = labels.clips
+        files = ExperimentFiles.of(request.workspace, request.experiment)
+        files.folder.mkdir(parents=True, exist_ok=True)
+        manifest = Manifest.load(files.manifest)
+        hasher = FileHasher(manifest.file_hashes)
+        models = _model_paths(request, clips, hasher)
+        polyphones = _polyphones(request, clips)
+        keys = {c.name: _clip_keys(c, readings, polyphones.name if polyphones else "",
+                                   models, hasher) for c in clips}
     had_manifest = files.manifest.is_file()
     old_rows = _read_rows(files.name2text) if had_manifest else {}
     old_codes = _read_rows(files.name2semantic, SEMANTIC_HEADER) if had_manifest else {}
-    result = PrepareResult(files.folder, len(clips), devices=devices)
+    result = PrepareResult(files.folder, len(clips), devices=devices, seconds=phases)
 
     text_todo = [c for c in clips if _stale_text(c, keys, manifest, old_rows, files)]
     audio_todo = [c for c in clips if _stale_audio(c, keys, manifest, files)]
@@ -207,6 +209,7 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
                                     should_stop=should_stop))
     result.failures.extend(outcome.failures)
     result.stopped = outcome.stopped
+    phases.update(outcome.seconds)
     result.computed["audio"] = len(outcome.hubert_done)
     result.computed["semantic"] = len(outcome.codes)
     result.reused["audio"] = len(clips) - len(fresh_audio)
@@ -214,9 +217,10 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
     _record(clips, keys, manifest, texts, text_todo, outcome, fresh_audio, result, files)
     codes = {name: row for name, row in old_codes.items() if name in keys}
     codes.update({name: f"{name}\t{c}" for name, c in outcome.codes.items()})
-    _drop_failed(result.failures, rows, codes, manifest, files)
-    result.removed = _remove_gone(keys, manifest, files)
-    _write_outputs(clips, rows, codes, manifest, hasher, files)
+    with timed(phases, "lists and manifest"):
+        _drop_failed(result.failures, rows, codes, manifest, files)
+        result.removed = _remove_gone(keys, manifest, files)
+        _write_outputs(clips, rows, codes, manifest, hasher, files)
     return result
 
 
@@ -249,26 +253,31 @@ def _text_stage(todo: Sequence[Clip], readings: str, polyphones: object | None,
                 files: ExperimentFiles, result: PrepareResult, reporter: _Reporter
                 ) -> list[ClipText]:
     texts: list[ClipText] = []
-    for clip in todo:
-        try:
-            texts.append(clean_clip_text(clip.name, clip.text, clip.language,
-                                         readings=readings,
-                                         polyphones=polyphones))  # type: ignore[arg-type]
-        except GsvError as exc:
-            result.failures.append(ClipFailure(clip.line_number, clip.name, "text",
-                                               f"{exc.message} {exc.advice}".strip()))
+    seconds = result.seconds
+    with timed(seconds, "labels cleaned"):
+        for clip in todo:
+            try:
+                texts.append(clean_clip_text(clip.name, clip.text, clip.language,
+                                             readings=readings,
+                                             polyphones=polyphones))  # type: ignore[arg-type]
+            except GsvError as exc:
+                result.failures.append(ClipFailure(clip.line_number, clip.name, "text",
+                                                   f"{exc.message} {exc.advice}".strip()))
     mandarin = [t for t in texts if t.needs_bert]
     if mandarin:
         from gsv_core.features import BertFeatures
 
         assert bert_dir is not None
-        bert = BertFeatures.load(bert_dir, device, dtype)
+        with timed(seconds, "BERT load"):
+            bert = BertFeatures.load(bert_dir, device, dtype)
         files.bert_dir.mkdir(parents=True, exist_ok=True)
         for first in range(0, len(mandarin), bert_batch):
             chunk = mandarin[first:first + bert_batch]
-            for text, feature in zip(chunk, bert_features(bert, chunk, max_batch=bert_batch,
-                                                          dtype=dtype), strict=True):
-                save_tensor(feature, files.bert_file(text.name))
+            with timed(seconds, "BERT"):
+                features = bert_features(bert, chunk, max_batch=bert_batch, dtype=dtype)
+            with timed(seconds, "BERT write"):
+                for text, feature in zip(chunk, features, strict=True):
+                    save_tensor(feature, files.bert_file(text.name))
             reporter(len(chunk), f"BERT: {chunk[-1].name}")
         del bert
     reporter(len(todo) - len(mandarin), "labels cleaned")

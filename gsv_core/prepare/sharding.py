@@ -70,4 +70,6 @@ def run_sharded(tasks: Sequence[AudioTask], files: ExperimentFiles,
             merged.hubert_done.extend(outcome.hubert_done)
             merged.failures.extend(outcome.failures)
             merged.stopped = merged.stopped or outcome.stopped
+            for phase, seconds in outcome.seconds.items():  # summed over the devices
+                merged.seconds[phase] = merged.seconds.get(phase, 0.0) + seconds
     return merged
