@@ -34,19 +34,12 @@ def reading_preview(text: str, language_mode: str, cut_method: str,
     """
     from gsv_core.infer.options import check_language
     from gsv_core.infer.readable import is_spoken
-    from gsv_core.infer.segments import split_reading_language, split_segments
-    from gsv_core.text.bert_align import phones_and_features, reading_language
+    from gsv_core.infer.segments import clean_segments, split_reading_language, split_segments
 
     if not text or not text.strip():
         return []
     mode = check_language(language_mode, "text_language")
     segments = split_segments(text, mode, cut_method, readings=readings)
     read_in = split_reading_language(text, mode, readings)  # spans read once, as the engine
-    previews = []
-    for segment in segments:
-        spans_read = read_in is not None and reading_language(segment, mode) == read_in
-        features = phones_and_features(segment, mode, None, readings=readings,
-                                       spans_read=spans_read)
-        previews.append(SegmentReading(segment, features.norm_text,
-                                       is_spoken(features.phone_ids)))
-    return previews
+    return [SegmentReading(cleaned.text, cleaned.norm_text, is_spoken(cleaned.phone_ids))
+            for cleaned in clean_segments(segments, mode, readings=readings, read_in=read_in)]

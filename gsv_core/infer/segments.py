@@ -14,10 +14,9 @@ the path its api_v2 uses:
    zeros otherwise); a segment whose normalised text is empty is dropped.
 
 With ``readings="improved"`` the spans are read once, on the whole text before the cut
-(step 2 must not cut "www.example.com" at its dots). ``segment_features(..., read_in=...)``
-then skips the cleaner's second read of each segment whose reading language is the one the
-whole text was read in (always so in single-language modes; in ``auto`` a segment may be
-mostly in another language than the text, and is read again in its own, as before).
+(step 2 must not cut "www.example.com" at its dots): in the mode's language, or in ``auto``
+each stretch in its own (``bert_align.read_improved``). ``segment_features(..., read_in=...)``
+then skips the cleaner's second read of every segment.
 """
 
 from __future__ import annotations
@@ -34,10 +33,12 @@ from gsv_core.text.bert_align import (
     PhoneFeatureExtractor,
     clean_segment,
     features_of_runs,
+    read_improved,
     reading_language,
 )
 from gsv_core.text.cleaner import CleanedText
-from gsv_core.text.readings import check_readings, read_spans
+from gsv_core.text.readings import check_readings
+from gsv_core.text.readings.mixed import AUTO_MODES
 
 __all__ = ["BERT_MAX_CHARS", "END_MARKS", "CleanedSegment", "Segment", "clean_segments",
            "segment_features", "segments_with_bert", "split_reading_language", "split_segments"]
@@ -102,23 +103,25 @@ def _split_big(text: str) -> list[str]:
 
 def split_reading_language(text: str, language: str, readings: str) -> str | None:
     """The language ``split_segments`` reads the spans of ``text`` in: None with upstream
-    readings (nothing is read). Pass it to ``segment_features(read_in=...)``.
+    readings (nothing is read), the mode itself (``auto``, ``auto_yue``) when each stretch
+    is read in its own language. Pass it to ``segment_features(read_in=...)``.
 
     Raises:
         ConfigError: ``readings`` is not a readings mode.
     """
     if check_readings(readings) != "improved":
         return None
-    return reading_language(text, language)
+    mode = language.strip().lower()
+    return mode if mode in AUTO_MODES else reading_language(text, language)
 
 
 def split_segments(text: str, language: str, cut_method: str,
                    readings: str = "upstream") -> list[str]:
     """The segment texts synthesised one after another (possibly none: X-4).
 
-    With ``readings="improved"`` the spans are read (``readings.read_spans``) before the cut,
-    so "www.example.com" or "3:30 p.m." is not cut at its dots; the segments then hold the
-    read text, which reading again leaves as it is.
+    With ``readings="improved"`` the spans are read (``bert_align.read_improved``) before
+    the cut, so "www.example.com" or "3:30 p.m." is not cut at its dots; the segments then
+    hold the read text, which reading again leaves as it is.
 
     Raises:
         TextError: the text is empty (or only white space).
@@ -126,8 +129,8 @@ def split_segments(text: str, language: str, cut_method: str,
     """
     if not isinstance(text, str) or not text.strip():
         raise TextError("The text to synthesise is empty.", "Type the text to speak.")
-    if (read_in := split_reading_language(text, language, readings)) is not None:
-        text = read_spans(text, read_in)
+    if split_reading_language(text, language, readings) is not None:
+        text = read_improved(text, language)
     try:
         text = text.strip("\n")
         stop = _full_stop(language)
@@ -153,8 +156,16 @@ def clean_segments(texts: Sequence[str], language: str,
     """
     return [CleanedSegment(text, tuple(clean_segment(
         text, language, polyphones=polyphones, readings=readings,
-        spans_read=read_in is not None and reading_language(text, language) == read_in)))
+        spans_read=_was_read(text, language, read_in))))
         for text in texts]
+
+
+def _was_read(text: str, language: str, read_in: str | None) -> bool:
+    """Whether ``split_segments`` read this segment already (``read_in`` as in
+    ``clean_segments``): in an auto mode it read every stretch in its own language."""
+    if read_in is None:
+        return False
+    return read_in in AUTO_MODES or reading_language(text, language) == read_in
 
 
 def segments_with_bert(cleaned: Sequence[CleanedSegment],

@@ -15,19 +15,20 @@ from its local folder); without one, Chinese runs get zeros too, and
 ``readings.read_spans`` on the whole segment BEFORE the language split, so a URL
 inside Chinese text becomes Latin words and Hanzi that the split then routes to the
 English and Mandarin g2p. The reading language is the mode's (``all_zh``/``zh`` → zh…);
-in ``auto``/``auto_yue`` it is the segment's dominant language (``reading_language``) —
-a segment is one sentence or clause, and a span is read in the language around it.
+in ``auto``/``auto_yue`` each stretch of the segment is read in its own language
+(``readings.mixed.read_mixed``: "Meet me at 下午3:30 on 2023年7月4日." reads the time
+and the date in Mandarin, the rest in English), see ``read_improved``.
 In improved mode ``all_zh`` also splits Latin runs that are not plain ASCII
 (full-width letters, accents) out as English, like ``zh``. The runs are then cleaned
 with upstream's readings: their spans are words already, and an English word inside
 Chinese text keeps upstream's English reading.
 ``"upstream"`` (the default here) is upstream's reading, byte for byte.
 
-``spans_read=True`` says the caller has read the spans already, in the language this
-module would pick (``gsv_core.infer.segments`` reads the whole text before cutting it, so
+``spans_read=True`` says the caller has read the spans already, as ``read_improved``
+does (``gsv_core.infer.segments`` reads the whole text before cutting it, so
 a URL is not cut at its dots): the read is skipped, everything else (the unknown-mode
-check, the all_zh routing of Latin runs to English) stays. Reading is idempotent in one
-language, so the phones are the same; it saves the second pass over every segment.
+check, the all_zh routing of Latin runs to English) stays. Reading read text again leaves
+its phones as they are, so the flag saves the second pass over every segment.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ from gsv_core.text.cleaner import CleanedText, clean_text
 from gsv_core.text.language_split import LANGUAGE_MODES, split_by_language
 from gsv_core.text.polyphones import PolyphoneBackend
 from gsv_core.text.readings import check_readings, read_spans
+from gsv_core.text.readings.mixed import AUTO_MODES, read_mixed, split_read_text
 
 if TYPE_CHECKING:
     import torch
 
 __all__ = ["BERT_DIM", "BatchPhoneFeatureExtractor", "PhoneFeatures", "clean_runs",
            "clean_segment", "features_of_runs", "phones_and_features",
-           "phones_and_features_batch", "reading_language"]
+           "phones_and_features_batch", "read_improved", "reading_language"]
 
 BERT_DIM = 1024  # hidden size of chinese-roberta-wwm-ext-large
 _MIN_PHONES = 6
@@ -183,8 +185,22 @@ def _cleaned_runs(text: str, mode: str, polyphones: PolyphoneBackend | None, rea
     return runs
 
 
+def read_improved(text: str, mode: str) -> str:
+    """``text`` with its spans read (``readings="improved"``) for language ``mode``.
+
+    A single-language mode reads all of it in the mode's language (``reading_language``);
+    ``auto``/``auto_yue`` read each stretch in its own (``readings.mixed``), so a Chinese
+    time inside an English sentence is read with Mandarin rules and the other way round.
+    """
+    language = reading_language(text, mode)
+    if mode.strip().lower() in AUTO_MODES:
+        return read_mixed(text, mode.strip().lower(), language)
+    return read_spans(text, language)
+
+
 def reading_language(text: str, mode: str) -> str:
-    """The language ``read_spans`` reads a segment in under language ``mode``.
+    """The language improved readings read ``text`` in under language ``mode``; in the
+    auto modes its dominant one (each stretch is then read in its own: ``read_improved``).
 
     The mode's language (``all_zh``/``zh`` → zh, ``en`` → en…); for ``auto``/``auto_yue``
     the language with the most words in ``text``, counting an English word (a Latin
@@ -211,25 +227,33 @@ def clean_runs(text: str, mode: str, *, polyphones: PolyphoneBackend | None = No
                ) -> list[tuple[CleanedText, str]]:
     """``text`` split by language ``mode`` and each run cleaned, as (cleaned, language) pairs.
 
-    With ``readings="improved"`` the spans are read first, in ``reading_language``; the runs
-    are then cleaned as upstream does (the spans are already words). ``spans_read=True``
-    skips that read (the caller did it, in that language) and keeps the rest of improved
-    mode; with ``"upstream"`` it changes nothing.
+    With ``readings="improved"`` the spans are read first (``read_improved``); the runs
+    are then cleaned as upstream does (the spans are already words). In the auto modes the
+    digits and marks between two languages go to the run ``read_improved`` read them with
+    (``readings.mixed.split_read_text``: "on 2023年" gives the year to the Mandarin
+    cleaner). ``spans_read=True`` skips that read (the caller did it) and keeps the rest of
+    improved mode; with ``"upstream"`` it changes nothing.
 
     Raises:
         TextError: unknown mode (Q-5).
         ConfigError: unknown readings mode.
     """
-    split_mode = mode
+    runs = None
     if check_readings(readings) == "improved":
-        if mode.strip().lower() not in LANGUAGE_MODES:
+        normal_mode = mode.strip().lower()
+        if normal_mode not in LANGUAGE_MODES:
             split_by_language(text, mode)  # raises the unknown-mode error before any reading
         if not spans_read:
-            text = read_spans(text, reading_language(text, mode))
-        if mode.strip().lower() == "all_zh":
-            split_mode = "zh"  # every Latin run is English, not only plain-ASCII ones
+            text = read_improved(text, mode)
+        if normal_mode == "all_zh":
+            # every Latin run is English, not only plain-ASCII ones
+            runs = split_by_language(text, "zh")
+        elif normal_mode in AUTO_MODES:
+            runs = split_read_text(text, normal_mode, reading_language(text, mode))
+    if runs is None:
+        runs = split_by_language(text, mode)
     return [(clean_text(run.text, run.language, polyphones=polyphones), run.language)
-            for run in split_by_language(text, split_mode)]
+            for run in runs]
 
 
 def _assemble(runs: Sequence[tuple[CleanedText, str]],

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from gsv_core.errors import TextError
 
-__all__ = ["LANGUAGE_MODES", "LanguageRun", "split_by_language"]
+__all__ = ["LANGUAGE_MODES", "LanguageRun", "char_languages", "split_by_language"]
 
 LANGUAGE_MODES: tuple[str, ...] = (
     "auto", "auto_yue", "zh", "ja", "en", "ko", "yue", "all_zh", "all_ja", "all_ko", "all_yue",
@@ -77,24 +77,35 @@ def _clauses(text: str) -> list[str]:
     return pieces
 
 
+def char_languages(text: str) -> list[str | None]:
+    """The language each character of ``text`` votes for (zh, ja, en, ko), None for neutral
+    ones (digits, spaces, marks): Han characters are ja in a clause with kana, else zh.
+
+    Why public: improved readings (``readings.mixed``) place the neutral characters
+    differently from the split, so they need the votes, not the runs.
+    """
+    languages: list[str | None] = []
+    for clause in _clauses(text):
+        has_kana = bool(_KANA.search(clause))
+        languages += [_script(char, has_kana) for char in clause]
+    return languages
+
+
 def _script_runs(text: str) -> list[LanguageRun]:
     """Runs by script; neutral characters join the run before them."""
     runs: list[list[str]] = []  # [[language, text], ...]
     leading = ""
-    for clause in _clauses(text):
-        has_kana = bool(_KANA.search(clause))
-        for char in clause:
-            language = _script(char, has_kana)
-            if language is None:
-                if runs:
-                    runs[-1][1] += char
-                else:
-                    leading += char
-            elif runs and runs[-1][0] == language:
+    for char, language in zip(text, char_languages(text), strict=True):
+        if language is None:
+            if runs:
                 runs[-1][1] += char
             else:
-                runs.append([language, leading + char])
-                leading = ""
+                leading += char
+        elif runs and runs[-1][0] == language:
+            runs[-1][1] += char
+        else:
+            runs.append([language, leading + char])
+            leading = ""
     if not runs:
         return [LanguageRun(leading, "zh")] if leading else []
     return [LanguageRun(text, language) for language, text in runs]

@@ -1,8 +1,8 @@
 """Improved readings read each span once: ``split_segments`` reads the whole text before the
 cut, and the cleaner is told so (``spans_read`` / ``read_in``) instead of reading every
-segment again. Reading is idempotent in one language, so the phones must not change; in an
-auto mode a segment mostly in another language than the whole text is still read again, in
-its own language. Upstream readings read nothing, with or without the flag.
+segment again. Reading read text again changes nothing, so the phones must not change; in an
+auto mode each stretch of the whole text is read in its own language before the cut, so no
+segment is read again either. Upstream readings read nothing, with or without the flag.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from gsv_core.infer.segments import (
     split_segments,
 )
 from gsv_core.text import bert_align
-from gsv_core.text.bert_align import clean_runs, phones_and_features, reading_language
+from gsv_core.text.bert_align import clean_runs, phones_and_features
+from gsv_core.text.readings import mixed
 from tests.fixture_paths import text_fixture
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "readings_corpus.jsonl"
@@ -39,7 +40,8 @@ def _rows() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """(text, language) of each read the cleaner's side makes (``bert_align.read_spans``)."""
+    """(text, language) of each read the cleaner's side makes (``read_spans`` as
+    ``bert_align`` calls it, and as ``readings.mixed`` calls it for the auto modes)."""
     calls: list[tuple[str, str]] = []
     real = bert_align.read_spans
 
@@ -48,6 +50,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         return real(text, language)
 
     monkeypatch.setattr(bert_align, "read_spans", spy)
+    monkeypatch.setattr(mixed, "read_spans", spy)
     return calls
 
 
@@ -82,18 +85,20 @@ def test_segments_are_not_read_again_in_a_single_language_mode(reads) -> None:
         (s.norm_text, s.phone_ids.tolist()) for s in twice]
 
 
-def test_auto_mode_reads_a_segment_of_another_language_again(reads) -> None:
-    text = "我们明天早上在公司门口见面，大家都要来。\nMeet me at the station at 10 a.m."
+def test_auto_mode_reads_each_stretch_in_its_language_once(reads) -> None:
+    text = "我们明天下午3:30在公司门口见面，大家都要来。\nMeet me at the station at 3:30 p.m."
     read_in = split_reading_language(text, "auto", "improved")
-    assert read_in == "zh"
+    assert read_in == "auto"  # not one language: each stretch in its own
     segments = split_segments(text, "auto", "cut5", readings="improved")
-    languages = [reading_language(segment, "auto") for segment in segments]
-    assert "en" in languages and "zh" in languages
+    assert {language for _, language in reads} == {"zh", "en"}
+    assert len(reads) == 2  # the whole text, one read per language stretch
     reads.clear()
-    clean_segments(segments, "auto", readings="improved", read_in=read_in)
-    assert [text for text, _ in reads] == [
-        s for s, language in zip(segments, languages, strict=True) if language != "zh"]
-    assert {language for _, language in reads} == {"en"}
+    cleaned = clean_segments(segments, "auto", readings="improved", read_in=read_in)
+    assert reads == []
+    # the Mandarin time keeps upstream's Mandarin reading, the English one reads in English
+    norm = "".join(segment.norm_text for segment in cleaned)
+    assert "下午三点半" in norm and "three thirty P M" in norm
+    assert "three thirty" not in norm.split("Meet")[0]
 
 
 def test_spans_read_keeps_the_all_zh_routing_of_latin_to_english(reads) -> None:
