@@ -17,7 +17,8 @@ Differences from upstream, each deliberate:
 
 - a slice still longer than ``max_slice_s`` (rule Q-4, default 10 s) is re-cut into the
   fewest pieces that fit, each cut at the quietest frame that keeps every piece between
-  ``min_length`` and the maximum; upstream keeps overlong slices, and its trainer later
+  ``min_length`` and the maximum (one or two more pieces when that lets every cut fall in
+  silence; see ``_split_long``); upstream keeps overlong slices, and its trainer later
   silently drops them;
 - inconsistent parameters are a ``ConfigError`` naming the field (upstream raises a bare
   ``ValueError``) and the dB/ms values are range-checked;
@@ -53,6 +54,7 @@ __all__ = [
 THRESHOLD_DB_RANGE = (-100.0, 0.0)  # upstream's slider; above 0 dBFS nothing is ever silent
 HOP_MS_RANGE = (1.0, 100.0)         # upstream's slider
 ENERGY_BLOCK = 1 << 22              # samples squared and summed at once (32 MB of float64)
+RECUT_EXTRA_PIECES = 2              # Q-4 re-cut: pieces beyond the fewest tried to cut in silence
 
 
 @dataclass(frozen=True)
@@ -289,30 +291,63 @@ def _kept_ranges(cuts: list[tuple[int, int]], total: int) -> list[tuple[int, int
     return [(a, b) for a, b in ranges if b > a]
 
 
-def _split_long(begin: int, end: int, rms: np.ndarray, grid: FrameGrid) -> list[tuple[int, int]]:
-    """Cut ``[begin, end)`` (frames) into the fewest pieces of at most ``max_slice_frames``
-    (Q-4), each cut at the quietest frame it may take.
+def _quietest(rms: np.ndarray, start: int, stop: int) -> int:
+    """Frame of the lowest RMS in ``rms[start:stop]`` for a Q-4 re-cut. Ties (digital
+    silence reads exactly 0 at pauses and at stop consonants alike) go to the first frame of
+    the longest run of tied frames: a pause between words outlasts a stop closure."""
+    window = rms[start:stop]
+    tied = np.concatenate(([False], window == window.min(), [False]))
+    edges = np.flatnonzero(np.diff(tied.astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]
+    return start + int(starts[int(np.argmax(ends - starts))])
 
-    With ``k`` pieces to make, a cut may only go where the left piece lies within
-    ``[shortest, limit]`` and the rest can still become ``k - 1`` such pieces; ``shortest``
-    is ``min_length``, or ``length // k`` when ``k`` pieces of ``min_length`` do not fit
-    (a min_length over half the maximum), so the window is never empty.
+
+def _pieces(begin: int, end: int, count: int, limit: int, rms: np.ndarray,
+            grid: FrameGrid) -> list[tuple[int, int]]:
+    """Cut ``[begin, end)`` into ``count`` pieces within ``[shortest, limit]`` frames.
+
+    A cut may only go where the left piece lies within ``[shortest, limit]`` and the rest
+    can still become the remaining pieces; ``shortest`` is ``min_length``, or
+    ``length // count`` when ``count`` pieces of ``min_length`` do not fit (a min_length
+    over half the maximum), so the window is never empty.
     """
-    limit = grid.max_slice_frames
-    if limit is None or end - begin <= limit:
-        return [(begin, end)]
-    pieces_left = math.ceil((end - begin) / limit)
-    shortest = min(max(1, grid.min_length_frames), (end - begin) // pieces_left)
+    shortest = min(max(1, grid.min_length_frames), (end - begin) // count)
     pieces = []
-    while pieces_left > 1:
-        after = pieces_left - 1  # pieces still to make from what follows the cut
+    while count > 1:
+        after = count - 1  # pieces still to make from what follows the cut
         lo = max(begin + shortest, end - after * limit)
         hi = min(begin + limit, end - after * shortest)
-        cut = _argmin(rms, lo, hi + 1)
+        cut = _quietest(rms, lo, hi + 1)
         pieces.append((begin, cut))
-        begin, pieces_left = cut, after
+        begin, count = cut, after
     pieces.append((begin, end))
     return pieces
+
+
+def _split_long(begin: int, end: int, rms: np.ndarray, grid: FrameGrid) -> list[tuple[int, int]]:
+    """Cut ``[begin, end)`` (frames) into pieces of at most ``max_slice_frames`` (Q-4), each
+    cut at the quietest frame it may take.
+
+    The fewest pieces are preferred, but when one of their cuts would fall on sound (not
+    below the silence threshold) up to ``RECUT_EXTRA_PIECES`` more pieces (each still at
+    least min_length) are tried, and the first count whose cuts all fall in silence is
+    taken: a length just under two maxima leaves the fewest pieces almost no choice of where
+    to cut, often mid-word, while one more piece can cut at the pauses. When no count
+    manages that, the fewest pieces are kept.
+    """
+    limit = grid.max_slice_frames
+    length = end - begin
+    if limit is None or length <= limit:
+        return [(begin, end)]
+    fewest = math.ceil(length / limit)
+    first = _pieces(begin, end, fewest, limit, rms, grid)
+    for count in range(fewest, fewest + RECUT_EXTRA_PIECES + 1):
+        if count > fewest and count * grid.min_length_frames > length:
+            break
+        pieces = first if count == fewest else _pieces(begin, end, count, limit, rms, grid)
+        if all(rms[cut] < grid.threshold for _, cut in pieces[:-1]):
+            return pieces
+    return first
 
 
 def find_slices(audio: np.ndarray, sample_rate: int,

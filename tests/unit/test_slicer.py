@@ -190,6 +190,31 @@ def test_q4_recut_when_two_min_lengths_do_not_fit() -> None:
     assert slices[0][1] == slices[1][0] in (550 * 320, 551 * 320)
 
 
+def test_q4_recut_prefers_the_longest_pause_among_equally_silent_frames() -> None:
+    # 14 s with a 60 ms dip at 5 s (zero-RMS frames 502-504: a stop consonant) and a 150 ms
+    # pause at 8.06 s (frames 808-819), both too short to be silence cuts: the re-cut takes
+    # the first frame of the longer run of zeros, not the first zero.
+    audio = join(loud(5), silence(0.06), loud(3), silence(0.15), loud(5.79, seed=1))
+    assert find_slices(audio, SR, SlicerOptions()) == [(0, 808 * 320), (808 * 320, 448000)]
+
+
+def test_q4_recut_takes_one_more_piece_to_cut_in_silence() -> None:
+    # 19.9 s with 0.1 s pauses at 2, 4, 6, 8, 12, 14, 16 and 18 s: two pieces would have to
+    # be cut within [9.9 s, 10 s], on sound; three pieces can all be cut in pauses.
+    lengths = (2.0, 1.9, 1.9, 1.9, 3.9, 1.9, 1.9, 1.9, 1.8)
+    parts = [loud(lengths[0])]
+    for seed, seconds in enumerate(lengths[1:], start=1):
+        parts += [silence(0.1), loud(seconds, seed=seed)]
+    audio = join(*parts)
+    assert audio.shape[0] == round(19.9 * SR)
+    slices = find_slices(audio, SR, SlicerOptions())
+    assert len(slices) == 3 and all(end - start <= 10 * SR for start, end in slices)
+    pauses = [(2.0, 2.1), (4.0, 4.1), (6.0, 6.1), (8.0, 8.1), (12.0, 12.1), (14.0, 14.1),
+              (16.0, 16.1), (18.0, 18.1)]
+    for (_, cut), (after, _) in pairwise(slices):
+        assert cut == after and any(a < cut / SR < b for a, b in pauses)
+
+
 def test_empty_and_all_silent_audio() -> None:
     assert find_slices(np.zeros(0, np.float32), SR, SlicerOptions()) == []
     assert find_slices(silence(3), SR, SlicerOptions()) == []
