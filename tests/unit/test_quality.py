@@ -157,6 +157,20 @@ def test_reverb_estimate_rises_with_the_room(t60_s: float) -> None:
     assert dry < QUALITY_REVERB_MAX_S < wet
 
 
+@pytest.mark.parametrize("seed", [3, 5])
+def test_a_room_with_a_strong_direct_sound_still_reads_reverberant(seed: int) -> None:
+    # T60 1.5 s, the direct sound 6 dB above all the reverberation: the level first drops
+    # ~6 dB where the voice stops, then follows the room. A 60 ms fitting window sat inside
+    # that drop and read about 0.29 s (below the threshold); 80 ms reaches into the tail.
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(1.5 * RATE)) / RATE
+    tail = rng.normal(0, 1, len(t)) * 10 ** (-3 * t / 1.5)
+    tail *= np.sqrt(10 ** (-6 / 10) / np.sum(tail ** 2))   # reverberant energy: direct - 6 dB
+    tail[0] = 1.0
+    audio = np.convolve(speech_like(8, seed), tail)[:8 * RATE].astype(np.float32)
+    assert measure_audio(audio, RATE).reverb_s > QUALITY_REVERB_MAX_S
+
+
 def test_noise_floor_and_snr_follow_added_noise() -> None:
     clean = speech_like(6, 4)
     noise = np.random.default_rng(4).normal(0, 0.01, len(clean)).astype(np.float32)
