@@ -6,12 +6,18 @@ cd "$(dirname "$0")"
 source scripts/find-python.sh
 venv_python="$("$GSV_PYTHON" scripts/ensure_env.py --extras test | tail -n 1)"
 
-# The browser test drives Debian's Chromium (never a downloaded browser). Install it
-# when we can (root on Debian); otherwise that one test is skipped and says why.
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[gsv-studio tests] Installing Debian's chromium for the browser test." >&2
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
-        echo "[gsv-studio tests] Could not install chromium; the browser test will be skipped." >&2
+# The browser test drives Debian's Chromium (never a downloaded browser), and the
+# generated-speech dataset test (tests/integration/test_dataset_must_hold.py) runs
+# espeak-ng and sox. Install what is missing when we can (root on Debian), in one
+# apt-get; otherwise the tests that need them are skipped and say why.
+packages=()
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+command -v espeak-ng >/dev/null 2>&1 || packages+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || packages+=(sox)
+if [ "${#packages[@]}" -gt 0 ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[gsv-studio tests] Installing Debian's ${packages[*]} for the tests that use them." >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null; }; then
+        echo "[gsv-studio tests] Could not install ${packages[*]}; the tests that need them will be skipped." >&2
     fi
 fi
 
