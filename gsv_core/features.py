@@ -13,6 +13,7 @@ exact path GPT-SoVITS uses (see ``workspace.py``). ``transformers`` is imported 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,15 @@ import torch
 
 from gsv_core.errors import ModelMissing, TextError
 
-__all__ = ["HUBERT_HOP_SAMPLES", "HUBERT_SAMPLE_RATE", "BertFeatures", "HubertFeatures"]
+__all__ = ["HUBERT_HOP_SAMPLES", "HUBERT_SAMPLE_RATE", "MODEL_LOAD_LOCK", "BertFeatures",
+           "HubertFeatures"]
+
+# transformers' from_pretrained builds a model on the meta device by patching torch for the
+# whole process while it runs: a model built on another thread meanwhile (a second
+# from_pretrained, or SoVITS) gets meta tensors ("Cannot copy out of meta tensor"). Every
+# load that may run beside another takes this lock (formatting loads BERT on one thread
+# while its audio stage loads HuBERT and SoVITS on another).
+MODEL_LOAD_LOCK = threading.RLock()
 
 HUBERT_SAMPLE_RATE = 16_000
 HUBERT_HOP_SAMPLES = 320  # 16 kHz / 320 = 50 Hz frames
@@ -58,10 +67,11 @@ class HubertFeatures:
                       ("config.json", "preprocessor_config.json"))
         from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
-        extractor = Wav2Vec2FeatureExtractor.from_pretrained(folder, local_files_only=True)
-        model = HubertModel.from_pretrained(folder, local_files_only=True)
-        return cls(model=model.to(device=device, dtype=dtype).eval(),
-                   normalize=bool(extractor.do_normalize))
+        with MODEL_LOAD_LOCK:
+            extractor = Wav2Vec2FeatureExtractor.from_pretrained(folder, local_files_only=True)
+            model = HubertModel.from_pretrained(folder, local_files_only=True)
+            model = model.to(device=device, dtype=dtype).eval()
+        return cls(model=model, normalize=bool(extractor.do_normalize))
 
     @torch.no_grad()
     def __call__(self, wav_16k: torch.Tensor) -> torch.Tensor:
@@ -93,9 +103,11 @@ class BertFeatures:
         _check_folder(folder, "BERT (chinese-roberta-wwm-ext-large)", ("config.json",))
         from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModelForMaskedLM.from_pretrained(folder, local_files_only=True)
-        return cls(model=model.to(device=device, dtype=dtype).eval(), tokenizer=tokenizer)
+        with MODEL_LOAD_LOCK:
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            model = AutoModelForMaskedLM.from_pretrained(folder, local_files_only=True)
+            model = model.to(device=device, dtype=dtype).eval()
+        return cls(model=model, tokenizer=tokenizer)
 
     @torch.no_grad()
     def phone_features(self, text: str, word2ph: Sequence[int]) -> torch.Tensor:

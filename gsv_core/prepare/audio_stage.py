@@ -5,6 +5,9 @@ process for one device and in one spawned worker per device for several. Clips a
 and normalised on CPU threads one batch ahead of the GPU (soundfile and soxr release the
 GIL), batched by length (``hubert_batch.length_batches``), and each batch goes through
 HuBERT then straight on to the SoVITS quantiser, so features are never all held in memory.
+The feature files and 5-wav32k clips are written on writer threads while the GPU goes on
+with the next batch (at most two batches of writes in flight); a clip counts as done once
+its files are on disk.
 
 Half-precision HuBERT output with NaNs is computed again in fp32 (upstream retries those at
 the end); NaN is never written. Outputs are written through ``feature_files``.
@@ -36,6 +39,8 @@ __all__ = ["AudioOutcome", "AudioTask", "DeviceModels", "run_audio_stage"]
 Progress = Callable[[int, str], None]   # (clips finished since the last call, message)
 
 _READ_THREADS = 4
+_WRITE_THREADS = 2
+_WRITES_IN_FLIGHT = 2   # batches whose files may still be being written
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,16 @@ def run_audio_stage(tasks: Sequence[AudioTask], files: ExperimentFiles, spec: De
         return outcome
     files.hubert_dir.mkdir(parents=True, exist_ok=True)
     files.wav32k_dir.mkdir(parents=True, exist_ok=True)
-    with timed(outcome.seconds, "audio models load"):
+    from gsv_core.features import MODEL_LOAD_LOCK
+
+    with timed(outcome.seconds, "audio models load"), MODEL_LOAD_LOCK:  # BERT may be loading
         models = _Models(spec)
     max_padded = max(1, int(spec.batch_seconds * HUBERT_SAMPLE_RATE))
     fresh = [t for t in tasks if t.hubert]
     batches = [[fresh[i] for i in b] for b in length_batches(
         [int(t.seconds * HUBERT_SAMPLE_RATE) or max_padded for t in fresh], max_padded)]
-    with ThreadPoolExecutor(_READ_THREADS) as pool:
+    writes = _Writes(files, outcome)
+    with ThreadPoolExecutor(_READ_THREADS) as pool, writes:
         pending: list[list[Future[PreparedAudio]]] = []
         for index, batch in enumerate(batches):
             while len(pending) <= index + 1 and len(pending) < len(batches):
@@ -116,17 +124,68 @@ def run_audio_stage(tasks: Sequence[AudioTask], files: ExperimentFiles, spec: De
                     for future in futures:
                         future.cancel()
                 outcome.stopped = True
-                return outcome
-            _hubert_batch(models, batch, pending[index], files, outcome)
+                break
+            _hubert_batch(models, batch, pending[index], writes, outcome)
             if progress is not None:
                 progress(len(batch), f"HuBERT and semantic codes: {batch[-1].name}")
+    if outcome.stopped:
+        return outcome
     _semantic_only(models, [t for t in tasks if not t.hubert], files, outcome, progress,
                    should_stop, max_padded)
     return outcome
 
 
+class _Writes:
+    """The 4-cnhubert and 5-wav32k files of each batch, written on threads.
+
+    Leaving the ``with`` block waits for every write; a clip is added to
+    ``outcome.hubert_done`` only when both its files were written, and a write that failed
+    (a full disk) is that clip's failure, its code dropped with it.
+    """
+
+    def __init__(self, files: ExperimentFiles, outcome: AudioOutcome) -> None:
+        self._files, self._outcome = files, outcome
+        self._pool = ThreadPoolExecutor(_WRITE_THREADS, thread_name_prefix="prepare-write")
+        self._batches: list[list[tuple[AudioTask, Future[None]]]] = []
+
+    def __enter__(self) -> _Writes:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        while self._batches:
+            self._finish(self._batches.pop(0))
+        self._pool.shutdown()
+
+    def submit(self, kept: Sequence[tuple[AudioTask, PreparedAudio, torch.Tensor]]) -> None:
+        while len(self._batches) >= _WRITES_IN_FLIGHT:
+            self._finish(self._batches.pop(0))
+        files = self._files
+        self._batches.append([(task, self._pool.submit(_write_clip, files, task, audio,
+                                                       feature))
+                              for task, audio, feature in kept])
+
+    def _finish(self, batch: list[tuple[AudioTask, Future[None]]]) -> None:
+        outcome = self._outcome
+        with timed(outcome.seconds, "audio write (waited)"):
+            for task, future in batch:
+                try:
+                    future.result()
+                except OSError as exc:
+                    outcome.failures.append(ClipFailure(task.line_number, task.name, "audio",
+                                                        f"cannot write its features: {exc}"))
+                    outcome.codes.pop(task.name, None)
+                    continue
+                outcome.hubert_done.append(task.name)
+
+
+def _write_clip(files: ExperimentFiles, task: AudioTask, audio: PreparedAudio,
+                feature: torch.Tensor) -> None:
+    save_wav(audio.wav32k, files.wav32k_file(task.name))
+    save_tensor(feature, files.hubert_file(task.name))
+
+
 def _hubert_batch(models: _Models, batch: Sequence[AudioTask],
-                  futures: Sequence[Future[PreparedAudio]], files: ExperimentFiles,
+                  futures: Sequence[Future[PreparedAudio]], writes: _Writes,
                   outcome: AudioOutcome) -> None:
     ready: list[tuple[AudioTask, PreparedAudio]] = []
     for task, future in zip(batch, futures, strict=True):
@@ -160,11 +219,7 @@ def _hubert_batch(models: _Models, batch: Sequence[AudioTask],
     kept = [(task, audio, feature) for (task, audio), feature in zip(ready, features,
                                                                      strict=True)
             if feature is not None]
-    with timed(outcome.seconds, "audio write"):
-        for task, audio, feature in kept:
-            save_wav(audio.wav32k, files.wav32k_file(task.name))
-            save_tensor(feature, files.hubert_file(task.name))
-            outcome.hubert_done.append(task.name)
+    writes.submit(kept)
     with timed(outcome.seconds, "semantic codes"):
         codes = semantic_codes_batch(models.sovits, [f for _, _, f in kept])
         for (task, _, _), code in zip(kept, codes, strict=True):

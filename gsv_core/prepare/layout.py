@@ -13,12 +13,17 @@ from pathlib import Path
 
 from gsv_core.workspace import Workspace, check_experiment_name
 
-__all__ = ["NAME2SEMANTIC", "NAME2TEXT", "SEMANTIC_HEADER", "ExperimentFiles"]
+__all__ = ["NAME2SEMANTIC", "NAME2TEXT", "SEMANTIC_HEADER", "ExperimentFiles", "hash_cache_file"]
 
 NAME2TEXT = "2-name2text.txt"
 NAME2SEMANTIC = "6-name2semantic.tsv"
 SEMANTIC_HEADER = "item_name\tsemantic_audio"  # the first line upstream's webui writes
 MANIFEST = "gsv-prepare.json"
+
+
+def hash_cache_file(workspace: Workspace) -> Path:
+    """The workspace's cache of file hashes (``manifest.load_hash_cache``); not upstream's."""
+    return workspace.output_dir / "cache" / "file-hashes.json"
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,21 @@ So changing one label recomputes that clip's text row and BERT file only. Precis
 batching are not part of a key: they change features by float rounding only.
 
 A model is identified by the SHA-256 of its files; the hash of a file whose size and mtime
-have not changed since the last run is taken from the manifest (hashing a 1.3 GB BERT on
-every run would cost seconds).
+have not changed since it was last hashed is remembered (hashing a 1.3 GB BERT costs about a
+second): in the manifest, and in one cache for the whole workspace
+(``output/cache/file-hashes.json``), so a second experiment formatted with the same
+pretrained models does not hash them again. The cache is only a cache: unreadable, it is
+ignored; a file whose size or mtime changed is hashed again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +36,11 @@ from typing import Any
 from gsv_core.atomic_write import write_atomically
 from gsv_core.file_digest import sha256_file
 
-__all__ = ["ClipKeys", "FileHasher", "Manifest", "digest"]
+__all__ = ["ClipKeys", "FileHasher", "Manifest", "digest", "load_hash_cache", "save_hash_cache"]
 
 MANIFEST_FORMAT = 1
+HASH_CACHE_FORMAT = 1
+_HASH_THREADS = 8   # hashlib releases the GIL on large buffers: reading and hashing overlap
 
 
 def digest(*parts: object) -> str:
@@ -47,16 +54,29 @@ class FileHasher:
 
     def __init__(self, known: Mapping[str, Any] | None = None) -> None:
         self._known: dict[str, list[Any]] = {k: list(v) for k, v in (known or {}).items()}
+        self._used: set[str] = set()
 
     def file(self, path: Path) -> str:
         stat = path.stat()
         key = os.fspath(path.resolve())
+        self._used.add(key)
         known = self._known.get(key)
         if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
             return str(known[2])
         value = sha256_file(path)
         self._known[key] = [stat.st_size, stat.st_mtime_ns, value]
         return value
+
+    def prefetch(self, paths: Sequence[Path]) -> None:
+        """Hash ``paths`` on several threads, so the ``file`` calls that follow are lookups
+        (hundreds of clips: reading and hashing them one after the other costs seconds).
+        A file that cannot be read is left for ``file`` to report."""
+        def hash_one(path: Path) -> None:
+            with contextlib.suppress(OSError):
+                self.file(path)
+
+        with ThreadPoolExecutor(_HASH_THREADS) as pool:
+            list(pool.map(hash_one, paths))
 
     def model(self, path: Path, files: Iterable[str] | None = None) -> str:
         """Identity of a model file, or of a folder (every file in it, or ``files``)."""
@@ -69,7 +89,13 @@ class FileHasher:
 
     @property
     def known(self) -> dict[str, list[Any]]:
+        """Every hash this hasher knows (given and computed): the workspace cache's part."""
         return dict(self._known)
+
+    @property
+    def used(self) -> dict[str, list[Any]]:
+        """The hashes of the files asked about: what one experiment's manifest keeps."""
+        return {key: self._known[key] for key in self._used if key in self._known}
 
 
 @dataclass
@@ -117,3 +143,30 @@ class Manifest:
                    "file_hashes": self.file_hashes}
         data = json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
         write_atomically(path, lambda handle: handle.write(data))
+
+
+def load_hash_cache(path: Path) -> dict[str, list[Any]]:
+    """The workspace's remembered file hashes (empty when absent or unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != HASH_CACHE_FORMAT:
+        return {}
+    hashes = data.get("files")
+    if not isinstance(hashes, dict):
+        return {}
+    return {str(k): v for k, v in hashes.items()
+            if isinstance(v, list) and len(v) == 3 and isinstance(v[2], str)}
+
+
+def save_hash_cache(path: Path, hashes: Mapping[str, list[Any]]) -> None:
+    """Remember ``hashes`` (merged with what another run saved meanwhile); best effort."""
+    merged = {**load_hash_cache(path), **hashes}
+    data = json.dumps({"format": HASH_CACHE_FORMAT, "files": merged},
+                      ensure_ascii=False).encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda handle: handle.write(data))
+    except OSError:
+        pass   # a cache that cannot be written only costs time next run

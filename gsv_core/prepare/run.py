@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +28,15 @@ from gsv_core.dataset.annotations import Clip
 from gsv_core.errors import ConfigError, GsvError
 from gsv_core.prepare.audio_stage import AudioOutcome, AudioTask, DeviceModels, run_audio_stage
 from gsv_core.prepare.feature_files import save_tensor
-from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles
-from gsv_core.prepare.manifest import ClipKeys, FileHasher, Manifest, digest
+from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles, hash_cache_file
+from gsv_core.prepare.manifest import (
+    ClipKeys,
+    FileHasher,
+    Manifest,
+    digest,
+    load_hash_cache,
+    save_hash_cache,
+)
 from gsv_core.prepare.outcome import ClipFailure, PrepareResult, timed
 from gsv_core.prepare.sharding import run_sharded
 from gsv_core.prepare.text_step import ClipText, bert_features, clean_clip_text
@@ -41,7 +50,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, str], None]   # (done, total, message)
 
-TEXT_KEY_VERSION = 1   # bump when the front end's output for the same label changes
+TEXT_KEY_VERSION = 1
+_STOP_CHECK_LABELS = 64   # labels cleaned between two looks at the Stop request   # bump when the front end's output for the same label changes
 
 
 @dataclass(frozen=True)
@@ -141,13 +151,17 @@ def _read_rows(path: Path, skip_header: str | None = None) -> dict[str, str]:
 
 
 class _Reporter:
+    """One progress count for both stages (they may run at once, on two threads)."""
+
     def __init__(self, progress: Progress | None, total: int) -> None:
         self._progress, self.total, self.done = progress, total, 0
+        self._lock = threading.Lock()
 
     def __call__(self, finished: int, message: str) -> None:
-        self.done += finished
-        if self._progress is not None:
-            self._progress(self.done, self.total, message)
+        with self._lock:
+            self.done += finished
+            if self._progress is not None:
+                self._progress(self.done, self.total, message)
 
 
 def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None,
@@ -171,8 +185,10 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
         files = ExperimentFiles.of(request.workspace, request.experiment)
         files.folder.mkdir(parents=True, exist_ok=True)
         manifest = Manifest.load(files.manifest)
-        hasher = FileHasher(manifest.file_hashes)
+        cache_file = hash_cache_file(request.workspace)
+        hasher = FileHasher({**load_hash_cache(cache_file), **manifest.file_hashes})
         models = _model_paths(request, clips, hasher)
+        hasher.prefetch([c.audio_path for c in clips])
         polyphones = _polyphones(request, clips)
         keys = {c.name: _clip_keys(c, readings, polyphones.name if polyphones else "",
                                    models, hasher) for c in clips}
@@ -189,25 +205,26 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
     reporter = _Reporter(progress, len(text_todo) + len(semantic_todo))
 
     rows = {name: row for name, row in old_rows.items() if name in keys}
-    texts = _text_stage(text_todo, readings, polyphones, models.bert, devices[0], dtype,
-                        request.bert_batch, files, result, reporter)
+    text_stage = _TextStage(text_todo, readings, polyphones, models.bert, devices[0], dtype,
+                            request.bert_batch, files, result, reporter, should_stop)
+    tasks = [AudioTask(c.name, os.fspath(c.audio_path), c.line_number,
+                       hubert=c.name in fresh_audio, seconds=seconds[c.name] or 0.0)
+             for c in semantic_todo]
+    specs = [DeviceModels(os.fspath(models.hubert), os.fspath(models.sovits), device,
+                          str(dtype).removeprefix("torch."), request.batch_seconds)
+             for device in devices]
+    if stages_overlap(devices[0]):
+        texts, outcome = _both_stages(text_stage, tasks, files, specs, reporter, should_stop)
+    else:
+        texts = text_stage.run()
+        outcome = (AudioOutcome(stopped=True) if text_stage.stopped
+                   else _audio_stage(tasks, files, specs, reporter, should_stop))
     rows.update({t.name: t.row() for t in texts})
     result.computed["text"] = len(texts)
     result.reused["text"] = len(clips) - len(text_todo)
-    stopped = should_stop is not None and should_stop()
-    outcome = AudioOutcome(stopped=stopped)
-    if not stopped:
-        tasks = [AudioTask(c.name, os.fspath(c.audio_path), c.line_number,
-                           hubert=c.name in fresh_audio, seconds=seconds[c.name] or 0.0)
-                 for c in semantic_todo]
-        specs = [DeviceModels(os.fspath(models.hubert), os.fspath(models.sovits), device,
-                              str(dtype).removeprefix("torch."), request.batch_seconds)
-                 for device in devices]
-        outcome = (run_audio_stage(tasks, files, specs[0], progress=reporter,
-                                   should_stop=should_stop) if len(specs) == 1
-                   else run_sharded(tasks, files, specs, progress=reporter,
-                                    should_stop=should_stop))
+    outcome.stopped = outcome.stopped or text_stage.stopped
     result.failures.extend(outcome.failures)
+    result.failures.sort(key=lambda failure: failure.line_number)
     result.stopped = outcome.stopped
     phases.update(outcome.seconds)
     result.computed["audio"] = len(outcome.hubert_done)
@@ -221,7 +238,53 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
         _drop_failed(result.failures, rows, codes, manifest, files)
         result.removed = _remove_gone(keys, manifest, files)
         _write_outputs(clips, rows, codes, manifest, hasher, files)
+        save_hash_cache(cache_file, hasher.known)
     return result
+
+
+def stages_overlap(device: str) -> bool:
+    """Whether the text stage runs beside the audio stage: on a GPU, where the audio stage
+    mostly waits; on the CPU the two would only share its cores, so one after the other."""
+    return device.startswith("cuda")
+
+
+def _audio_stage(tasks: Sequence[AudioTask], files: ExperimentFiles,
+                 specs: Sequence[DeviceModels], reporter: _Reporter,
+                 should_stop: Callable[[], bool] | None) -> AudioOutcome:
+    if len(specs) == 1:
+        return run_audio_stage(tasks, files, specs[0], progress=reporter,
+                               should_stop=should_stop)
+    return run_sharded(tasks, files, specs, progress=reporter, should_stop=should_stop)
+
+
+def _both_stages(text_stage: _TextStage, tasks: Sequence[AudioTask], files: ExperimentFiles,
+                 specs: Sequence[DeviceModels], reporter: _Reporter,
+                 should_stop: Callable[[], bool] | None
+                 ) -> tuple[list[ClipText], AudioOutcome]:
+    """The text stage on a thread while the audio stage runs: cleaning labels is CPU work
+    and the audio stage mostly waits for the GPU and the disk, so together they take about
+    as long as the longer one. An error in either stops the other, then is raised."""
+    failed = threading.Event()
+
+    def stop_audio() -> bool:
+        return failed.is_set() or (should_stop is not None and should_stop())
+
+    def text_thread() -> list[ClipText]:
+        try:
+            return text_stage.run()
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(1, thread_name_prefix="prepare-text") as pool:
+        texts_future = pool.submit(text_thread)
+        try:
+            outcome = _audio_stage(tasks, files, specs, reporter, stop_audio)
+        except BaseException:
+            text_stage.abort.set()
+            raise
+        texts = texts_future.result()   # re-raises the text stage's error
+    return texts, outcome
 
 
 def _polyphones(request: PrepareRequest, clips: Sequence[Clip]) -> object | None:
@@ -248,40 +311,76 @@ def _stale_audio(clip: Clip, keys: dict[str, ClipKeys], manifest: Manifest,
             or not files.wav32k_file(clip.name).is_file())
 
 
-def _text_stage(todo: Sequence[Clip], readings: str, polyphones: object | None,
-                bert_dir: Path | None, device: str, dtype: torch.dtype, bert_batch: int,
-                files: ExperimentFiles, result: PrepareResult, reporter: _Reporter
-                ) -> list[ClipText]:
-    texts: list[ClipText] = []
-    seconds = result.seconds
-    with timed(seconds, "labels cleaned"):
-        for clip in todo:
-            try:
-                texts.append(clean_clip_text(clip.name, clip.text, clip.language,
-                                             readings=readings,
-                                             polyphones=polyphones))  # type: ignore[arg-type]
-            except GsvError as exc:
-                result.failures.append(ClipFailure(clip.line_number, clip.name, "text",
-                                                   f"{exc.message} {exc.advice}".strip()))
-    mandarin = [t for t in texts if t.needs_bert]
-    if mandarin:
+class _TextStage:
+    """Clean the labels to do, then compute and write the BERT features of the Mandarin ones.
+
+    ``run`` returns the cleaned labels whose outputs are complete; a stop (the user's, or
+    ``abort`` when the audio stage failed) ends it between labels or BERT batches.
+    """
+
+    def __init__(self, todo: Sequence[Clip], readings: str, polyphones: object | None,
+                 bert_dir: Path | None, device: str, dtype: torch.dtype, bert_batch: int,
+                 files: ExperimentFiles, result: PrepareResult, reporter: _Reporter,
+                 should_stop: Callable[[], bool] | None) -> None:
+        self.todo, self.readings, self.polyphones = todo, readings, polyphones
+        self.bert_dir, self.device, self.dtype, self.bert_batch = bert_dir, device, dtype, \
+            bert_batch
+        self.files, self.result, self.reporter = files, result, reporter
+        self._should_stop = should_stop
+        self.abort = threading.Event()
+        self.stopped = False
+
+    def _stop_now(self) -> bool:
+        if self.abort.is_set() or (self._should_stop is not None and self._should_stop()):
+            self.stopped = True
+        return self.stopped
+
+    def run(self) -> list[ClipText]:
+        texts = self._clean()
+        mandarin = [t for t in texts if t.needs_bert]
+        written = self._bert(mandarin) if mandarin and not self.stopped else set()
+        if not self.stopped:
+            self.reporter(len(self.todo) - len(mandarin), "labels cleaned")
+        return [t for t in texts if not t.needs_bert or t.name in written]
+
+    def _clean(self) -> list[ClipText]:
+        texts: list[ClipText] = []
+        with timed(self.result.seconds, "labels cleaned"):
+            for index, clip in enumerate(self.todo):
+                if index % _STOP_CHECK_LABELS == 0 and self._stop_now():
+                    break
+                try:
+                    texts.append(clean_clip_text(
+                        clip.name, clip.text, clip.language, readings=self.readings,
+                        polyphones=self.polyphones))  # type: ignore[arg-type]
+                except GsvError as exc:
+                    self.result.failures.append(ClipFailure(
+                        clip.line_number, clip.name, "text",
+                        f"{exc.message} {exc.advice}".strip()))
+        return texts
+
+    def _bert(self, mandarin: Sequence[ClipText]) -> set[str]:
         from gsv_core.features import BertFeatures
 
-        assert bert_dir is not None
+        assert self.bert_dir is not None
+        seconds, files = self.result.seconds, self.files
         with timed(seconds, "BERT load"):
-            bert = BertFeatures.load(bert_dir, device, dtype)
+            bert = BertFeatures.load(self.bert_dir, self.device, self.dtype)
         files.bert_dir.mkdir(parents=True, exist_ok=True)
-        for first in range(0, len(mandarin), bert_batch):
-            chunk = mandarin[first:first + bert_batch]
+        written: set[str] = set()
+        for first in range(0, len(mandarin), self.bert_batch):
+            if first and self._stop_now():   # the labels were just checked
+                break
+            chunk = mandarin[first:first + self.bert_batch]
             with timed(seconds, "BERT"):
-                features = bert_features(bert, chunk, max_batch=bert_batch, dtype=dtype)
+                features = bert_features(bert, chunk, max_batch=self.bert_batch,
+                                         dtype=self.dtype)
             with timed(seconds, "BERT write"):
                 for text, feature in zip(chunk, features, strict=True):
                     save_tensor(feature, files.bert_file(text.name))
-            reporter(len(chunk), f"BERT: {chunk[-1].name}")
-        del bert
-    reporter(len(todo) - len(mandarin), "labels cleaned")
-    return texts
+                    written.add(text.name)
+            self.reporter(len(chunk), f"BERT: {chunk[-1].name}")
+        return written
 
 
 def _record(clips: Sequence[Clip], keys: dict[str, ClipKeys], manifest: Manifest,
@@ -351,5 +450,5 @@ def _write_outputs(clips: Sequence[Clip], rows: dict[str, str], codes: dict[str,
         data = content.encode("utf-8")
         if not path.is_file() or path.read_bytes() != data:  # unchanged files keep their time
             write_atomically(path, lambda h, data=data: h.write(data))
-    manifest.file_hashes = hasher.known
+    manifest.file_hashes = hasher.used
     manifest.save(files.manifest)
