@@ -219,7 +219,8 @@ def main() -> None:
                         f"upstream's throughput; {agreement}")
         settings = (f"{count} clips x {args.clip_s:g} s zh, full-size random models, "
                     f"precision {args.precision or 'default'}, batch {args.batch_seconds:g} s; "
-                    f"re-run (all reused) {reuse_s:.1f} s")
+                    f"re-run (all reused) {reuse_s:.1f} s; model hashes cached by the warm-up run "
+                    f"(the workspace's hash cache)")
         row = table_row("bench_prepare (formatting)", device_name(device), settings, summary)
         print(row)
         if not args.no_write:
