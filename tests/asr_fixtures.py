@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -182,10 +183,17 @@ def build_tiny_sensevoice(folder: Path) -> Path:
     return _save_funasr(folder, config, build)
 
 
-def build_tiny_paraformer(folder: Path) -> Path:
+def _character_folder(folder: Path) -> list[str]:
+    """``folder`` created with the ``tokens.json`` of 20 characters (and funasr's specials)
+    that the tiny Paraformer and punctuation models read; returns the tokens."""
     folder.mkdir(parents=True, exist_ok=True)
     tokens = ["<blank>", "<s>", "</s>", *"你好世界这是一个测试我们的声音", "<unk>"]
     (folder / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    return tokens
+
+
+def build_tiny_paraformer(folder: Path) -> Path:
+    tokens = _character_folder(folder)
     decoder = {"attention_heads": 2, "linear_units": 64, "num_blocks": 1, "dropout_rate": 0.0,
                "positional_dropout_rate": 0.0, "self_attention_dropout_rate": 0.0,
                "src_attention_dropout_rate": 0.0, "att_layer_num": 1, "kernel_size": 11,
@@ -218,9 +226,7 @@ def build_tiny_paraformer(folder: Path) -> Path:
 
 def build_tiny_punctuation(folder: Path) -> Path:
     """A funasr CT-Transformer punctuation folder (a one-block SANM encoder over characters)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tokens = ["<blank>", "<s>", "</s>", *"你好世界这是一个测试我们的声音", "<unk>"]
-    (folder / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    tokens = _character_folder(folder)
     encoder = dict(_SANM, input_size=16, output_size=16, linear_units=32, num_blocks=1,
                    padding_idx=0)
     model_conf = {"ignore_id": 0, "embed_unit": 16, "att_unit": 16, "dropout_rate": 0.0,
@@ -339,26 +345,19 @@ def _once(factory: pytest.TempPathFactory, name: str, build) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_sensevoice(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _once(tmp_path_factory, "sensevoice", build_tiny_sensevoice)
+def _session_folder(name: str, build: Callable[[Path], Path]):
+    """A session fixture named ``tiny_<name>`` giving the folder ``build`` makes (once)."""
+
+    @pytest.fixture(scope="session", name=f"tiny_{name.replace('-', '_')}")
+    def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return _once(tmp_path_factory, name, build)
+
+    return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_paraformer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _once(tmp_path_factory, "paraformer", build_tiny_paraformer)
-
-
-@pytest.fixture(scope="session")
-def tiny_punctuation(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _once(tmp_path_factory, "punctuation", build_tiny_punctuation)
-
-
-@pytest.fixture(scope="session")
-def tiny_fsmn_vad(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _once(tmp_path_factory, "fsmn-vad", build_tiny_fsmn_vad)
-
-
-@pytest.fixture(scope="session")
-def tiny_whisper(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _once(tmp_path_factory, "whisper", build_tiny_whisper)
+# Test modules bind these at module level (``tiny_whisper = asr_fixtures.tiny_whisper``).
+tiny_sensevoice = _session_folder("sensevoice", build_tiny_sensevoice)
+tiny_paraformer = _session_folder("paraformer", build_tiny_paraformer)
+tiny_punctuation = _session_folder("punctuation", build_tiny_punctuation)
+tiny_fsmn_vad = _session_folder("fsmn-vad", build_tiny_fsmn_vad)
+tiny_whisper = _session_folder("whisper", build_tiny_whisper)

@@ -1,14 +1,20 @@
 """Formatting (gsv_core.prepare) end to end on tiny real models in the upstream on-disk formats.
 
 The BERT and HuBERT folders are random transformers models saved by transformers
-(tests/infer_fixtures.py); the SoVITS file is the tiny upstream-format fixture. Each test
-formats a temporary workspace, so outputs and manifests never leak between tests.
+(tests/infer_fixtures.py); the SoVITS file is the tiny upstream-format fixture.
+
+The three-clip dataset with the default request is formatted once per module
+(``formatted_once``): tests that only read its files share it; a test that changes the
+dataset or runs again gets its own copy (``formatted``), so outputs and manifests never leak
+between tests. Every other test formats a temporary workspace of its own.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +27,7 @@ from gsv_core.dataset.annotations import Clip, write_list
 from gsv_core.errors import DatasetError
 from gsv_core.features import HubertFeatures
 from gsv_core.models.checkpoint import load_sovits
-from gsv_core.prepare import ExperimentFiles, PrepareRequest, prepare_dataset
+from gsv_core.prepare import ExperimentFiles, PrepareRequest, PrepareResult, prepare_dataset
 from gsv_core.prepare.audio_step import prepare_audio
 from gsv_core.prepare.layout import SEMANTIC_HEADER
 from gsv_core.workspace import Workspace
@@ -63,16 +69,56 @@ def mtimes(folder: Path) -> dict[str, int]:
             for p in folder.rglob("*") if p.is_file() and p.name != "gsv-prepare.json"}
 
 
+@dataclass(frozen=True)
+class Formatted:
+    """A formatted dataset: the request, its result, its files, where its clips are, and
+    the (done, total) progress the run reported."""
+
+    request: PrepareRequest
+    result: PrepareResult
+    files: ExperimentFiles
+    audio_dir: Path
+    progress: list[tuple[float, float]] = field(default_factory=list)
+
+
+def format_dataset(setup, root: Path) -> Formatted:
+    list_path, audio_dir = make_dataset(root)
+    request = request_for(setup, root, list_path)
+    seen: list[tuple[float, float]] = []
+    result = prepare_dataset(request,
+                             progress=lambda done, total, message: seen.append((done, total)))
+    return Formatted(request, result, ExperimentFiles.of(request.workspace, "my voice"),
+                     audio_dir, seen)
+
+
+@pytest.fixture(scope="module")
+def formatted_once(infer_setup, tmp_path_factory) -> Formatted:
+    """The default dataset formatted once for the module; tests must only read it (a
+    formatting loads BERT, HuBERT and SoVITS: seconds each time on a loaded CPU)."""
+    return format_dataset(infer_setup, tmp_path_factory.mktemp("formatted"))
+
+
 @pytest.fixture
-def formatted(infer_setup, tmp_path):
-    list_path, audio_dir = make_dataset(tmp_path)
+def formatted(infer_setup, formatted_once, tmp_path) -> Formatted:
+    """A copy of ``formatted_once`` in ``tmp_path``, for a test that changes it.
+
+    The list is written again with the copied clips' paths, and the copy is formatted once
+    more before the test: outputs are keyed by content, so that run only records the new
+    paths' file hashes (as a second run in place would), and the test starts from a
+    formatted folder that has been run where it lies."""
+    source = formatted_once.request.workspace.root
+    shutil.copytree(source, tmp_path, dirs_exist_ok=True)  # copy2: mtimes are kept
+    audio_dir = tmp_path / formatted_once.audio_dir.relative_to(source)
+    list_path = tmp_path / formatted_once.request.list_path.relative_to(source)
+    write_list(list_path, [_clip(audio_dir, w, lang, text) for w, lang, text, _ in LABELS])
     request = request_for(infer_setup, tmp_path, list_path)
     result = prepare_dataset(request)
-    return request, result, ExperimentFiles.of(request.workspace, "my voice"), audio_dir
+    return Formatted(request, result, ExperimentFiles.of(request.workspace, "my voice"),
+                     audio_dir)
 
 
-def test_writes_upstreams_files_with_its_names_columns_and_shapes(infer_setup, formatted):
-    _, result, files, audio_dir = formatted
+def test_writes_upstreams_files_with_its_names_columns_and_shapes(formatted_once):
+    result, files, audio_dir = formatted_once.result, formatted_once.files, formatted_once.audio_dir
     assert result.exit_code == 0 and not result.failures
     assert result.computed == {"text": 3, "audio": 3, "semantic": 3}
     rows = files.name2text.read_text(encoding="utf-8").split("\n")
@@ -101,10 +147,10 @@ def test_writes_upstreams_files_with_its_names_columns_and_shapes(infer_setup, f
         assert all(0 <= int(c) < 1024 for c in codes)
 
 
-def test_features_equal_upstreams_one_clip_computation(infer_setup, formatted):
+def test_features_equal_upstreams_one_clip_computation(infer_setup, formatted_once):
     """HuBERT fed raw (no feature-extractor normalisation) with the 1145.14 mix; the codes
     are the SoVITS quantiser's for that clip alone."""
-    _, _, files, audio_dir = formatted
+    files, audio_dir = formatted_once.files, formatted_once.audio_dir
     model = HubertFeatures.load(infer_setup.hubert_dir).model
     sovits = load_sovits(infer_setup.sovits_path)
     for wav, *_ in LABELS:
@@ -118,8 +164,8 @@ def test_features_equal_upstreams_one_clip_computation(infer_setup, formatted):
         assert line == f"{wav}\t{' '.join(map(str, codes))}"
 
 
-def test_second_run_reuses_everything(infer_setup, formatted):
-    request, _, files, _ = formatted
+def test_second_run_reuses_everything(formatted):
+    request, files = formatted.request, formatted.files
     before = mtimes(files.folder)
     again = prepare_dataset(request)
     assert again.computed == {"text": 0, "audio": 0, "semantic": 0}
@@ -127,8 +173,8 @@ def test_second_run_reuses_everything(infer_setup, formatted):
     assert mtimes(files.folder) == before
 
 
-def test_changing_one_label_recomputes_only_its_text(infer_setup, formatted, tmp_path):
-    request, _, files, audio_dir = formatted
+def test_changing_one_label_recomputes_only_its_text(formatted):
+    request, files, audio_dir = formatted.request, formatted.files, formatted.audio_dir
     hubert_before = mtimes(files.hubert_dir)
     labels = [("a.wav", "ZH", "我们一起去公园吧。", 2.3), *LABELS[1:]]
     write_list(request.list_path,
@@ -139,8 +185,8 @@ def test_changing_one_label_recomputes_only_its_text(infer_setup, formatted, tmp
     assert "我们一起去公园吧." in files.name2text.read_text(encoding="utf-8")
 
 
-def test_replaced_audio_recomputes_its_features_and_codes(infer_setup, formatted):
-    request, _, files, audio_dir = formatted
+def test_replaced_audio_recomputes_its_features_and_codes(formatted):
+    request, files, audio_dir = formatted.request, formatted.files, formatted.audio_dir
     write_voiced_wav(audio_dir / "b.wav", 2.9, SAMPLE_RATE, seed=9)
     result = prepare_dataset(request)
     assert result.computed == {"text": 0, "audio": 1, "semantic": 1}
@@ -148,8 +194,8 @@ def test_replaced_audio_recomputes_its_features_and_codes(infer_setup, formatted
     assert len(samples) == int(2.9 * SAMPLE_RATE)
 
 
-def test_clips_removed_from_the_list_lose_their_files(infer_setup, formatted):
-    request, _, files, audio_dir = formatted
+def test_clips_removed_from_the_list_lose_their_files(formatted):
+    request, files, audio_dir = formatted.request, formatted.files, formatted.audio_dir
     write_list(request.list_path, [_clip(audio_dir, w, lang, text)
                                    for w, lang, text, _ in LABELS if w != "a.wav"])
     result = prepare_dataset(request)
@@ -160,9 +206,10 @@ def test_clips_removed_from_the_list_lose_their_files(infer_setup, formatted):
     assert "a.wav" not in files.name2semantic.read_text(encoding="utf-8")
 
 
-def test_a_clip_switched_from_chinese_loses_its_bert_file(infer_setup, formatted):
+def test_a_clip_switched_from_chinese_loses_its_bert_file(formatted):
     """GPT training loads 3-bert/<name>.pt whenever it exists: a stale one must go."""
-    request, _, files, audio_dir = formatted
+    request, files, audio_dir = formatted.request, formatted.files, formatted.audio_dir
+    assert files.bert_file("a.wav").exists()
     labels = [("a.wav", "EN", "Now it is English.", 2.3), *LABELS[1:]]
     write_list(request.list_path,
                [_clip(audio_dir, w, lang, text) for w, lang, text, _ in labels])
@@ -240,23 +287,19 @@ def test_a_stop_keeps_the_finished_part_and_the_next_run_continues(infer_setup, 
     assert second.computed["text"] == 0
 
 
-def test_progress_reaches_the_total(infer_setup, tmp_path):
-    list_path, _ = make_dataset(tmp_path)
-    seen = []
-    prepare_dataset(request_for(infer_setup, tmp_path, list_path),
-                    progress=lambda done, total, message: seen.append((done, total)))
+def test_progress_reaches_the_total(formatted_once):
+    seen = formatted_once.progress   # the default dataset's first formatting, reported
     assert seen and seen[-1][0] == seen[-1][1] == 6     # 3 labels + 3 clips' audio
 
 
-def test_two_devices_give_the_same_files_as_one(infer_setup, tmp_path):
-    list_path, _ = make_dataset(tmp_path)
-    one = request_for(infer_setup, tmp_path, list_path, experiment="one")
+def test_two_devices_give_the_same_files_as_one(infer_setup, formatted_once, tmp_path):
+    list_path, _ = make_dataset(tmp_path)   # the same clips and labels, made again here
     two = request_for(infer_setup, tmp_path, list_path, experiment="two",
                       devices=("cpu", "cpu"))
-    prepare_dataset(one)
     result = prepare_dataset(two)
     assert result.ok and result.devices == ("cpu", "cpu")
-    files_one = ExperimentFiles.of(one.workspace, "one")
+    assert formatted_once.result.devices == ("cpu",)
+    files_one = formatted_once.files
     files_two = ExperimentFiles.of(two.workspace, "two")
     assert files_one.name2semantic.read_text() == files_two.name2semantic.read_text()
     assert files_one.name2text.read_text() == files_two.name2text.read_text()
