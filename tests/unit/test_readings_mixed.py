@@ -49,6 +49,9 @@ MIXED_ROWS: tuple[tuple[str, str], ...] = (
      "今日は二千二十四年三月十五日です, see you on March twentieth, twenty twenty-four."),
     ("朝7:00に起きた, then I left at 8:15 a.m.",
      "朝七時に起きた, then I left at eight fifteen A M."),
+    # a name or model number set apart by spaces in Chinese text is no English speech
+    ("我买了 iPhone 15 Pro，很好用。", "我买了 iPhone 十五 Pro，很好用。"),
+    ("我的电脑是 MacBook Pro 2023 款。", "我的电脑是 MacBook Pro 二零二三款。"),
 )
 
 
@@ -101,6 +104,14 @@ def test_english_words_without_digits_in_chinese_text_keep_the_chinese_reading()
     assert _runs("OK，没问题。", "zh") == [("OK，没问题。", "zh")]
     norm = "".join(c.norm_text for c, _ in clean_runs("OK，没问题。", "auto", readings="improved"))
     assert norm.startswith("O K")
+
+
+def test_a_spaced_model_number_in_chinese_text_is_read_in_mandarin() -> None:
+    text = "我买了 iPhone 15 Pro，很好用。"
+    assert _runs(text, "zh") == [(text, "zh")]
+    # with two English words of its own besides the time, it is English speech
+    assert _runs("明天开会, see you at 3:30 p.m.", "zh")[-1] == ("see you at 3:30 p.m.", "en")
+    assert _runs("明天开会 at 3:30 p.m.", "zh") == [("明天开会 at 3:30 p.m.", "zh")]
 
 
 def test_a_colon_inside_a_time_does_not_end_the_japanese_clause() -> None:

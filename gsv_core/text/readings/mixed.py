@@ -21,9 +21,12 @@ but a reading must put them with the words they belong to:
   Mandarin); digits glued to both words (no space: "5G网络") go with the Han, kana or
   Hangul side, marks ("AirPods，很好") and spaces, and what lies between spaces, with the
   run before, as in the split;
-- English words without a digit inside text mostly in another language ("OK，没问题",
-  "iPhoneを買いました") are read with that language's rules, which keep them as written for
-  the English g2p: a Chinese speaker says "O K", not the English reading's "okay".
+- an English stretch inside text mostly in another language is read with that language's
+  rules unless it is English speech with a number in it (two words of its own besides its
+  spans: "see you at 3:30 p.m."). Those rules keep Latin words as written for the English
+  g2p: inside Chinese text "OK" is spelled O K, not the English reading's "okay", and the
+  digits of a name or model set apart by spaces ("我买了 iPhone 15 Pro") are said in
+  Mandarin, as glued ones are.
 
 Single-language modes keep reading the whole text in the mode's language
 (``bert_align.reading_language``).
@@ -43,6 +46,7 @@ __all__ = ["AUTO_MODES", "ReadingRun", "read_mixed", "reading_runs", "split_read
 AUTO_MODES: tuple[str, ...] = ("auto", "auto_yue")
 _ENGLISH = "en"
 _DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -143,9 +147,22 @@ def reading_runs(text: str, mode: str, dominant: str) -> list[ReadingRun]:
     runs = _grouped(text, _languages(text, mode, dominant, keep_spans=True))
     if dominant == _ENGLISH:
         return runs
-    languages = [dominant if run.language == _ENGLISH and not _DIGIT.search(run.text)
+    languages = [dominant if run.language == _ENGLISH and not _is_english_speech(run.text)
                  else run.language for run in runs for _ in run.text]
     return _grouped(text, languages)
+
+
+def _is_english_speech(text: str) -> bool:
+    """An English run inside mostly-CJK text that is said in English: one with digits (else
+    there is nothing to read) and two words of its own besides its spans ("see you at 3:30
+    p.m."), not a name or model number alone ("iPhone 15 Pro", "MacBook Pro 2023": a
+    Mandarin speaker says 十五, 二零二三)."""
+    if not _DIGIT.search(text):
+        return False
+    spans = find_spans(text)
+    outside = "".join(char for i, char in enumerate(text)
+                      if not any(span.start <= i < span.end for span in spans))
+    return len(_WORD.findall(outside)) >= 2
 
 
 def read_mixed(text: str, mode: str, dominant: str) -> str:
