@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from gsv_core.errors import TextError
+from gsv_core.infer.readable import SILENT_PHONES
 from gsv_core.text import BERT_DIM, CleanedText, PolyphoneBackend, check_readings, clean_text
 from gsv_core.text.bert_align import clean_runs
 
@@ -68,8 +69,8 @@ def clean_clip_text(name: str, text: str, language: str, *, readings: str,
     counts = [cleaned.word2ph for cleaned, _ in runs]
     word2ph = (tuple(n for c in counts for n in c)  # type: ignore[union-attr]
                if counts and all(c is not None for c in counts) else None)
-    if not phones:
-        raise TextError("the label has nothing to read (no phones).",
+    if not any(phone not in SILENT_PHONES for phone in phones):   # e.g. "。。。"
+        raise TextError("the label has nothing to read (no spoken phones).",
                         "Type the words spoken in the clip, or delete the clip.")
     if "\t" in norm_text or "\n" in norm_text:
         raise TextError("the label contains a tab or a line break.",
