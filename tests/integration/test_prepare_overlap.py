@@ -168,3 +168,32 @@ def test_a_changed_clip_is_hashed_again_despite_the_cache(infer_setup, tmp_path,
     write_voiced_wav(tmp_path / "clips" / "b.wav", 1.4, SAMPLE_RATE, seed=9)
     result = prepare_dataset(request(infer_setup, tmp_path, list_path, "first"))
     assert result.ok and result.computed["audio"] == 1 and result.computed["text"] == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device)")
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_formatting_on_a_gpu_matches_the_cpu(infer_setup, tmp_path, precision) -> None:
+    """The real overlapped path (both stages at once on the GPU) against the CPU run."""
+    list_path = dataset(tmp_path)
+    cpu = prepare_dataset(request(infer_setup, tmp_path, list_path, "cpu"))
+    gpu_request = PrepareRequest(list_path, "gpu", Workspace(tmp_path),
+                                 bert_dir=infer_setup.bert_dir, hubert_dir=infer_setup.hubert_dir,
+                                 sovits_path=infer_setup.sovits_path, devices=("cuda",),
+                                 precision=precision, batch_seconds=2.0, bert_batch=1)
+    assert prepare_run.stages_overlap("cuda:0")
+    gpu = prepare_dataset(gpu_request)
+    assert cpu.ok and gpu.ok and gpu.devices == ("cuda:0",)
+    ws = Workspace(tmp_path)
+    a, b = outputs(ExperimentFiles.of(ws, "cpu")), outputs(ExperimentFiles.of(ws, "gpu"))
+    assert a.keys() == b.keys() and a["text"] == b["text"]
+    tolerance = 1e-3 if precision == "fp32" else 5e-2
+    for key, value in a.items():
+        if isinstance(value, torch.Tensor):
+            assert (value.float() - b[key].float()).abs().max() < tolerance, key
+        elif key.startswith("5-wav32k"):
+            assert value == b[key], key
+    codes_a = [row.split("\t")[1].split() for row in a["codes"].split("\n")[1:] if row]
+    codes_b = [row.split("\t")[1].split() for row in b["codes"].split("\n")[1:] if row]
+    same = sum(x == y for ra, rb in zip(codes_a, codes_b, strict=True)
+               for x, y in zip(ra, rb, strict=True))
+    assert same / sum(len(r) for r in codes_a) > 0.9
