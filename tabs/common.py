@@ -6,6 +6,7 @@ module renders them as Gradio components and updates.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,29 @@ class DatasetInputs:
 
     def components(self) -> list[gr.components.Component]:
         return [self.minutes, self.p95_slice_s, self.clip_count, self.quality, self.reviewed_pct]
+
+
+class StopRequests:
+    """Which browser sessions asked to stop their running request (a Stop button sets it,
+    the work in progress polls ``checker``); shared by the tabs that run work in-process."""
+
+    def __init__(self) -> None:
+        self._sessions: set[str] = set()
+        self._lock = threading.Lock()
+
+    def request(self, session: str) -> None:
+        with self._lock:
+            self._sessions.add(session)
+
+    def clear(self, session: str) -> None:
+        with self._lock:
+            self._sessions.discard(session)
+
+    def checker(self, session: str) -> Callable[[], bool]:
+        def should_stop() -> bool:
+            with self._lock:
+                return session in self._sessions
+        return should_stop
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""Dataset tab: slice, transcribe, proofread, measure and summarise a dataset.
+"""Dataset tab: slice, transcribe, proofread, measure, summarise and format a dataset.
 
-Layout and events only: ``slicer``, ``proofread`` and ``quality`` build their sections and
-hold their handlers; the work is ``gsv_core.dataset``'s. The dataset summary at the end is
-what every other tab's limits read (``ctx.dataset``): the quality report and the review
-marks fill it in ("measured"), and the user may still type over a field ("overridden").
-ASR and formatting arrive in later releases; their buttons say so.
+Layout and events only: ``slicer``, ``asr``, ``proofread``, ``quality`` and ``format`` build
+their sections and hold their handlers; the work is ``gsv_core.dataset``'s (and
+``gsv_core.prepare``'s, in a background job, for formatting). The dataset summary is what
+every other tab's limits read (``ctx.dataset``): the quality report and the review marks
+fill it in ("measured"), and the user may still type over a field ("overridden").
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from tabs.common import (
     AppContext,
     DatasetInputs,
     GovernedControl,
+    StopRequests,
     echo_update,
     governed_update,
-    not_available_button,
     notice_markdown,
     reason_markdown,
     refresh_live,
@@ -36,14 +36,14 @@ from tabs.common import (
     why_accordion,
     why_markdown,
 )
-from tabs.dataset import proofread, quality, slicer
+from tabs.dataset import asr, proofread, quality, slicer
+from tabs.dataset import format as formatting
+from tabs.dataset.asr import AsrArea
+from tabs.dataset.format import FormatArea
 from tabs.dataset.proofread import ProofreadArea, ProofreadRuntime
 from tabs.dataset.quality import QualityArea
 from tabs.dataset.slicer import SlicerArea
 from tabs.governed import GovernedNumber, GovernedSlider
-from tabs.infer.run import StopRequests
-
-ASR_LANGUAGES = ("zh", "yue", "en", "ja", "ko", "auto")
 
 
 @dataclass
@@ -53,10 +53,12 @@ class DatasetTab:
     slice_why: gr.Markdown
     advice_md: gr.Markdown
     slicer: SlicerArea
+    asr: AsrArea
     proofread: ProofreadArea
     quality: QualityArea
     measured: gr.State          # the fields measured so far (``ui_support.FIELDS`` keys)
     provenance: gr.Markdown     # which summary field is measured, overridden or typed
+    formatting: FormatArea
 
     def outputs(self) -> list[gr.components.Component]:
         """What ``refresh`` returns, in order."""
@@ -70,19 +72,6 @@ def _slicer_section(ctx: AppContext) -> tuple[SlicerArea, gr.Markdown]:
         area = slicer.build(ctx)
         slice_why = why_accordion(t, "slice-why")
     return area, slice_why
-
-
-def _asr_section(ctx: AppContext) -> None:
-    t = ctx.t
-    with gr.Accordion(t("2. Transcribe (ASR)"), open=False):
-        with gr.Row():
-            gr.Textbox(label=t("Slices folder"), value=str(ctx.workspace.slicer_dir),
-                       info=t("The folder of clips to transcribe."))
-            gr.Dropdown(list(ASR_LANGUAGES), value="zh", label=t("Language"),
-                        info=t("Chinese and Cantonese use FunASR; other languages Faster Whisper."))
-            gr.Dropdown(["float32", "float16", "int8"], value="float32", label=t("Precision"),
-                        info=t("float16/int8 are faster on a GPU with a small accuracy cost."))
-        not_available_button(t("Transcribe"), t("arrives with the dataset release"), t)
 
 
 # The summary fields' own explanations, shown while their value is fine (``field_infos``).
@@ -155,19 +144,19 @@ def show_provenance(ctx: AppContext, measured: dict, *values: object) -> str:
 def build(ctx: AppContext) -> DatasetTab:
     t = ctx.t
     slicer_area, slice_why = _slicer_section(ctx)
-    _asr_section(ctx)
+    asr_area = asr.section(ctx)
     with gr.Accordion(t("3. Proofread the labels"), open=True):
         proofread_area = proofread.build(ctx)
     with gr.Accordion(t("4. Quality report"), open=True):
         quality_area = quality.build(ctx)
     inputs, provenance = _summary_section(ctx)
     advice_md = gr.Markdown(elem_id="dataset-advice")
-    with gr.Accordion(t("6. Format for training"), open=False):
-        not_available_button(t("Format for training"), t("arrives with the dataset release"), t)
+    format_area = formatting.section(ctx)
     measured = gr.State({})
     ctx.dataset = inputs
     return DatasetTab(inputs, slicer_area.slice_length, slice_why, advice_md, slicer_area,
-                      proofread_area, quality_area, measured, provenance)
+                      asr_area, proofread_area, quality_area, measured, provenance,
+                      format_area)
 
 
 def field_problems(t: Translator, minutes: float | None, p95_slice_s: float | None,
@@ -225,8 +214,10 @@ def wire(tab: DatasetTab, ctx: AppContext) -> None:
     gr.on([user_edit(component) for component in fields], **provenance)
     stops = StopRequests()
     _wire_slicer(tab.slicer, ctx, stops)
+    asr.wire(tab.asr, ctx, stops, tab.proofread.list_path)
     _wire_proofread(tab, ctx, provenance)
     _wire_quality(tab, ctx, stops, provenance)
+    formatting.wire(tab.formatting, ctx, tab.proofread.list_path)
 
 
 def _stop_button(button: gr.Button, stops: StopRequests, prefix: str) -> None:

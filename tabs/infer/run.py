@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from gsv_core.errors import GsvError, ModelMissing
 from gsv_core.i18n import Translator
 from gsv_core.infer.history import SessionHistory, record
 from gsv_core.infer.lazy import LazyEngine
-from tabs.common import AppContext, error_markdown
+from tabs.common import AppContext, StopRequests, error_markdown  # StopRequests re-exported
 from tabs.infer.sections.output import history_updates
 from tabs.infer.sections.sampling import batch_limit, engine_device, seed_value
 
@@ -53,28 +53,6 @@ def _new_engine(ctx: AppContext) -> InferenceEngine:
 
     # The device the batch size control was built for (sampling.batch_limit).
     return InferenceEngine(ctx.workspace, device=engine_device(ctx.profile))
-
-
-class StopRequests:
-    """Which browser sessions asked to stop their running request."""
-
-    def __init__(self) -> None:
-        self._sessions: set[str] = set()
-        self._lock = threading.Lock()
-
-    def request(self, session: str) -> None:
-        with self._lock:
-            self._sessions.add(session)
-
-    def clear(self, session: str) -> None:
-        with self._lock:
-            self._sessions.discard(session)
-
-    def checker(self, session: str) -> Callable[[], bool]:
-        def should_stop() -> bool:
-            with self._lock:
-                return session in self._sessions
-        return should_stop
 
 
 @dataclass
