@@ -46,7 +46,8 @@ from gsv_core.guidelines.tables import (
     QUALITY_SILENCE_DBFS,
 )
 
-__all__ = ["FRAME_S", "AudioMeasures", "frame_levels_db", "measure_audio", "reverb_time_s"]
+__all__ = ["FRAME_S", "AudioMeasures", "clipped_fraction", "frame_levels_db", "measure_audio",
+           "reverb_time_s"]
 
 FRAME_S = 0.010                 # level frames: 10 ms
 LEVEL_FLOOR_DB = -120.0         # the level of a frame of digital silence
@@ -115,6 +116,12 @@ def _lufs(audio: np.ndarray, rate: int) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def clipped_fraction(audio: np.ndarray) -> float:
+    """The share of samples at or above full scale (``QUALITY_CLIP_LEVEL``), any shape."""
+    magnitude = np.abs(np.asarray(audio, dtype=np.float32))
+    return float(np.count_nonzero(magnitude >= QUALITY_CLIP_LEVEL)) / max(1, magnitude.size)
+
+
 def measure_audio(audio: np.ndarray, rate: int) -> AudioMeasures:
     """Measure ``audio`` ``[samples, channels]`` float in [-1, 1] at ``rate`` Hz."""
     audio = np.asarray(audio, dtype=np.float32)
@@ -122,7 +129,7 @@ def measure_audio(audio: np.ndarray, rate: int) -> AudioMeasures:
         audio = audio[:, None]
     magnitude = np.abs(audio)
     peak = float(magnitude.max()) if magnitude.size else 0.0
-    clipped = float(np.count_nonzero(magnitude >= QUALITY_CLIP_LEVEL)) / max(1, magnitude.size)
+    clipped = clipped_fraction(magnitude)
     mono = audio.mean(axis=1) if audio.shape[1] > 1 else audio[:, 0]
     levels = frame_levels_db(mono, rate)
     speech = float(np.percentile(levels, SPEECH_PERCENTILE))

@@ -108,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"had the name) from {result.audio_s / 60:.1f} min of audio in {result.output_dir}")
     if result.cleaned:
         print(f"{len(result.cleaned)} cleaned recording(s) kept in {result.cleaned[0].parent}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for notice in result.notices:
         print(notice, file=sys.stderr)
     for failure in result.failures:

@@ -54,6 +54,7 @@ from gsv_core.atomic_write import write_atomically
 from gsv_core.audio import MAX_WAV_VALUE, SAMPLE_RATE
 from gsv_core.dataset.audio_read import AUDIO_SUFFIXES, read_mono
 from gsv_core.dataset.denoise import DEFAULT_STRENGTH, DenoiseOptions, denoise, denoise_status
+from gsv_core.dataset.quality_measures import clipped_fraction
 from gsv_core.dataset.separate import separate_vocals, separation_status
 from gsv_core.dataset.slicer import (
     SlicerOptions,
@@ -62,6 +63,7 @@ from gsv_core.dataset.slicer import (
     vocal_separation_status,
 )
 from gsv_core.errors import ConfigError, DatasetError, GsvError
+from gsv_core.guidelines.tables import QUALITY_CLIPPED_FRACTION_MAX
 from gsv_core.workspace import Workspace
 
 __all__ = [
@@ -149,6 +151,7 @@ class SliceJobResult:
     stopped: bool = False
     notices: tuple[str, ...] = ()       # clean-up steps skipped for the whole job, and why
     cleaned: tuple[Path, ...] = ()      # cleaned recordings kept (CleanupOptions.keep_dir)
+    warnings: tuple[str, ...] = ()      # sliced, but the recording has a problem (clipping)
 
     @property
     def ok(self) -> bool:
@@ -164,6 +167,7 @@ class _FileOutcome:
     audio_s: float = 0.0
     failure: FileFailure | None = None
     cleaned: Path | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +336,21 @@ def _read_cleaned(task: _Task) -> tuple[np.ndarray, Path | None]:
     return audio, kept
 
 
+def _clipping_warning(source: Path, audio: np.ndarray) -> str | None:
+    """Why a clipped recording deserves a look, or None (Q-1's clipping check).
+
+    Slicing peak-normalises every slice (as upstream), which brings clipped tops below full
+    scale: the quality report of the slices cannot see the clipping any more, so it is
+    reported here, on the recording itself, before its slices are normalised.
+    """
+    fraction = clipped_fraction(audio)
+    if fraction <= QUALITY_CLIPPED_FRACTION_MAX:
+        return None
+    return (f"{source.name}: {100 * fraction:.2f} % of its samples are clipped (at full "
+            "scale). Its slices are normalised, so the quality report cannot show it; record "
+            "it again at a lower level if you can, or leave its slices out.")
+
+
 def _slice_one(task: _Task) -> _FileOutcome:
     """Decode, cut, normalise and write one input. Never raises: a failure is reported, so
     that one bad file cannot stop the batch (X-5)."""
@@ -346,13 +365,14 @@ def _slice_one(task: _Task) -> _FileOutcome:
                 f"{str(task.source)!r} has no sound louder than the silence threshold "
                 f"({task.options.threshold_db:g} dB).",
                 "Check the recording; if it is just quiet, lower threshold_db (e.g. -45).")
+        warning = _clipping_warning(task.source, audio)
         written = []
         for start, end in cuts:
             samples = _to_int16(normalize_slice(audio[start:end], task.options))
             path, status = _write_slice(task.output_dir, task.name, start, end, samples)
             written.append(WrittenSlice(path, task.source, start, end, status))
         return _FileOutcome(task.source, tuple(written), audio.shape[0] / SAMPLE_RATE,
-                            cleaned=kept)
+                            cleaned=kept, warning=warning)
     except GsvError as exc:
         failure = FileFailure(task.source, exc.message, exc.advice, exc.details)
     except OSError as exc:  # disk full, permissions: this file is lost, the others may not be
@@ -445,6 +465,7 @@ def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLik
         stopped=bool(not_started),
         notices=notices,
         cleaned=tuple(o.cleaned for o in outcomes if o.cleaned is not None),
+        warnings=tuple(o.warning for o in outcomes if o.warning is not None),
     )
 
 

@@ -176,12 +176,13 @@ def result_markdown(t: Translator, result: SliceJobResult) -> str:
     """What the job did: slices written, failures with what to do, files not started."""
     written = sum(s.status != "unchanged" for s in result.slices)
     unchanged = len(result.slices) - written
-    head = "✅ " if result.ok and not result.notices else "⚠️ "
+    head = "✅ " if result.ok and not result.notices and not result.warnings else "⚠️ "
     parts = [head + t("{written} slices written to {folder} ({unchanged} already there), "
                       "{minutes:.1f} minutes of audio.", written=written,
                       folder=f"`{result.output_dir}`", unchanged=unchanged,
                       minutes=result.audio_s / 60)]
     parts.extend("⚠️ " + notice for notice in result.notices)
+    parts.extend("⚠️ " + warning for warning in result.warnings)
     if result.cleaned:
         parts.append(t("{count} cleaned recording(s) kept in {folder}.",
                        count=len(result.cleaned), folder=f"`{result.cleaned[0].parent}`"))

@@ -163,6 +163,12 @@ def test_the_slicer_reports_the_corrupt_file_and_skips_only_it(pipeline: Pipelin
     assert sliced_sources == {f.path.name for f in pipeline.speech.files} - {"broken.wav"}
 
 
+def test_the_slicer_warns_about_the_clipped_recording_only(pipeline: Pipeline) -> None:
+    """Its slices are normalised below full scale (the quality report of the slices cannot
+    see the clipping), so the slicer says it, on the recording."""
+    assert [w.split(":")[0] for w in pipeline.sliced.warnings] == ["clipped.wav"]
+
+
 def test_no_slice_is_longer_than_the_maximum_and_none_cuts_a_sentence(
         pipeline: Pipeline) -> None:
     assert max(p.duration_s for p in pipeline.sliced.slices) <= MAX_SLICE_S

@@ -268,3 +268,16 @@ def test_default_output_dir_is_named_after_the_input(tmp_path: Path) -> None:
 def test_slice_name_pads_offsets_to_ten_digits() -> None:
     assert slice_name("a.wav", 0, 123) == "a.wav_0000000000_0000000123.wav"
     assert slice_name("a.wav", 5, 6, copy=3) == "a.wav_0000000005_0000000006-3.wav"
+
+
+def test_a_clipped_recording_is_warned_about_before_its_slices_are_normalised(
+        tmp_path: Path) -> None:
+    clipped = np.clip(speech_like(1) * 3.0, -1.0, 1.0)   # flat tops at full scale
+    write_wav(tmp_path / "in" / "clipped.wav", clipped)
+    write_wav(tmp_path / "in" / "clean.wav", speech_like(2))
+    result = slice_audio(tmp_path / "in", tmp_path / "out")
+    assert result.ok and len(result.warnings) == 1
+    assert result.warnings[0].startswith("clipped.wav: ") and "clipped" in result.warnings[0]
+    peaks = [np.abs(sf.read(s.path)[0]).max() for s in result.slices
+             if s.source.name == "clipped.wav"]
+    assert peaks and max(peaks) < 0.99   # why: the slices alone no longer look clipped
