@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, str], None]   # (done, total, message)
 
-TEXT_KEY_VERSION = 1
-_STOP_CHECK_LABELS = 64   # labels cleaned between two looks at the Stop request   # bump when the front end's output for the same label changes
+TEXT_KEY_VERSION = 1   # bump when the front end's output for the same label changes
+_STOP_CHECK_LABELS = 64   # labels cleaned between two looks at the Stop request
 
 
 @dataclass(frozen=True)
