@@ -4,13 +4,11 @@
     result = prepare_dataset(PrepareRequest(list_path, "my voice", workspace))
 
 Modules, one job each: ``validate`` (refuse a bad list, every line named), ``text_step``
-(2-name2text rows, 3-bert), ``text_stage`` (the text half, here or in its own process),
-``audio_step`` (upstream's loudness mix, 5-wav32k, HuBERT input), ``hubert_batch`` (several
-clips per forward pass, equal to one at a time), ``audio_stage`` (one device's HuBERT +
-semantic work), ``feature_files`` (writing them), ``sharding`` (several devices),
-``manifest`` (what each output was made from), ``run`` (the whole run), ``cli``
-(``gsv-studio prepare``), ``job`` (the UI's background job). Importing this package loads
-no model.
+(2-name2text rows, 3-bert), ``audio_step`` (upstream's loudness mix, 5-wav32k, HuBERT
+input), ``hubert_batch`` (several clips per forward pass, equal to one at a time),
+``audio_stage`` (one device's HuBERT + semantic work), ``feature_files`` (writing them),
+``sharding`` (several devices), ``manifest`` (what each output was made from), ``run`` (the
+whole run), ``cli`` (``gsv-studio prepare``). Importing this package loads no model.
 """
 
 from gsv_core.prepare.layout import ExperimentFiles

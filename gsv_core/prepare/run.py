@@ -2,10 +2,9 @@
 
 :func:`prepare_dataset` checks the list (``validate``), works out from the manifest which
 outputs are missing or stale (``manifest``), cleans the changed labels and computes BERT
-features on the first device (``text_stage``), and HuBERT, 5-wav32k and semantic codes on
+features on the first device (``text_step``), then HuBERT, 5-wav32k and semantic codes on
 each device (``audio_stage``; several devices: one spawned worker each, clips balanced by
-length) — on a GPU both stages at once, the text stage in a spawned process of its own —
-and writes ``2-name2text.txt``, ``6-name2semantic.tsv`` and the manifest last.
+length), and writes ``2-name2text.txt``, ``6-name2semantic.tsv`` and the manifest last.
 
 A clip that fails (unreadable audio, nothing to read in its label…) is left out with its
 line named in the result; the others are formatted. A stop keeps everything finished so
@@ -15,19 +14,20 @@ files of clips that failed, are deleted — only files this tool recorded in the
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from gsv_core.dataset.annotations import Clip
-from gsv_core.errors import ConfigError
+from gsv_core.errors import ConfigError, GsvError
 from gsv_core.prepare.audio_stage import AudioOutcome, AudioTask, DeviceModels, run_audio_stage
+from gsv_core.prepare.feature_files import save_tensor
 from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles, hash_cache_file
 from gsv_core.prepare.manifest import (
     ClipKeys,
@@ -39,10 +39,7 @@ from gsv_core.prepare.manifest import (
 )
 from gsv_core.prepare.outcome import ClipFailure, PrepareResult, timed
 from gsv_core.prepare.sharding import run_sharded
-from gsv_core.prepare.text_stage import TextOutcome, TextWork
-from gsv_core.prepare.text_stage import run_here as run_text_here
-from gsv_core.prepare.text_stage import run_in_process as run_text_in_process
-from gsv_core.prepare.text_step import ClipText
+from gsv_core.prepare.text_step import ClipText, bert_features, clean_clip_text
 from gsv_core.prepare.validate import checked_clips
 from gsv_core.text import DEFAULT_READINGS, check_readings
 from gsv_core.workspace import Workspace
@@ -54,6 +51,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, float, str], None]   # (done, total, message)
 
 TEXT_KEY_VERSION = 1   # bump when the front end's output for the same label changes
+_STOP_CHECK_LABELS = 64   # labels cleaned between two looks at the Stop request
 
 
 @dataclass(frozen=True)
@@ -207,29 +205,24 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
     reporter = _Reporter(progress, len(text_todo) + len(semantic_todo))
 
     rows = {name: row for name, row in old_rows.items() if name in keys}
-    work = TextWork(tuple(text_todo), readings, request.workspace, request.bert_dir,
-                    models.bert, devices[0], str(dtype).removeprefix("torch."),
-                    request.bert_batch, files)
+    text_stage = _TextStage(text_todo, readings, polyphones, models.bert, devices[0], dtype,
+                            request.bert_batch, files, result, reporter, should_stop)
     tasks = [AudioTask(c.name, os.fspath(c.audio_path), c.line_number,
                        hubert=c.name in fresh_audio, seconds=seconds[c.name] or 0.0)
              for c in semantic_todo]
     specs = [DeviceModels(os.fspath(models.hubert), os.fspath(models.sovits), device,
                           str(dtype).removeprefix("torch."), request.batch_seconds)
              for device in devices]
-    asked_stop = should_stop or (lambda: False)
-    if stages_overlap(devices[0]) and text_todo:
-        text, outcome = _both_stages(work, tasks, files, specs, reporter, asked_stop)
+    if stages_overlap(devices[0]):
+        texts, outcome = _both_stages(text_stage, tasks, files, specs, reporter, should_stop)
     else:
-        text = run_text_here(work, polyphones, reporter, asked_stop)
-        outcome = (AudioOutcome(stopped=True) if text.stopped
+        texts = text_stage.run()
+        outcome = (AudioOutcome(stopped=True) if text_stage.stopped
                    else _audio_stage(tasks, files, specs, reporter, should_stop))
-    texts = text.texts
     rows.update({t.name: t.row() for t in texts})
     result.computed["text"] = len(texts)
     result.reused["text"] = len(clips) - len(text_todo)
-    outcome.stopped = outcome.stopped or text.stopped
-    phases.update(text.seconds)
-    result.failures.extend(text.failures)
+    outcome.stopped = outcome.stopped or text_stage.stopped
     result.failures.extend(outcome.failures)
     result.failures.sort(key=lambda failure: failure.line_number)
     result.stopped = outcome.stopped
@@ -250,8 +243,8 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
 
 
 def stages_overlap(device: str) -> bool:
-    """Whether the text stage runs beside the audio stage (in its own process): on a GPU,
-    where the audio stage mostly waits; on the CPU the two would only share its cores."""
+    """Whether the text stage runs beside the audio stage: on a GPU, where the audio stage
+    mostly waits; on the CPU the two would only share its cores, so one after the other."""
     return device.startswith("cuda")
 
 
@@ -264,22 +257,34 @@ def _audio_stage(tasks: Sequence[AudioTask], files: ExperimentFiles,
     return run_sharded(tasks, files, specs, progress=reporter, should_stop=should_stop)
 
 
-def _both_stages(work: TextWork, tasks: Sequence[AudioTask], files: ExperimentFiles,
+def _both_stages(text_stage: _TextStage, tasks: Sequence[AudioTask], files: ExperimentFiles,
                  specs: Sequence[DeviceModels], reporter: _Reporter,
-                 should_stop: Callable[[], bool]) -> tuple[TextOutcome, AudioOutcome]:
-    """The text stage in its own process while the audio stage runs here: together they
-    take about as long as the longer one. An error in either stops the other, then is
-    raised (the text stage's first)."""
-    text = run_text_in_process(work, reporter, should_stop)
-    try:
-        outcome = _audio_stage(tasks, files, specs, reporter,
-                               lambda: text.failed or should_stop())
-    except BaseException:
-        text.abort()
-        with contextlib.suppress(Exception):
-            text.result()
-        raise
-    return text.result(), outcome   # re-raises the text stage's error
+                 should_stop: Callable[[], bool] | None
+                 ) -> tuple[list[ClipText], AudioOutcome]:
+    """The text stage on a thread while the audio stage runs: cleaning labels is CPU work
+    and the audio stage mostly waits for the GPU and the disk, so together they take about
+    as long as the longer one. An error in either stops the other, then is raised."""
+    failed = threading.Event()
+
+    def stop_audio() -> bool:
+        return failed.is_set() or (should_stop is not None and should_stop())
+
+    def text_thread() -> list[ClipText]:
+        try:
+            return text_stage.run()
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(1, thread_name_prefix="prepare-text") as pool:
+        texts_future = pool.submit(text_thread)
+        try:
+            outcome = _audio_stage(tasks, files, specs, reporter, stop_audio)
+        except BaseException:
+            text_stage.abort.set()
+            raise
+        texts = texts_future.result()   # re-raises the text stage's error
+    return texts, outcome
 
 
 def _polyphones(request: PrepareRequest, clips: Sequence[Clip]) -> object | None:
@@ -304,6 +309,78 @@ def _stale_audio(clip: Clip, keys: dict[str, ClipKeys], manifest: Manifest,
     return (recorded is None or recorded.audio != keys[clip.name].audio
             or not files.hubert_file(clip.name).is_file()
             or not files.wav32k_file(clip.name).is_file())
+
+
+class _TextStage:
+    """Clean the labels to do, then compute and write the BERT features of the Mandarin ones.
+
+    ``run`` returns the cleaned labels whose outputs are complete; a stop (the user's, or
+    ``abort`` when the audio stage failed) ends it between labels or BERT batches.
+    """
+
+    def __init__(self, todo: Sequence[Clip], readings: str, polyphones: object | None,
+                 bert_dir: Path | None, device: str, dtype: torch.dtype, bert_batch: int,
+                 files: ExperimentFiles, result: PrepareResult, reporter: _Reporter,
+                 should_stop: Callable[[], bool] | None) -> None:
+        self.todo, self.readings, self.polyphones = todo, readings, polyphones
+        self.bert_dir, self.device, self.dtype, self.bert_batch = bert_dir, device, dtype, \
+            bert_batch
+        self.files, self.result, self.reporter = files, result, reporter
+        self._should_stop = should_stop
+        self.abort = threading.Event()
+        self.stopped = False
+
+    def _stop_now(self) -> bool:
+        if self.abort.is_set() or (self._should_stop is not None and self._should_stop()):
+            self.stopped = True
+        return self.stopped
+
+    def run(self) -> list[ClipText]:
+        texts = self._clean()
+        mandarin = [t for t in texts if t.needs_bert]
+        written = self._bert(mandarin) if mandarin and not self.stopped else set()
+        if not self.stopped:
+            self.reporter(len(self.todo) - len(mandarin), "labels cleaned")
+        return [t for t in texts if not t.needs_bert or t.name in written]
+
+    def _clean(self) -> list[ClipText]:
+        texts: list[ClipText] = []
+        with timed(self.result.seconds, "labels cleaned"):
+            for index, clip in enumerate(self.todo):
+                if index % _STOP_CHECK_LABELS == 0 and self._stop_now():
+                    break
+                try:
+                    texts.append(clean_clip_text(
+                        clip.name, clip.text, clip.language, readings=self.readings,
+                        polyphones=self.polyphones))  # type: ignore[arg-type]
+                except GsvError as exc:
+                    self.result.failures.append(ClipFailure(
+                        clip.line_number, clip.name, "text",
+                        f"{exc.message} {exc.advice}".strip()))
+        return texts
+
+    def _bert(self, mandarin: Sequence[ClipText]) -> set[str]:
+        from gsv_core.features import BertFeatures
+
+        assert self.bert_dir is not None
+        seconds, files = self.result.seconds, self.files
+        with timed(seconds, "BERT load"):
+            bert = BertFeatures.load(self.bert_dir, self.device, self.dtype)
+        files.bert_dir.mkdir(parents=True, exist_ok=True)
+        written: set[str] = set()
+        for first in range(0, len(mandarin), self.bert_batch):
+            if first and self._stop_now():   # the labels were just checked
+                break
+            chunk = mandarin[first:first + self.bert_batch]
+            with timed(seconds, "BERT"):
+                features = bert_features(bert, chunk, max_batch=self.bert_batch,
+                                         dtype=self.dtype)
+            with timed(seconds, "BERT write"):
+                for text, feature in zip(chunk, features, strict=True):
+                    save_tensor(feature, files.bert_file(text.name))
+                    written.add(text.name)
+            self.reporter(len(chunk), f"BERT: {chunk[-1].name}")
+        return written
 
 
 def _record(clips: Sequence[Clip], keys: dict[str, ClipKeys], manifest: Manifest,

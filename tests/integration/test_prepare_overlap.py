@@ -1,16 +1,14 @@
 """Formatting's speed-ups keep its outputs: the text stage beside the audio stage, writer
 threads, and the workspace's cache of file hashes.
 
-On a GPU the text stage runs in a spawned process beside the audio stage
-(``run.stages_overlap``); here, without a GPU, the tests force that path on the CPU so the
-process, its progress relay and its stop are exercised.
+On a GPU the text stage runs on a thread beside the audio stage (``run.stages_overlap``);
+here, without a GPU, the tests force that path on the CPU so its threading is exercised.
 A failing write is injected by replacing ``save_tensor`` for one clip (a full disk cannot be
 made here).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -113,14 +111,13 @@ def test_an_error_in_the_text_stage_stops_the_audio_stage_and_is_raised(
         infer_setup, tmp_path, monkeypatch) -> None:
     list_path = dataset(tmp_path)
     monkeypatch.setattr(prepare_run, "stages_overlap", lambda device: True)
-    broken = tmp_path / "broken-bert"
-    shutil.copytree(infer_setup.bert_dir, broken)
-    (broken / "config.json").write_text("{ not json", encoding="utf-8")
-    bad = PrepareRequest(list_path, "voice", Workspace(tmp_path), bert_dir=broken,
-                         hubert_dir=infer_setup.hubert_dir, sovits_path=infer_setup.sovits_path,
-                         devices=("cpu",), batch_seconds=2.0, bert_batch=1)
-    with pytest.raises(Exception, match=r"(?i)json|config"):
-        prepare_dataset(bad)   # raised in the text process, brought back here
+
+    def broken_bert(*args, **kwargs):
+        raise RuntimeError("BERT blew up")
+
+    monkeypatch.setattr(prepare_run, "bert_features", broken_bert)
+    with pytest.raises(RuntimeError, match="BERT blew up"):
+        prepare_dataset(request(infer_setup, tmp_path, list_path))
     files = ExperimentFiles.of(Workspace(tmp_path), "voice")
     assert not files.manifest.exists()   # nothing recorded as done
 
