@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gsv_core.job_events import JobEvent
-from gsv_core.jobs import JobHandle, JobState, JobStatus, list_jobs
+from gsv_core.jobs import JobHandle, JobStatus, list_jobs
 
 __all__ = ["JobSnapshot", "JobWatcher", "LogLine", "find_job", "running_jobs"]
 
@@ -40,10 +40,10 @@ class LogLine:
 class JobSnapshot:
     """A job as a screen shows it at one moment.
 
-    ``done``/``total`` are the last progress event's (None before the first, ``total`` None
-    when the job does not know it); ``message`` is that event's text. ``state``, ``cause``,
-    ``advice``, ``details``, ``exit_code``, ``result`` and ``stop_requested`` are those of
-    :class:`~gsv_core.jobs.JobStatus`; ``args`` and ``label`` what the job was started with.
+    ``status`` is the job's :class:`~gsv_core.jobs.JobStatus` (state, cause, advice,
+    details, exit code, result, stop requested); ``done``/``total`` are the last progress
+    event's (None before the first, ``total`` None when the job does not know it);
+    ``message`` is that event's text; ``args`` and ``label`` what the job was started with.
     """
 
     job_id: str
@@ -51,22 +51,15 @@ class JobSnapshot:
     label: str
     args: Mapping[str, Any]
     created_at: float | None
-    state: JobState
+    status: JobStatus
     done: float | None = None
     total: float | None = None
     message: str = ""
-    cause: str = ""
-    advice: str = ""
-    details: str = ""
-    exit_code: int | None = None
-    has_result: bool = False
-    result: Any = None
-    stop_requested: bool = False
     logs: tuple[LogLine, ...] = field(default_factory=tuple)
 
     @property
     def finished(self) -> bool:
-        return self.state != "running"
+        return self.status.finished
 
     @property
     def fraction(self) -> float | None:
@@ -150,11 +143,8 @@ class JobWatcher:
         created = handle.spec.get("created_at")
         return JobSnapshot(
             job_id=handle.id, job_dir=handle.job_dir, label=handle.label, args=handle.args,
-            created_at=None if created is None else float(created), state=status.state,
-            done=self._done, total=self._total, message=self._message, cause=status.cause,
-            advice=status.advice, details=status.details, exit_code=status.exit_code,
-            has_result=status.has_result, result=status.result,
-            stop_requested=status.stop_requested, logs=tuple(self._logs))
+            created_at=None if created is None else float(created), status=status,
+            done=self._done, total=self._total, message=self._message, logs=tuple(self._logs))
 
 
 def _jobs(folders: Iterable[Path], target: str | None) -> list[JobHandle]:

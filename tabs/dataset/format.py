@@ -152,19 +152,20 @@ def status_markdown(t: Translator, snapshot: JobSnapshot) -> str:
     """The status text of a formatting job: running, formatted (with failures), stopped, or
     failed with its cause and what to do."""
     experiment = f"`{snapshot.args.get('experiment', '?')}`"
-    result: Mapping[str, Any] = snapshot.result if isinstance(snapshot.result, Mapping) else {}
+    status = snapshot.status
+    result: Mapping[str, Any] = status.result if isinstance(status.result, Mapping) else {}
     folder = f"`{result.get('folder', '')}`"
     when = _started(snapshot)
-    if snapshot.state == "running":
+    if snapshot.status.state == "running":
         doing = snapshot.message or t("starting")
         if snapshot.steps is not None and snapshot.steps[1]:
             doing += f" ({snapshot.steps[0]}/{snapshot.steps[1]})"
         head = (t("Stopping the formatting of {experiment}…", experiment=experiment)
-                if snapshot.stop_requested else
+                if snapshot.status.stop_requested else
                 t("Formatting {experiment} (started {when}): {doing}", experiment=experiment,
                   when=when, doing=doing))
         return "⏳ " + head
-    if snapshot.state == "succeeded":
+    if snapshot.status.state == "succeeded":
         failures = result.get("failures") or []
         if failures:
             head = "⚠️ " + t("{experiment} formatted in {folder}, but {count} of {clips} clip(s) "
@@ -176,7 +177,7 @@ def status_markdown(t: Translator, snapshot: JobSnapshot) -> str:
                              experiment=experiment, clips=result.get("clips", "?"),
                              folder=folder)
         return "\n\n".join(filter(None, [head, _counts(t, result), _timing(t, result)]))
-    if snapshot.state == "stopped":
+    if snapshot.status.state == "stopped":
         parts = ["⏹ " + t("The formatting of {experiment} was stopped (started {when}); what "
                          "was finished is kept, and formatting again continues from there.",
                          experiment=experiment, when=when)]
@@ -184,21 +185,21 @@ def status_markdown(t: Translator, snapshot: JobSnapshot) -> str:
             parts.append(_counts(t, result))
         return "\n\n".join(parts)
     parts = ["❌ " + t("The formatting of {experiment} failed: {cause}", experiment=experiment,
-                      cause=snapshot.cause)]
-    if snapshot.advice:
-        parts.append("➡️ " + snapshot.advice)
+                      cause=snapshot.status.cause)]
+    if snapshot.status.advice:
+        parts.append("➡️ " + snapshot.status.advice)
         parts.append(_details(snapshot.log_text("error")))
     else:  # not an error the library raised on purpose: show where it ended, and the log
         parts.append(t("This is unexpected. The job's log is {log}.",
                        log=f"`{snapshot.job_dir / 'stderr.log'}`"))
-        parts.append(_details("\n".join(snapshot.details.splitlines()[-DETAIL_LINES:])))
+        parts.append(_details("\n".join(snapshot.status.details.splitlines()[-DETAIL_LINES:])))
     return "\n\n".join(filter(None, parts))
 
 
 def failures_update(snapshot: JobSnapshot | None) -> dict:
     """The failures table: the clips that failed, hidden when there are none."""
-    rows = failure_rows(snapshot.result if snapshot is not None
-                        and isinstance(snapshot.result, Mapping) else None)
+    rows = failure_rows(snapshot.status.result if snapshot is not None
+                        and isinstance(snapshot.status.result, Mapping) else None)
     return gr.update(value=rows, visible=bool(rows))
 
 

@@ -57,9 +57,9 @@ def test_a_finished_job_shows_its_last_progress_result_and_logs(tmp_path: Path) 
           ("progress", {"done": 3.0, "total": 3.0, "message": "last"}),
           ("result", {"value": {"clips": 3}}))
     snapshot = JobWatcher(JobHandle.attach(folder)).poll()
-    assert snapshot.state == "succeeded" and snapshot.finished
+    assert snapshot.status.state == "succeeded" and snapshot.finished
     assert (snapshot.steps, snapshot.fraction, snapshot.message) == ((3, 3), 1.0, "last")
-    assert snapshot.result == {"clips": 3} and snapshot.has_result
+    assert snapshot.status.result == {"clips": 3} and snapshot.status.has_result
     assert snapshot.logs == (LogLine("warning", "clip 2 is odd"),)
     assert (snapshot.job_id, snapshot.label, snapshot.created_at) == ("job-1", "Counting", 100.0)
     assert snapshot.args == {"n": 1}
@@ -69,7 +69,7 @@ def test_each_poll_reads_only_the_new_events(tmp_path: Path) -> None:
     folder = job_folder(tmp_path, "job-1", created_at=100.0, running=True)
     watcher = JobWatcher(JobHandle.attach(folder))
     first = watcher.poll()
-    assert first.state == "running" and first.steps is None and first.fraction is None
+    assert first.status.state == "running" and first.steps is None and first.fraction is None
     write(folder, ("progress", {"done": 1.0, "total": 4.0, "message": "one"}),
           ("log", {"message": "a", "level": "info"}))
     second = watcher.poll()
@@ -88,9 +88,9 @@ def test_a_failure_carries_its_cause_advice_and_logged_details(tmp_path: Path) -
                       "message": "The list has 1 problem(s) on line(s) 2.",
                       "advice": "Fix each line.", "traceback": "Traceback ..."}))
     snapshot = JobWatcher(JobHandle.attach(folder)).poll()
-    assert snapshot.state == "failed"
-    assert snapshot.cause == "DatasetError: The list has 1 problem(s) on line(s) 2."
-    assert snapshot.advice == "Fix each line." and snapshot.exit_code == 1
+    assert snapshot.status.state == "failed"
+    assert snapshot.status.cause == "DatasetError: The list has 1 problem(s) on line(s) 2."
+    assert snapshot.status.advice == "Fix each line." and snapshot.status.exit_code == 1
     assert snapshot.log_text("error") == "line 2: no audio"
 
 
@@ -98,8 +98,8 @@ def test_a_crash_without_a_result_is_a_failure_with_its_exit(tmp_path: Path) -> 
     folder = job_folder(tmp_path, "job-1", created_at=100.0, exit_code=3)
     (folder / "stderr.log").write_text("Fatal Python error: Aborted\n", encoding="utf-8")
     snapshot = JobWatcher(JobHandle.attach(folder)).poll()
-    assert (snapshot.state, snapshot.cause) == ("failed", "exited with code 3")
-    assert "Fatal Python error" in snapshot.details and snapshot.advice == ""
+    assert (snapshot.status.state, snapshot.status.cause) == ("failed", "exited with code 3")
+    assert "Fatal Python error" in snapshot.status.details and snapshot.status.advice == ""
 
 
 def test_an_unknown_total_has_no_fraction(tmp_path: Path) -> None:
@@ -122,14 +122,14 @@ def test_follow_returns_at_once_for_an_ended_job(tmp_path: Path) -> None:
     write(folder, ("result", {"value": 7}))
     seen = []
     final = JobWatcher(JobHandle.attach(folder)).follow(seen.append)
-    assert final.result == 7 and [s.state for s in seen] == ["succeeded"]
+    assert final.status.result == 7 and [s.status.state for s in seen] == ["succeeded"]
 
 
 def test_follow_gives_up_after_its_timeout_with_the_running_state(tmp_path: Path) -> None:
     folder = job_folder(tmp_path, "job-1", created_at=100.0, running=True)
     seen = []
     last = JobWatcher(JobHandle.attach(folder)).follow(seen.append, timeout_s=0)
-    assert last.state == "running" and len(seen) == 1
+    assert last.status.state == "running" and len(seen) == 1
 
 
 @pytest.fixture
