@@ -60,7 +60,6 @@ from gsv_core.dataset.slicer import (
     SlicerOptions,
     find_slices,
     normalize_slice,
-    vocal_separation_status,
 )
 from gsv_core.errors import ConfigError, DatasetError, GsvError
 from gsv_core.guidelines.tables import QUALITY_CLIPPED_FRACTION_MAX
@@ -407,15 +406,11 @@ def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLik
             run here is left out, with a notice in the result (``notices``).
 
     Raises:
-        ConfigError: bad arguments (no input, workers < 1, vocal separation asked for);
+        ConfigError: bad arguments (no input, workers < 1);
             raised before any file is touched. Per-file problems are in the result instead.
     """
     options = options or SlicerOptions()
     cleanup, notices = _runnable_cleanup(cleanup or CleanupOptions())
-    if options.separate_vocals:
-        available, why = vocal_separation_status()
-        if not available:
-            raise ConfigError(why, "Turn vocal separation off to slice the audio as it is.")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
         raise ConfigError(f"Slicer setting workers: {workers!r} is not a whole number >= 1.",

@@ -48,7 +48,6 @@ __all__ = [
     "find_slices",
     "frame_rms",
     "normalize_slice",
-    "vocal_separation_status",
 ]
 
 THRESHOLD_DB_RANGE = (-100.0, 0.0)  # upstream's slider; above 0 dBFS nothing is ever silent
@@ -74,9 +73,7 @@ class SlicerOptions:
     max_slice_s: float | None = REFERENCE_SLICE_S
     normalize_max: float = 0.9     # peak of the normalised part of the mix
     alpha: float = 0.25            # share of the peak-normalised signal in the output mix
-    # Hook for vocal separation / de-reverb before slicing (issue 10, optional): not
-    # available in this version; True is refused up front (see vocal_separation_status).
-    separate_vocals: bool = False
+    # Vocal separation / de-reverb / denoising before slicing: slice_job.CleanupOptions.
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -138,19 +135,6 @@ def _validate_max_slice(options: SlicerOptions) -> None:
         raise _config_error("max_slice_s", f"{value:g} s is shorter than min_length_ms "
                             f"({options.min_length_ms:g} ms).",
                             "Lower min_length_ms or raise max_slice_s.", rule="Q-4")
-
-
-def vocal_separation_status() -> tuple[bool, str]:
-    """Whether vocal separation / de-reverb can run before slicing, and why not.
-
-    The issue makes it optional (a library running UVR/MDX/Roformer models from local
-    files, see shared/research/wave2-deps.md §5: audio-separator needs torch and several
-    pinned extras); this version does not ship it, and says so instead of silently
-    slicing the unseparated audio.
-    """
-    return False, ("Vocal separation (UVR/MDX/Roformer) is not available in this version: "
-                   "slice audio that is already clean speech, or separate the vocals with "
-                   "another tool first.")
 
 
 @dataclass(frozen=True)

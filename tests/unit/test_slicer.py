@@ -23,7 +23,6 @@ from gsv_core.dataset.slicer import (
     find_slices,
     frame_rms,
     normalize_slice,
-    vocal_separation_status,
 )
 from gsv_core.errors import ConfigError
 from gsv_core.guidelines import slice_length_limit
@@ -93,12 +92,6 @@ def test_edge_values_are_accepted() -> None:
                   max_sil_kept_ms=100.0, max_slice_s=None)
     SlicerOptions(max_slice_s=3.0, min_length_ms=3000.0)
     SlicerOptions(max_slice_s=15.0, alpha=0.0, normalize_max=1.0, threshold_db=0.0)
-
-
-def test_vocal_separation_is_reported_unavailable() -> None:
-    available, why = vocal_separation_status()
-    assert available is False
-    assert "not available" in why
 
 
 # --- RMS -------------------------------------------------------------------------------

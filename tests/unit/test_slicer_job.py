@@ -18,7 +18,6 @@ from gsv_core.dataset.slice_job import (
     slice_audio,
     slice_name,
 )
-from gsv_core.dataset.slicer import SlicerOptions
 from gsv_core.errors import ConfigError, DatasetError
 from gsv_core.workspace import Workspace
 
@@ -246,8 +245,6 @@ def test_bad_job_arguments_are_refused_before_any_work(tmp_path: Path) -> None:
     source = write_wav(tmp_path / "talk.wav", speech_like())
     with pytest.raises(ConfigError, match="workers"):
         slice_audio(source, tmp_path / "out", workers=0)
-    with pytest.raises(ConfigError, match="not available"):
-        slice_audio(source, tmp_path / "out", SlicerOptions(separate_vocals=True))
     with pytest.raises(ConfigError, match="does not exist"):
         slice_audio(tmp_path / "missing", tmp_path / "out")
     (tmp_path / "empty").mkdir()
