@@ -261,23 +261,17 @@ def _both_stages(text_stage: _TextStage, tasks: Sequence[AudioTask], files: Expe
                  specs: Sequence[DeviceModels], reporter: _Reporter,
                  should_stop: Callable[[], bool] | None
                  ) -> tuple[list[ClipText], AudioOutcome]:
-    """The text stage on a thread while the audio stage runs: cleaning labels is CPU work
-    and the audio stage mostly waits for the GPU and the disk, so together they take about
-    as long as the longer one. An error in either stops the other, then is raised."""
-    failed = threading.Event()
-
-    def stop_audio() -> bool:
-        return failed.is_set() or (should_stop is not None and should_stop())
-
-    def text_thread() -> list[ClipText]:
-        try:
-            return text_stage.run()
-        except BaseException:
-            failed.set()
-            raise
-
+    """The text stage on a thread while the audio stage runs, so the GPU work of one and the
+    CPU work of the other overlap (both are Python-heavy where they start, so on one
+    interpreter lock the gain is smaller than that: docs/benchmarks.md). An error in either
+    stops the other, then is raised."""
     with ThreadPoolExecutor(1, thread_name_prefix="prepare-text") as pool:
-        texts_future = pool.submit(text_thread)
+        texts_future = pool.submit(text_stage.run)
+
+        def stop_audio() -> bool:   # the text stage failed, or the user asked
+            return ((texts_future.done() and texts_future.exception() is not None)
+                    or (should_stop is not None and should_stop()))
+
         try:
             outcome = _audio_stage(tasks, files, specs, reporter, stop_audio)
         except BaseException:
