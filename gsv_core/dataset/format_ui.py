@@ -27,7 +27,7 @@ from gsv_core.errors import ConfigError, DatasetError
 from gsv_core.hardware import MachineProfile
 from gsv_core.job_watch import find_job, running_jobs
 from gsv_core.jobs import JobHandle, jobs_folder, start_job
-from gsv_core.text.readings import DEFAULT_READINGS, READINGS
+from gsv_core.text.readings import DEFAULT_READINGS, READINGS, check_readings
 from gsv_core.workspace import Workspace, check_experiment_name
 
 __all__ = ["AUTO", "FORMAT_TARGET", "PRECISION_CHOICES", "READINGS_CHOICES",
@@ -121,10 +121,7 @@ def format_args(workspace: Workspace, profile: MachineProfile, list_path: str | 
     except ConfigError as error:
         raise ConfigError("Experiment name: " + error.message, error.advice,
                           rule=error.rule) from error
-    readings = readings or DEFAULT_READINGS
-    if readings not in READINGS_CHOICES:
-        raise ConfigError(f"Readings: unknown value {readings!r}.",
-                          f"Choose one of: {', '.join(READINGS_CHOICES)}.")
+    readings = check_readings(readings or DEFAULT_READINGS)
     chosen = _devices(devices, profile)
     half_or_full = _precision(precision, chosen, profile)
     path = _checked_list(list_path)   # last: the controls' own mistakes are named first
