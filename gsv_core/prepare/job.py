@@ -38,8 +38,9 @@ def request_from_args(list_path: str, experiment: str, workspace: str, *,
                       readings: str = DEFAULT_READINGS, devices: Sequence[str] = (),
                       precision: str | None = None, audio_dir: str | None = None,
                       bert_dir: str | None = None, hubert_dir: str | None = None,
-                      sovits_path: str | None = None, batch_seconds: float = 160.0,
-                      bert_batch: int = 16) -> PrepareRequest:
+                      sovits_path: str | None = None,
+                      batch_seconds: float = PrepareRequest.batch_seconds,
+                      bert_batch: int = PrepareRequest.bert_batch) -> PrepareRequest:
     """The :class:`PrepareRequest` the job's JSON arguments describe (empty path = default)."""
     return PrepareRequest(Path(list_path), experiment, Workspace(Path(workspace)),
                           audio_dir=_path(audio_dir), readings=readings,
@@ -53,8 +54,8 @@ def run_job(ctx: JobContext, list_path: str, experiment: str, workspace: str, *,
             readings: str = DEFAULT_READINGS, devices: Sequence[str] = (),
             precision: str | None = None, audio_dir: str | None = None,
             bert_dir: str | None = None, hubert_dir: str | None = None,
-            sovits_path: str | None = None, batch_seconds: float = 160.0,
-            bert_batch: int = 16) -> dict[str, Any]:
+            sovits_path: str | None = None, batch_seconds: float = PrepareRequest.batch_seconds,
+            bert_batch: int = PrepareRequest.bert_batch) -> dict[str, Any]:
     """Format ``list_path`` into ``logs/<experiment>/`` of ``workspace``; returns the
     result as JSON (``PrepareResult.to_json``). See the module docstring for what fails."""
     request = request_from_args(list_path, experiment, workspace, readings=readings,
