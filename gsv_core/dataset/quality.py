@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from gsv_core.dataset.annotations import LabelList, read_list
-from gsv_core.dataset.quality_measures import AudioMeasures, measure_audio
+from gsv_core.dataset.quality_measures import AudioMeasures, is_clipped, measure_audio
 from gsv_core.guidelines.tables import (
     QUALITY_CLIP_MIN_S,
     QUALITY_CLIPPED_FRACTION_MAX,
@@ -161,7 +161,7 @@ def _clip_checks(clip: ClipQuality) -> list[str]:
     if m is None:
         return []
     failed = []
-    if m.clipped_fraction > QUALITY_CLIPPED_FRACTION_MAX:
+    if is_clipped(m.clipped_fraction):
         failed.append("clipping")
     if m.snr_db is not None and m.snr_db < QUALITY_SNR_MIN_DB:
         failed.append("noisy")

@@ -42,12 +42,13 @@ import numpy as np
 
 from gsv_core.guidelines.tables import (
     QUALITY_CLIP_LEVEL,
+    QUALITY_CLIPPED_FRACTION_MAX,
     QUALITY_SILENCE_BELOW_SPEECH_DB,
     QUALITY_SILENCE_DBFS,
 )
 
-__all__ = ["FRAME_S", "AudioMeasures", "clipped_fraction", "frame_levels_db", "measure_audio",
-           "reverb_time_s"]
+__all__ = ["FRAME_S", "AudioMeasures", "clipped_fraction", "frame_levels_db", "is_clipped",
+           "measure_audio", "reverb_time_s"]
 
 FRAME_S = 0.010                 # level frames: 10 ms
 LEVEL_FLOOR_DB = -120.0         # the level of a frame of digital silence
@@ -120,6 +121,12 @@ def clipped_fraction(audio: np.ndarray) -> float:
     """The share of samples at or above full scale (``QUALITY_CLIP_LEVEL``), any shape."""
     magnitude = np.abs(np.asarray(audio, dtype=np.float32))
     return float(np.count_nonzero(magnitude >= QUALITY_CLIP_LEVEL)) / max(1, magnitude.size)
+
+
+def is_clipped(fraction: float) -> bool:
+    """Q-1's clipping check on a ``clipped_fraction``: the quality report's per clip, and the
+    slicer's per recording (its normalised slices hide clipping from the report)."""
+    return fraction > QUALITY_CLIPPED_FRACTION_MAX
 
 
 def measure_audio(audio: np.ndarray, rate: int) -> AudioMeasures:

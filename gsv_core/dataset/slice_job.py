@@ -54,7 +54,7 @@ from gsv_core.atomic_write import write_atomically
 from gsv_core.audio import MAX_WAV_VALUE, SAMPLE_RATE
 from gsv_core.dataset.audio_read import AUDIO_SUFFIXES, read_mono
 from gsv_core.dataset.denoise import DEFAULT_STRENGTH, DenoiseOptions, denoise, denoise_status
-from gsv_core.dataset.quality_measures import clipped_fraction
+from gsv_core.dataset.quality_measures import clipped_fraction, is_clipped
 from gsv_core.dataset.separate import separate_vocals, separation_status
 from gsv_core.dataset.slicer import (
     SlicerOptions,
@@ -62,7 +62,6 @@ from gsv_core.dataset.slicer import (
     normalize_slice,
 )
 from gsv_core.errors import ConfigError, DatasetError, GsvError
-from gsv_core.guidelines.tables import QUALITY_CLIPPED_FRACTION_MAX
 from gsv_core.workspace import Workspace
 
 __all__ = [
@@ -343,7 +342,7 @@ def _clipping_warning(source: Path, audio: np.ndarray) -> str | None:
     reported here, on the recording itself, before its slices are normalised.
     """
     fraction = clipped_fraction(audio)
-    if fraction <= QUALITY_CLIPPED_FRACTION_MAX:
+    if not is_clipped(fraction):
         return None
     return (f"{source.name}: {100 * fraction:.2f} % of its samples are clipped (at full "
             "scale). Its slices are normalised, so the quality report cannot show it; record "
