@@ -15,11 +15,13 @@ step here differs from the eager one (``gpt_decode.generate_batch``) in three wa
 
 Where Triton is present (and no autocast), the recorded step is ``gpt_fused_step.fused_step``
 instead: the same three points, with attention over the slots written so far, in about half
-the kernels. Sampling is a second, small graph (``gpt_graph_sampling``). The graph is
-recorded per decode call for that call's batch size, cache length and dtype; recording (two
-eager warm-up steps, then the capture) took about 30 ms on an H100, the first time in a
-process 0.1-0.3 s (with Triton, its kernels compile on first use in a process, then come
-from Triton's on-disk cache).
+the kernels. Sampling is a second, small graph (``gpt_graph_sampling``). The text length is a device
+tensor too, so one recording serves every decode with the same buffers: ``gpt_graph_pool``
+keeps the buffers and graphs between decodes (per batch size, bucketed cache length, dtype),
+and :meth:`GraphedDecodeStep.prepare` points a kept step at the next decode's phones.
+Recording (two eager warm-up steps, then the capture) took about 20-30 ms on an H100/H200,
+the first time in a process 0.1-0.3 s (with Triton, its kernels compile on first use in a
+process, then come from Triton's on-disk cache).
 """
 
 from __future__ import annotations
@@ -56,12 +58,13 @@ def _autocast_without_cache() -> AbstractContextManager[object]:
 
 def static_step(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, torch.Tensor]],
                 history: torch.Tensor, bias: torch.Tensor, positions: torch.Tensor,
-                text_len: int) -> torch.Tensor:
+                text_len: int | torch.Tensor) -> torch.Tensor:
     """The decode step with fixed shapes; what the graph records (runs eagerly anywhere).
 
     Writes the keys/values of the token ``history[:, positions - text_len]`` at cache slot
     ``positions`` ([1] int64), opens that slot in ``bias`` ([B, H, 1, L] additive, from
-    :func:`static_bias`; in place) and returns the next-token logits [B, V].
+    :func:`static_bias`; in place) and returns the next-token logits [B, V]. ``text_len`` is
+    an int or a [1] int64 device tensor (what a kept graph reads).
     """
     audio_pos = positions - text_len  # [1]; the history column equals the audio position
     ids = history.index_select(1, audio_pos)  # [B, 1]
@@ -112,14 +115,27 @@ class GraphedDecodeStep:
         self.key_valid = key_valid.to(torch.uint8).contiguous()  # [B, L], what Triton reads
         self.caches = caches
         self.history = history
-        self.text_len = text_len
-        model.ar_audio_position.table(history.shape[1])  # grow now: a graph cannot resize it
-        self.positions = torch.full((1,), first_pos, dtype=torch.long, device=key_valid.device)
+        device = key_valid.device
+        self.text_len = torch.full((1,), text_len, dtype=torch.long, device=device)
+        # Grow the position table now (a graph cannot resize it) and hold on to it: a later,
+        # longer decode grows the model's table again, and this graph still reads this one.
+        self.position_table = model.ar_audio_position.table(history.shape[1])
+        self.positions = torch.full((1,), first_pos, dtype=torch.long, device=device)
         dtype = torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") \
             else caches[0][0].dtype  # the scores' dtype, so baddbmm needs no cast
         self.bias = static_bias(key_valid, first_pos, model.config.num_heads, dtype)
         self.graph = torch.cuda.CUDAGraph()
         self.logits = self._record()  # [B, V] in the model's (or autocast's) dtype
+
+    def prepare(self, key_valid: torch.Tensor, text_len: int, first_pos: int) -> None:
+        """Point the recorded step at a new decode in the same buffers: its key mask
+        ([B, L] bool, the shape recorded), phone length and prefill length. In place, on the
+        current stream, so it runs after whatever the previous decode left queued."""
+        self.key_valid.copy_(key_valid)
+        self.text_len.fill_(text_len)
+        self.positions.fill_(first_pos)
+        self.bias.copy_(static_bias(key_valid, first_pos, self.model.config.num_heads,
+                                    self.bias.dtype))
 
     def _step(self) -> torch.Tensor:
         if self.fused:

@@ -53,6 +53,7 @@ from gsv_core.models.gpt import (
     text_key_mask,
 )
 from gsv_core.models.gpt_cuda_graph import GraphedDecodeStep, graph_supported
+from gsv_core.models.gpt_graph_pool import DecodeSlots, acquire_slots, release_slots
 from gsv_core.models.gpt_graph_sampling import GraphedSampler, SamplerBuffers, seen_mask
 from gsv_core.models.gpt_sampling import SamplingOptions, sample_next
 
@@ -294,7 +295,6 @@ def _decode_blocks(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
                    options: SamplingOptions, generator: torch.Generator | None,
                    use_graph: bool, block_steps: int) -> Generator[DecodeProgress, None, None]:
     """Prefill, step 0 and the eager steps (or the graphed ones after step 0)."""
-    eos = model.config.eos_id
     param = next(model.parameters())
     device, dtype = param.device, param.dtype
     batch = len(phone_ids)
@@ -307,6 +307,7 @@ def _decode_blocks(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
     text_valid = text_key_mask(lens, text_len)  # [B, Tx]
     prompt_len = 0 if prompt is None else prompt.shape[0]
     prefix = text
+    prompt_ids = None
     if prompt is not None:
         prompt_ids = prompt.to(device).long().unsqueeze(0).expand(batch, -1)
         prefix = torch.cat([text, model.embed_audio(prompt_ids)], dim=1)  # [B, Tx+Tp, D]
@@ -315,28 +316,57 @@ def _decode_blocks(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
     steps_cap = options.max_steps
     if options.early_stop_tokens is not None:
         steps_cap = min(steps_cap, options.early_stop_tokens + 1)
-    cache_len = prefix_len + steps_cap
-    heads = model.config.num_heads
-    shape = (batch, heads, cache_len, model.config.hidden_dim // heads)
-    caches = [(torch.zeros(shape, device=device, dtype=dtype),
-               torch.zeros(shape, device=device, dtype=dtype)) for _ in model.h.layers]
+    slots = None
+    if use_graph:  # kept buffers, so that their recorded graphs serve this decode too
+        slots = acquire_slots(model, batch=batch, cache_len=prefix_len + steps_cap,
+                              history_len=prompt_len + steps_cap, steps=steps_cap,
+                              dtype=dtype, own_generator=generator is not None)
+        caches, history = slots.caches, slots.history.zero_()
+        cache_len = slots.key_valid.shape[1]
+    else:
+        cache_len = prefix_len + steps_cap
+        heads = model.config.num_heads
+        shape = (batch, heads, cache_len, model.config.hidden_dim // heads)
+        caches = [(torch.zeros(shape, device=device, dtype=dtype),
+                   torch.zeros(shape, device=device, dtype=dtype)) for _ in model.h.layers]
+        # Tokens so far (reference + generated), for the repetition penalty.
+        history = torch.zeros(batch, prompt_len + steps_cap, dtype=torch.long, device=device)
+    try:
+        yield from _decode_from_buffers(model, prefix, text_valid, text_len, prompt_ids,
+                                        caches, history, cache_len, steps_cap, options,
+                                        generator, slots, block_steps)
+    finally:
+        if slots is not None:
+            release_slots(slots)
 
-    # Tokens so far (reference + generated), for the repetition penalty.
-    history = torch.zeros(batch, prompt_len + steps_cap, dtype=torch.long, device=device)
-    if prompt is not None:
+
+def _decode_from_buffers(model: Text2SemanticDecoder, prefix: torch.Tensor,
+                         text_valid: torch.Tensor, text_len: int,
+                         prompt_ids: torch.Tensor | None,
+                         caches: list[tuple[torch.Tensor, torch.Tensor]], history: torch.Tensor,
+                         cache_len: int, steps_cap: int, options: SamplingOptions,
+                         generator: torch.Generator | None, slots: DecodeSlots | None,
+                         block_steps: int) -> Generator[DecodeProgress, None, None]:
+    """The decode of ``_decode_blocks`` once its buffers are chosen (``slots``: the kept
+    ones of the graphed path, else None and eager)."""
+    eos = model.config.eos_id
+    batch, prefix_len = prefix.shape[0], prefix.shape[1]
+    device = prefix.device
+    prompt_len = 0 if prompt_ids is None else prompt_ids.shape[1]
+    if prompt_ids is not None:
         history[:, :prompt_len] = prompt_ids
-
     padded = not bool(text_valid.all())
     key_valid = torch.cat(
         [text_valid, torch.ones(batch, cache_len - text_len, dtype=torch.bool, device=device)],
         dim=1)  # [B, L]
     prefill_mask = joint_attention_mask(text_valid, torch.ones(
         batch, prompt_len, dtype=torch.bool, device=device))
-    if prompt is None and not padded:
+    if prompt_ids is None and not padded:
         prefill_mask = None  # text attends to all text: no mask needed
+    use_graph = slots is not None
 
     results: list[DecodeResult | None] = [None] * batch
-    stops = _StopRule(results, history, prompt_len, prompt is not None, options)
+    stops = _StopRule(results, history, prompt_len, prompt_ids is not None, options)
     hidden = model.h(prefix, prefill_mask, caches, 0)[:, -1]  # [B, D]
     for idx in range(steps_cap):
         pos = prefix_len + idx - 1  # cache slot this step's input token goes to
@@ -361,8 +391,8 @@ def _decode_blocks(model: Text2SemanticDecoder, phone_ids: Sequence[torch.Tensor
             yield stops.progress(idx + 1)
         if done:
             return
-        if use_graph:  # the steps after the first replay graphs (module doc)
-            yield from _graphed_steps(model, caches, history, key_valid, text_len, prefix_len,
+        if slots is not None:  # the steps after the first replay graphs (module doc)
+            yield from _graphed_steps(model, slots, key_valid, text_len, prefix_len,
                                       steps_cap, options, generator, stops)
             return
 
@@ -403,7 +433,10 @@ class _StopRule:
         """The state once steps ``0..steps-1`` are recorded: a running sentence knows
         ``steps`` tokens (none of them EOS, or it would have stopped)."""
         start = self.prompt_len
-        tokens = tuple(r.tokens if r is not None else self.history[b, start:start + steps]
+        # One copy for the running sentences: the history buffer is reused by the next
+        # decode (gpt_graph_pool), and these tokens must outlive this one.
+        known = self.history[:, start:start + steps].clone()
+        tokens = tuple(r.tokens if r is not None else known[b]
                        for b, r in enumerate(self.results))
         return DecodeProgress(steps=steps, tokens=tokens, results=tuple(self.results))
 
@@ -414,9 +447,8 @@ class _StopRule:
 STOP_CHECK_STEPS = 8
 
 
-def _graphed_steps(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, torch.Tensor]],
-                   history: torch.Tensor, key_valid: torch.Tensor, text_len: int,
-                   prefix_len: int, steps_cap: int, options: SamplingOptions,
+def _graphed_steps(model: Text2SemanticDecoder, slots: DecodeSlots, key_valid: torch.Tensor,
+                   text_len: int, prefix_len: int, steps_cap: int, options: SamplingOptions,
                    generator: torch.Generator | None, stops: _StopRule
                    ) -> Generator[DecodeProgress, None, None]:
     """Steps 1.. with the model step and the sampling replayed as CUDA graphs.
@@ -427,17 +459,30 @@ def _graphed_steps(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor,
     consumer closes the generator, past the last progress) leave the generator where the
     eager loop would.
     """
+    history = slots.history
     device = history.device
     batch = history.shape[0]
     prompt_len = stops.prompt_len
-    step = GraphedDecodeStep(model, caches, history, key_valid, text_len, prefix_len)
+    slots.key_valid.copy_(key_valid)
+    if slots.step is None:
+        slots.step = GraphedDecodeStep(model, slots.caches, history, slots.key_valid, text_len,
+                                       prefix_len)
+    else:  # recorded by an earlier decode of this shape: point it at this one
+        slots.step.prepare(slots.key_valid, text_len, prefix_len)
+    step = slots.step
+    slots.seen.copy_(seen_mask(history[:, :prompt_len + 1], model.config.vocab_size))
+    slots.stops.zero_()
+    slots.prompt_len.fill_(prompt_len)
     buffers = SamplerBuffers(
-        raw_logits=step.logits, history=history,
-        seen=seen_mask(history[:, :prompt_len + 1], model.config.vocab_size),
-        stops=torch.zeros(steps_cap, batch, dtype=torch.bool, device=device),
-        positions=step.positions, text_len=text_len, prompt_len=prompt_len)
-    samplers: dict[bool, GraphedSampler] = {}
-    rng = generator if generator is not None else torch.cuda.default_generators[
+        raw_logits=step.logits, history=history, seen=slots.seen, stops=slots.stops,
+        positions=step.positions, text_len=step.text_len, prompt_len=slots.prompt_len)
+    # A kept graph draws from the entry's own generator (module doc of gpt_graph_pool): it
+    # takes the caller's state here and hands it back at the end.
+    draw_from = generator
+    if slots.generator is not None and generator is not None:
+        slots.generator.set_state(generator.get_state())
+        draw_from = slots.generator
+    rng = draw_from if draw_from is not None else torch.cuda.default_generators[
         device.index if device.index is not None else torch.cuda.current_device()]
     offsets: dict[int, int] = {}  # step -> generator offset before its draw
     pending: deque[tuple[int, torch.Tensor, torch.cuda.Event]] = deque()
@@ -455,12 +500,11 @@ def _graphed_steps(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor,
     try:
         for idx in range(1, steps_cap):
             eos_allowed = idx >= options.min_steps_before_eos
-            if eos_allowed not in samplers:
-                samplers[eos_allowed] = GraphedSampler(buffers, options, eos_allowed,
-                                                       model.config.eos_id, generator)
+            sampler = slots.sampler(options, eos_allowed, lambda allowed=eos_allowed: (
+                GraphedSampler(buffers, options, allowed, model.config.eos_id, draw_from)))
             offsets[idx] = rng.get_offset()
             step(prefix_len + idx - 1)
-            samplers[eos_allowed].replay()
+            sampler.replay()
             launched = idx
             final = idx == steps_cap - 1
             if idx % STOP_CHECK_STEPS and not final:
@@ -483,6 +527,8 @@ def _graphed_steps(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor,
     finally:
         if not rewound:  # closed early (or an error): as if the eager loop stopped here
             rewind()
+        if draw_from is not generator:
+            generator.set_state(draw_from.get_state())
 
 
 def _read_back(pending: deque[tuple[int, torch.Tensor, torch.cuda.Event]], stops: _StopRule,

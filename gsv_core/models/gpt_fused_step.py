@@ -300,7 +300,7 @@ def norm_linear(x: torch.Tensor, y: torch.Tensor, norm: torch.nn.LayerNorm,
 
 def fused_step(model: Text2SemanticDecoder, caches: list[tuple[torch.Tensor, torch.Tensor]],
                history: torch.Tensor, key_valid: torch.Tensor, positions: torch.Tensor,
-               text_len: int) -> torch.Tensor:
+               text_len: int | torch.Tensor) -> torch.Tensor:
     """``gpt_cuda_graph.static_step`` in fewer kernels; ``key_valid`` [B, L] uint8.
 
     Writes the keys/values of the token ``history[:, positions - text_len]`` at cache slot

@@ -58,8 +58,9 @@ class SamplerBuffers:
     seen: torch.Tensor
     stops: torch.Tensor
     positions: torch.Tensor
-    text_len: int  # history column of a cache slot = slot - text_len
-    prompt_len: int  # step index of a history column = column - prompt_len
+    # ints, or [1] int64 device tensors where a kept graph serves decodes of other lengths
+    text_len: int | torch.Tensor  # history column of a cache slot = slot - text_len
+    prompt_len: int | torch.Tensor  # step index of a history column = column - prompt_len
 
 
 def static_sample(buffers: SamplerBuffers, options: SamplingOptions, eos_allowed: bool,

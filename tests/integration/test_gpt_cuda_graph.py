@@ -353,3 +353,76 @@ def test_should_stop_acts_at_a_graph_read_back(reference: dict) -> None:
     progress = stopped.value.progress
     assert progress.steps == 1 + gpt_decode.STOP_CHECK_STEPS < full.steps
     assert progress.tokens[0].tolist() == full.tokens[:progress.steps].tolist()
+
+
+def _counting_steps(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    recorded: list[tuple] = []
+
+    class Counting(GraphedDecodeStep):
+        def _record(self) -> torch.Tensor:
+            recorded.append(tuple(self.bias.shape))
+            return super()._record()
+
+    monkeypatch.setattr(gpt_decode, "GraphedDecodeStep", Counting)
+    return recorded
+
+
+@needs_cuda
+def test_kept_graphs_serve_the_next_decode_of_the_same_shape(
+        monkeypatch: pytest.MonkeyPatch, reference: dict) -> None:
+    """gpt_graph_pool: a second decode whose lengths fall in the same bucket replays the
+    first one's graphs (no recording) and still gives the eager tokens; another batch size
+    records its own."""
+    recorded = _counting_steps(monkeypatch)
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    phones, bert = reference["gpt.infer.phones"][0].cuda(), reference["gpt.infer.bert"][0].cuda()
+    prompt = reference["gpt.infer_eos.prompt"][0].cuda()
+    options = SamplingOptions(top_k=1, early_stop_tokens=40)
+    for lengths, recordings in (((40,), 1), ((31,), 1), ((23,), 1), ((40, 23), 2)):
+        inputs = ([phones[:n] for n in lengths], [bert[:, :n] for n in lengths], prompt,
+                  options)
+        graphed = generate_batch(model, *inputs, cuda_graph=True)
+        eager = generate_batch(model, *inputs, cuda_graph=False)
+        assert [r.tokens.tolist() for r in graphed] == [r.tokens.tolist() for r in eager]
+        assert [r.steps for r in graphed] == [r.steps for r in eager]
+        assert len(recorded) == recordings, lengths
+
+
+@needs_cuda
+def test_kept_graphs_with_a_generator_give_the_eager_tokens_and_rng_state(
+        reference: dict) -> None:
+    """The kept sampling graph draws from its own generator, set from the caller's and
+    handed back: the same seed gives the same tokens on every call, and the caller's
+    generator ends where the eager loop leaves it."""
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, _ = _greedy(reference, "infer")
+    options = SamplingOptions(top_k=50, top_p=0.9, temperature=1.2, early_stop_tokens=40)
+
+    def run(seed: int, graph: bool) -> tuple[list[int], list[float]]:
+        generator = torch.Generator("cuda").manual_seed(seed)
+        tokens = generate(model, *args, options, generator, cuda_graph=graph).tokens.tolist()
+        return tokens, torch.rand(3, device="cuda", generator=generator).tolist()
+
+    eager = run(4, False)
+    assert run(4, True) == run(4, True) == eager  # the second graphed call replays kept graphs
+    assert run(5, True) == run(5, False) != eager
+
+
+@needs_cuda
+def test_a_paused_stream_keeps_its_buffers_from_a_second_decode(reference: dict) -> None:
+    """A decode whose shape is in use (a stream not finished yet) gets buffers of its own;
+    both give the eager tokens, and tokens handed out earlier are not overwritten."""
+    from gsv_core.models.gpt_decode import stream_tokens
+
+    model = load_gpt(tiny_fixture("gpt_v2.ckpt"), "cuda", torch.float32)
+    args, options = _greedy(reference, "infer")
+    eager = generate(model, *args, options, cuda_graph=False).tokens.tolist()
+    stream = stream_tokens(model, *args, options, cuda_graph=True)
+    first = [next(stream), next(stream)]
+    kept = [p.clone() for p in first]
+    other = generate(model, *args, options, cuda_graph=True)  # same shape, while in use
+    rest = list(stream)
+    assert other.tokens.tolist() == eager
+    assert torch.cat(first + rest).tolist() == eager
+    generate(model, args[0][:20], args[1][:, :20], args[2], options, cuda_graph=True)
+    assert all(a.equal(b) for a, b in zip(first, kept, strict=True))  # outlived both decodes
