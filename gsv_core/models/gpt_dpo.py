@@ -7,8 +7,9 @@ cross-entropy of the real tokens plus ``-log sigmoid(beta * (logp_chosen - logp_
 averaged over the batch, reference-free, beta 0.2.
 
 Where we differ (``docs/compatibility.md``, "GPT"): upstream draws the span from the padded
-length (so it may corrupt only padding) and sums log-probabilities over padded positions
-too; we draw within the real tokens and count only real targets (tokens and the final EOS).
+length (so it may corrupt only padding), may draw an empty span (the twin then equals the
+real sequence) and sums log-probabilities over padded positions too; we draw a non-empty
+span within the real tokens and count only real targets (tokens and the final EOS).
 """
 
 from __future__ import annotations
@@ -24,8 +25,21 @@ DPO_BETA = 0.2
 
 
 def _corrupt(tokens: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Repeat or drop the span [i, j) of a 1-D sequence, i <= j drawn in [0, len)."""
-    start, stop = sorted(torch.randint(0, tokens.shape[0], (2,), generator=generator).tolist())
+    """Repeat or drop the span [i, j) of a 1-D sequence, i < j two distinct indices drawn in
+    [0, len) (as upstream, the span never reaches the last token).
+
+    The span is never empty: an empty one (upstream's i == j) makes the rejected twin equal
+    the chosen sequence, a pair the preference term can learn nothing from. A sequence of
+    one token can only be repeated.
+    """
+    length = tokens.shape[0]
+    if length < 2:
+        return torch.cat([tokens, tokens])
+    first = int(torch.randint(0, length, (1,), generator=generator))
+    second = int(torch.randint(0, length - 1, (1,), generator=generator))
+    if second >= first:
+        second += 1  # two distinct indices, every pair equally likely
+    start, stop = sorted((first, second))
     head, span, tail = tokens[:start], tokens[start:stop], tokens[stop:]
     if int(torch.randint(0, 2, (1,), generator=generator)) == 0:
         return torch.cat([head, span, span, tail])
