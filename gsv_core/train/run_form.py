@@ -41,6 +41,7 @@ __all__ = [
     "Which",
     "blockers_text",
     "build_run",
+    "first_training",
     "formatted_clips",
     "plan_text",
     "save_epochs",
@@ -287,3 +288,17 @@ def plan_text(form: RunForm, t: Translate) -> str:
 def blockers_text(blockers: Sequence[Blocker], t: Translate) -> str:
     """The blockers as Markdown, one paragraph each."""
     return "\n\n".join("⛔ " + blocker.text(t) for blocker in blockers)
+
+
+def first_training(workspace: Workspace) -> bool:
+    """True when no training was ever started in this workspace (so H-4's notice has not
+    been shown before a run yet): no experiment has a training job."""
+    from gsv_core.train.launch import find_training
+
+    for name in workspace.experiments():
+        try:
+            if find_training(workspace, name) is not None:
+                return False
+        except ConfigError:   # a stray folder under logs/ that cannot be an experiment
+            continue
+    return True

@@ -28,10 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gsv_core.errors import ConfigError
+from gsv_core.guidelines import RuleEntry, rule_glossary
+from gsv_core.hardware import GIB, GpuSample
 from gsv_core.i18n import mark
 from gsv_core.job_events import JobEvent
 from gsv_core.jobs import JobHandle, JobStatus
 from gsv_core.train.reporting import METRIC_PREFIX
+from gsv_core.workspace import Workspace
 
 __all__ = [
     "KIND_NAMES",
@@ -41,11 +45,16 @@ __all__ = [
     "TrainWatcher",
     "TrainingEvents",
     "TrainingSnapshot",
+    "WatcherCache",
     "duration_text",
     "exported_rows",
     "log_text",
+    "monitor_text",
     "progress_text",
+    "queue_kinds",
     "status_text",
+    "training_to_show",
+    "watch_rules",
 ]
 
 Translate = Callable[..., str]   # gsv_core.i18n.Translator, or any t(key, **params)
@@ -56,10 +65,10 @@ DETAIL_LINES = 20       # lines of a failure's details shown under it
 # Metrics that are not losses: left out of the loss curves (they are kept in the series).
 NOT_LOSSES = ("lr",)
 NOT_LOSS_SUFFIXES = ("_acc",)
-# The metric that labels an exported file ("loss at that epoch"), first present wins. SoVITS
-# reports its generator's total when the trainer gives one, else the mel loss it is
-# dominated by; GPT its cross-entropy (plus the DPO term when on: "loss" is the total).
-MAIN_LOSS = {"sovits": ("loss_gen_all", "loss_g", "loss", "loss_mel"), "gpt": ("loss",)}
+# The metric that labels an exported file ("loss at that epoch"), first present wins: SoVITS
+# its generator's total (sovits.py LOSS_NAMES), else the mel loss that dominates it;
+# GPT its training loss (with the DPO term when on).
+MAIN_LOSS = {"sovits": ("loss_total", "loss_mel"), "gpt": ("loss",)}
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,15 @@ class TrainingSnapshot:
     def experiment(self) -> str:
         return str(self.args.get("experiment") or _first_config(self.args).get("experiment")
                    or "")
+
+    @property
+    def gpus(self) -> tuple[int, ...]:
+        """The CUDA cards the job's runs train on (from its configs; none on the CPU)."""
+        configs = self.args.get("configs")
+        configs = configs if isinstance(configs, list) else [self.args.get("config") or {}]
+        found = [_int(gpu) for config in configs if isinstance(config, Mapping)
+                 and config.get("device", "cuda") == "cuda" for gpu in config.get("gpus") or []]
+        return tuple(dict.fromkeys(gpu for gpu in found if gpu is not None))
 
     @property
     def fraction(self) -> float | None:
@@ -241,7 +259,10 @@ class TrainingEvents:
                 handler(event)
 
     def _kind_of(self, data: Mapping[str, Any]) -> str | None:
-        kind = data.get("kind")
+        # The model is named "model" in a job's events file: there "kind" is the event's own
+        # kind (gsv_core.job_events), so a trainer's emit(..., kind=...) cannot reach it as
+        # data; a reporter that is not a job (the CLI's) may still pass "kind".
+        kind = data.get("model", data.get("kind"))
         if kind in KIND_NAMES:
             self.current_kind = str(kind)
         return self.current_kind
@@ -498,3 +519,95 @@ def exported_rows(snapshot: TrainingSnapshot) -> list[list[Any]]:
     """(model, round, step, loss, file) per exported file, newest last."""
     return [[KIND_NAMES.get(w.kind, w.kind), w.epoch, w.step,
              None if w.loss is None else round(w.loss, 4), w.path] for w in snapshot.exported]
+
+
+# --- which job, and the live monitor ------------------------------------------------------
+
+class WatcherCache:
+    """One :class:`TrainWatcher` per job folder, shared by every session that shows the job
+    (each would otherwise re-read the whole events file); the oldest are dropped past
+    ``size``, so an app that runs for weeks does not keep every job's curves."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._watchers: dict[str, TrainWatcher] = {}
+        self._lock = threading.Lock()
+
+    def get(self, handle: JobHandle) -> TrainWatcher:
+        key = str(handle.job_dir)
+        with self._lock:
+            watcher = self._watchers.pop(key, None) or TrainWatcher(handle)
+            self._watchers[key] = watcher   # newest last
+            while len(self._watchers) > self._size:
+                del self._watchers[next(iter(self._watchers))]
+            return watcher
+
+    def attach(self, job_dir: str | Path) -> TrainWatcher:
+        """The watcher of the job in ``job_dir`` (after a reload, from the page's state)."""
+        key = str(job_dir)
+        with self._lock:
+            watcher = self._watchers.get(key)
+        return watcher if watcher is not None else self.get(JobHandle.attach(Path(job_dir)))
+
+
+def monitor_text(samples: Iterable[GpuSample], indices: Iterable[int], t: Translate, *,
+                 last_event_s: float | None, now_s: float, running: bool) -> str:
+    """The GPU monitor line of the cards a job trains on (T-5: utilisation and dedicated
+    memory; H-4: temperature; what a source cannot read says "unknown") and, while the job
+    runs, how long ago it last wrote an event (T-4: a silent start is visible)."""
+    wanted = set(indices)
+    parts = []
+    for sample in samples:
+        if wanted and sample.index not in wanted:
+            continue
+        util = (t(mark("unknown")) if sample.utilisation_pct is None
+                else f"{sample.utilisation_pct:.0f} %")
+        used = (t(mark("unknown")) if sample.memory_used_bytes is None
+                else f"{sample.memory_used_bytes / GIB:.1f}")
+        heat = (t(mark("unknown")) if sample.temperature_c is None
+                else f"{sample.temperature_c:.0f} °C")
+        parts.append(t(mark("GPU {index}: utilisation {util} · memory {used} / {total} GB · "
+                            "{heat}"), index=sample.index, util=util, used=used,
+                       total=f"{sample.memory_total_bytes / GIB:.0f}", heat=heat))
+    if running and last_event_s is not None:
+        parts.append(t(mark("last sign of life {ago} ago (T-4)"),
+                       ago=duration_text(max(now_s - last_event_s, 0.0), t)))
+    return " · ".join(parts)
+
+
+def watch_rules() -> tuple[RuleEntry, ...]:
+    """The rules to keep in mind while a run goes (B-7, T-4, T-5, H-4), from the glossary.
+
+    The guidelines give no numbers to warn on live (what counts as "pegged" memory, how long
+    a silence is too long), so the monitor shows the readings and these rules beside them
+    rather than alarms with invented thresholds.
+    """
+    wanted = ("B-7", "T-4", "T-5", "H-4")
+    entries = {entry.rule: entry for entry in rule_glossary()}
+    return tuple(entries[rule] for rule in wanted if rule in entries)
+
+
+def training_to_show(workspace: Workspace, experiment: str | None) -> JobHandle | None:
+    """The training a page shows when opened: one still running anywhere in the workspace
+    (the card is busy with it, and it is the one the user can stop), else the experiment's
+    last one; None when there is none."""
+    from gsv_core.train.launch import find_training, running_trainings
+
+    running = running_trainings(workspace)
+    if experiment:
+        mine = [handle for handle in running if _experiment_of(handle) == experiment]
+        if mine:
+            return mine[-1]
+    if running:
+        return running[-1]
+    if not experiment:
+        return None
+    try:
+        return find_training(workspace, experiment)
+    except ConfigError:   # a name that cannot be a folder has no training
+        return None
+
+
+def _experiment_of(handle: JobHandle) -> str:
+    args = handle.args
+    return str(args.get("experiment") or _first_config(args).get("experiment") or "")

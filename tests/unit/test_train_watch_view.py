@@ -204,3 +204,26 @@ def test_thin_keeps_the_last_point_and_the_limit():
     points = [(i, float(i)) for i in range(10_000)]
     thinned = thin(points, 100)
     assert len(thinned) == 100 and thinned[-1] == points[-1] and thinned[0] == points[0]
+
+
+def test_a_job_event_names_its_model_in_model_since_kind_is_the_event_kind():
+    make = Events()
+    fold = TrainingEvents(["sovits", "gpt"])
+    fold.add([make("exported", model="gpt", path="/ws/GPT_weights_v2/小明-e2.ckpt", epoch=2,
+                   step=8)])
+    (weight,) = snapshot(fold).exported
+    assert (weight.kind, weight.name, weight.loss) == ("gpt", "小明-e2.ckpt", None)
+    assert snapshot(fold).current_kind == "gpt"
+
+
+def test_gpus_of_the_job_from_its_configs():
+    fold = TrainingEvents(["sovits"])
+    view = fold.snapshot("j", Path("/j"), {"configs": [{"kind": "sovits", "device": "cuda",
+                                                        "gpus": [1]},
+                                                       {"kind": "gpt", "device": "cuda",
+                                                        "gpus": [1, 2]}]},
+                         JobStatus("running"))
+    assert view.gpus == (1, 2)
+    cpu = fold.snapshot("j", Path("/j"), {"configs": [{"kind": "sovits", "device": "cpu",
+                                                       "gpus": []}]}, JobStatus("running"))
+    assert cpu.gpus == ()
