@@ -13,8 +13,8 @@ in that order, H-3), after checking what stops a start:
 - a batch the card cannot train at all (H-1, the engine's disabled limit).
 
 It also says what will run (:func:`plan_text`): the effective batch (B-8: the one that runs),
-steps per round from the formatted clips (exact for SoVITS: its sampler is built over the
-clips as the trainer builds it), rounds, save points, and the time and peak memory where the
+steps per round from the formatted clips (exact: each model's sampler is built over the
+clips as its trainer builds it), rounds, save points, and the time and peak memory where the
 guidelines give a figure — they give none per card yet, so those read "unknown" rather than
 an invented number. Nothing here imports gradio; SoVITS's clip count imports the trainer's
 data module (and so torch) when asked.
@@ -22,7 +22,6 @@ data module (and so torch) when asked.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -141,26 +140,14 @@ def _missing(files: ExperimentFiles, kind: str) -> list[str]:
     return [path.name for path in needed if not path.exists()]
 
 
-def _semantic_names(files: ExperimentFiles) -> set[str]:
-    lines = files.name2semantic.read_text(encoding="utf-8").splitlines()
-    names = {line.split("\t", 1)[0] for line in lines if "\t" in line}
-    names.discard("item_name")   # upstream's header line
-    return names
-
-
-def _text_names(files: ExperimentFiles) -> set[str]:
-    lines = files.name2text.read_text(encoding="utf-8").splitlines()
-    return {line.split("\t", 1)[0] for line in lines if line.count("\t") == 3}
-
-
 def formatted_clips(files: ExperimentFiles, kind: str, batch_size: int,
                     gpus: int = 1) -> tuple[int, int, bool]:
     """(clips, steps per round, exact) of a formatted experiment for one model.
 
-    SoVITS: the clips and batches the trainer's own data module gives (``read_clips``, its
-    repeat of a small list, and the bucket sampler's padded buckets), so the figure is the
-    one that runs. GPT: the clips with both a semantic and a text row; steps per round are
-    ``ceil(clips / effective batch)``, an estimate (``exact`` False).
+    Both come from the trainers' own data modules (``sovits_data``: ``read_clips``, its repeat
+    of a small list and the bucket sampler's padded buckets; ``gpt_data``: the clips that
+    train, repeated to the minimum, and its sampler), so the figure is the one that runs.
+    ``exact`` is False only when a model's sampler cannot be built here (none today).
 
     Raises:
         DatasetError: the data cannot be read or holds no usable clip (from the data module).
@@ -172,8 +159,12 @@ def formatted_clips(files: ExperimentFiles, kind: str, batch_size: int,
         frames = [clips[i].frames for i in repeated_indices(len(clips), repeats)]
         sampler = BucketBatchSampler(frames, batch_size, seed=0, replicas=max(gpus, 1))
         return len(clips), len(sampler), True
-    count = len(_semantic_names(files) & _text_names(files))
-    return count, math.ceil(count / (batch_size * max(gpus, 1))) if count else 0, False
+    from gsv_core.train import gpt_data
+
+    dataset = gpt_data.load_gpt_dataset(files, check_bert=False)
+    batches = gpt_data.BucketBatchSampler(dataset.durations_s(), batch_size,
+                                          world_size=max(gpus, 1))
+    return len(dataset.clips), len(batches), True
 
 
 def _limit_blocker(limit: Limit) -> Blocker | None:

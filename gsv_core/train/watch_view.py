@@ -68,7 +68,7 @@ NOT_LOSS_SUFFIXES = ("_acc",)
 # The metric that labels an exported file ("loss at that epoch"), first present wins: SoVITS
 # its generator's total (sovits.py LOSS_NAMES), else the mel loss that dominates it;
 # GPT its training loss (with the DPO term when on).
-MAIN_LOSS = {"sovits": ("loss_total", "loss_mel"), "gpt": ("loss",)}
+MAIN_LOSS = {"sovits": ("loss_total", "loss_mel", "loss"), "gpt": ("loss",)}
 
 
 @dataclass(frozen=True)
