@@ -17,6 +17,7 @@ ids; when the Inference tab is not in the page, the message says where to go ins
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ import gradio as gr
 
 from gsv_core.errors import GsvError
 from gsv_core.guidelines import TrainingLimits
-from gsv_core.hardware import sample_gpus
+from gsv_core.hardware import GpuSample, sample_gpus
 from gsv_core.i18n import Translator, mark
 from gsv_core.train import launch
 from gsv_core.train.loss_plot import loss_figure
@@ -50,6 +51,8 @@ from gsv_core.train.watch_view import (
     watch_rules,
 )
 from tabs.common import AppContext, LiveRefresh, error_markdown, rule_anchor, user_edit
+
+logger = logging.getLogger(__name__)
 
 POLL_S = 2.0          # the timer's period while a job runs: the heartbeat comes every few s
 LOG_LINES = 200
@@ -146,6 +149,18 @@ def _points(snapshot: TrainingSnapshot) -> int:
                for points in snapshot.loss_series(kind).values())
 
 
+def _samples(ctx: AppContext) -> list[GpuSample]:
+    """The cards' readings now; none (and a line in the log) when the driver cannot answer,
+    so a monitor hiccup never interrupts following the job."""
+    if not ctx.profile.gpus:
+        return []
+    try:
+        return sample_gpus(ctx.profile)
+    except Exception:   # NVML or the torch fallback failed: the readings are left out
+        logger.warning("reading the GPUs failed", exc_info=True)
+        return []
+
+
 def render(ctx: AppContext, snapshot: TrainingSnapshot, drawn: int) -> tuple:
     """``follow_outputs`` for one snapshot; the plot is redrawn only when it has new points."""
     t = ctx.t
@@ -157,8 +172,8 @@ def render(ctx: AppContext, snapshot: TrainingSnapshot, drawn: int) -> tuple:
     else:
         plot = gr.update()
     running = not snapshot.finished
-    monitor = monitor_text(sample_gpus(ctx.profile) if running and ctx.profile.gpus else [],
-                           snapshot.gpus, t, last_event_s=snapshot.last_event_s, now_s=time.time(),
+    monitor = monitor_text(_samples(ctx) if running else [], snapshot.gpus, t,
+                           last_event_s=snapshot.last_event_s, now_s=time.time(),
                            running=running)
     return (status_text(snapshot, t), bar_html(snapshot), monitor, plot,
             log_text(snapshot, t, lines=LOG_LINES), exported_rows(snapshot), points,
@@ -214,7 +229,11 @@ def follow(ctx: AppContext, watchers: WatcherCache, job_dir: str | None,
     """One timer tick: the followed job now; the timer stops once the job has ended."""
     if not job_dir:
         return idle()
-    return render(ctx, watchers.attach(job_dir).poll(), -1 if drawn is None else drawn)
+    try:
+        watcher = watchers.attach(job_dir)
+    except GsvError as error:   # the job's folder was removed meanwhile
+        return idle(error_markdown(error, ctx.t))
+    return render(ctx, watcher.poll(), -1 if drawn is None else drawn)
 
 
 def attach(ctx: AppContext, watchers: WatcherCache, experiment: str | None) -> tuple:
