@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import time
@@ -459,10 +460,6 @@ def _groups(loader: Any, size: int) -> Iterator[list[GPTBatch]]:
         yield group
 
 
-def _collate(dpo: bool):
-    return lambda items: collate_gpt(items, dpo=dpo)
-
-
 def train_gpt(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     """Fine-tune the GPT of ``config.experiment``; see the module docstring for the recipe.
 
@@ -495,6 +492,7 @@ def train_gpt(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     resumed = load_newest(config.experiment_dir, KIND, warn=lambda m: reporter.log(m, "warning"))
     if resumed is not None:
         point, state = resumed
+        _warn_if_changed(state.get("config"), config, reporter)
         stepper.load_state_dict(state["trainer"])
         position = _Position(int(state["position"]["epoch"]),
                              int(state["position"]["epoch_step"]))
@@ -509,7 +507,8 @@ def train_gpt(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     workers = config.num_workers if config.num_workers is not None else (
         min(4, max((os.cpu_count() or 2) // 2, 1)) if device.type == "cuda" else 0)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_sampler=sampler, collate_fn=_collate(config.dpo), num_workers=workers,
+        dataset, batch_sampler=sampler, num_workers=workers,
+        collate_fn=functools.partial(collate_gpt, dpo=config.dpo),  # picklable for spawn
         pin_memory=device.type == "cuda", persistent_workers=workers > 0,
         generator=torch.Generator())  # its own: starting an epoch never moves the global RNG
     run = _Run(config, reporter, stepper, world, files, export_config, writer,
@@ -524,6 +523,19 @@ def train_gpt(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     return TrainResult(kind=KIND, experiment=config.experiment, epoch=run.position.epoch,
                        step=stepper.steps_done, stopped=stopped, exported=tuple(run.exported),
                        resumed_from=resumed_from, final_losses=run.last_losses)
+
+
+def _warn_if_changed(saved: str | None, config: TrainConfig, reporter: TrainReporter) -> None:
+    """A resumed run with another batch size or DPO setting continues, but not in the data
+    order (or with the loss) the first run would have had: say so."""
+    if not saved:
+        return
+    before = TrainConfig.from_json(saved)
+    changed = [name for name in ("batch_size", "dpo", "seed")
+               if getattr(before, name) != getattr(config, name)]
+    if changed:
+        reporter.log(f"Continuing a run that had other settings ({', '.join(changed)}); "
+                     "the rest of the round is drawn with the new ones.", "warning")
 
 
 def _log_dataset(dataset: GPTDataset, reporter: TrainReporter) -> None:

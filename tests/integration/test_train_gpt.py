@@ -2,6 +2,8 @@
 written in upstream's layout, with DPO off and on; export in upstream's format (every save
 epoch and always the final one); stop and resume to the same weights; the optimizer recipe.
 
+A 2-process DDP run over gloo goes through torchrun, as the CLI launches it.
+
 One uninterrupted run (3 rounds, batch 17: 6 batches a round, 2 steps with the ×4
 accumulation) is shared by the tests that only read it. Torch runs single-threaded here: on
 a shared 2-core machine its thread pool costs more than it gains for a model this small.
@@ -10,8 +12,11 @@ Mocked: only the GPU's out-of-memory error (there is no GPU here).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +32,7 @@ from gsv_core.train.config import TrainConfig
 from gsv_core.train.gpt import FIRST_STEP_LR, LR, GPTStepper, export_path, train_gpt
 from gsv_core.train.gpt_data import BucketBatchSampler, collate_gpt, load_gpt_dataset
 from gsv_core.workspace import Workspace
-from tests.fixture_paths import tiny_fixture
+from tests.fixture_paths import REPO_ROOT, tiny_fixture
 from tests.train_fixtures import write_formatted_experiment
 
 EXPERIMENT = "小 voice"  # X-1: any Unicode, spaces
@@ -276,3 +281,59 @@ def test_tensorboard_is_optional(tmp_path, monkeypatch):
     assert gpt_trainer._tensorboard(_config(tmp_path)) is None  # turned off
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # not installed
     assert gpt_trainer._tensorboard(_config(tmp_path, tensorboard=True)) is None
+
+
+_DDP_SCRIPT = """
+import hashlib, json, os, sys
+import torch
+import torch.distributed as dist
+torch.set_num_threads(1)
+dist.init_process_group("gloo")
+from gsv_core.train.config import TrainConfig
+from gsv_core.train import gpt
+config = TrainConfig.from_json(open(sys.argv[1], encoding="utf-8").read())
+events = []
+class Reporter:
+    def progress(self, done, total=None, message=""): events.append("progress")
+    def log(self, message, level="info"): events.append("log")
+    def metric(self, name, value, step): events.append("metric")
+    def emit(self, kind, **data): events.append(kind)
+    def should_stop(self): return False
+steppers = []
+original = gpt.GPTStepper.__init__
+def keep(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    steppers.append(self)
+gpt.GPTStepper.__init__ = keep
+result = gpt.train_gpt(config, Reporter())
+digest = hashlib.sha256(b"".join(t.detach().numpy().tobytes()
+                                 for t in steppers[0].model.state_dict().values())).hexdigest()
+rank = dist.get_rank()
+with open(os.path.join(sys.argv[2], f"rank{rank}.json"), "w") as handle:
+    json.dump({"events": events, "exported": list(result.exported), "step": result.step,
+               "ddp": type(steppers[0].losses).__name__, "weights": digest}, handle)
+dist.destroy_process_group()
+"""
+
+
+def test_two_processes_train_one_model_with_ddp_over_gloo(formatted, tmp_path):
+    """torchrun with 2 CPU processes (gloo): both ranks DDP-wrapped, weights identical after
+    the step, only rank 0 reports and exports."""
+    root = _workspace(formatted, tmp_path / "ws")
+    config_file = tmp_path / "run.json"
+    _config(root, epochs=1, max_steps=1, batch_size=8).write(config_file)
+    script = tmp_path / "ddp_run.py"
+    script.write_text(_DDP_SCRIPT, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+         "2", str(script), str(config_file), str(tmp_path)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["ddp"] for r in ranks] == ["DistributedDataParallel"] * 2
+    assert ranks[0]["weights"] == ranks[1]["weights"]  # gradients were averaged
+    assert ranks[0]["step"] == ranks[1]["step"] == 1
+    assert len(ranks[0]["exported"]) == 1 and ranks[1]["exported"] == []
+    assert "exported" in ranks[0]["events"] and "metric" in ranks[0]["events"]
+    assert ranks[1]["events"] == []
