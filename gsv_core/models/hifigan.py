@@ -51,47 +51,15 @@ class HiFiGANGenerator(nn.Module):
                 self.resblocks.append(block(channels, k, d))
         self.conv_post = nn.Conv1d(channels, 1, 7, 1, padding=3, bias=False)
         self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1) if gin_channels else None
-        self.upsample_rates = tuple(upsample_rates)
-        # Replay recorded CUDA graphs in inference (forward); False: always eager.
-        self.cuda_graphs = True
 
     def forward(self, x: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode ``x`` [B, C, T]. In inference on CUDA (``cuda_graphs`` on, no gradient,
-        not training) a recorded graph of :meth:`padded` replays instead of ~1,500 kernel
-        launches (``hifigan_graph``); the waveform agrees up to float rounding."""
-        if self.cuda_graphs and g is not None:
-            from gsv_core.models.hifigan_graph import graph_decode, graph_usable
-
-            if graph_usable(self, x):
-                return graph_decode(self, x, g)
-        return self.padded(x, g)
-
-    def padded(self, x: torch.Tensor, g: torch.Tensor | None = None,
-               frames: torch.Tensor | None = None) -> torch.Tensor:
-        """Eager decode. ``frames`` [B] int64 (None: every frame of ``x`` is valid, upstream's
-        decoder): the valid frames of a zero-padded ``x``; every conv then sees zeros beyond
-        them, as unpadded ones see their zero padding, so the first ``frames · hop`` samples
-        equal the unpadded decode's (what lets one recorded graph serve many lengths)."""
-        mask = None if frames is None else _frame_mask(frames, x.shape[2], x.dtype)
         x = self.conv_pre(x)
         if g is not None:
             x = x + self.cond(g)
         for i, up in enumerate(self.ups):
-            if mask is not None:
-                x = x * mask
             x = up(F.leaky_relu(x, LRELU_SLOPE))
-            if mask is not None:
-                mask = mask.repeat_interleave(self.upsample_rates[i], dim=2)
-                x = x * mask
             blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
-            # multi-receptive-field fusion
-            x = sum(block(x, mask) for block in blocks) / self.num_kernels
+            x = sum(block(x) for block in blocks) / self.num_kernels  # multi-receptive-field fusion
         # upstream's last activation uses torch's default slope 0.01, not LRELU_SLOPE
         x = self.conv_post(F.leaky_relu(x))
         return torch.tanh(x)
-
-
-def _frame_mask(frames: torch.Tensor, length: int, dtype: torch.dtype) -> torch.Tensor:
-    """[B] valid frames -> [B, 1, length] of ones on them, zeros after."""
-    positions = torch.arange(length, device=frames.device)
-    return (positions.unsqueeze(0) < frames.unsqueeze(1)).unsqueeze(1).to(dtype)

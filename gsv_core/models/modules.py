@@ -121,16 +121,10 @@ class ResBlock1(nn.Module):
         self.convs1 = _dilated_convs(channels, kernel_size, dilation)
         self.convs2 = _dilated_convs(channels, kernel_size, [1] * len(dilation))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``mask`` [B, 1, T] (None: upstream's block): zero beyond the valid frames before
-        every conv, so a padded input decodes its valid frames as the unpadded one would."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         for c1, c2 in zip(self.convs1, self.convs2, strict=True):
             xt = c1(F.leaky_relu(x, LRELU_SLOPE))
-            if mask is not None:
-                xt = xt * mask
             x = x + c2(F.leaky_relu(xt, LRELU_SLOPE))
-            if mask is not None:
-                x = x * mask
         return x
 
 
@@ -141,12 +135,9 @@ class ResBlock2(nn.Module):
         super().__init__()
         self.convs = _dilated_convs(channels, kernel_size, dilation)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """``mask``: as :meth:`ResBlock1.forward`."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         for conv in self.convs:
             x = x + conv(F.leaky_relu(x, LRELU_SLOPE))
-            if mask is not None:
-                x = x * mask
         return x
 
 
