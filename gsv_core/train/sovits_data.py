@@ -114,10 +114,11 @@ def _name2text_phones(path: Path) -> dict[str, str]:
     return rows
 
 
-def read_clips(files: ExperimentFiles, warn: Callable[[str], None] | None = None
-               ) -> tuple[list[SovitsClip], int]:
+def read_clips(files: ExperimentFiles, warn: Callable[[str], None] | None = None, *,
+               min_items: int = MIN_ITEMS) -> tuple[list[SovitsClip], int]:
     """The usable clips of an experiment (sorted by name) and the repeat count upstream
-    applies to the whole list (``max(2, 100 // n)`` for ``n < 100`` names, else 1).
+    applies to the whole list (``max(2, min_items // n)`` for ``n < min_items`` names, else
+    1; upstream's ``min_items`` is 100).
 
     ``warn`` receives one line per skipped clip group (unknown phones, out of duration range).
 
@@ -162,7 +163,7 @@ def read_clips(files: ExperimentFiles, warn: Callable[[str], None] | None = None
             f"{MIN_DURATION_S} s or longer than {MAX_DURATION_S} s).",
             "Add clips of 1 to 20 seconds and format the dataset again.",
         )
-    repeats = max(2, MIN_ITEMS // len(names)) if len(names) < MIN_ITEMS else 1
+    repeats = max(2, min_items // len(names)) if len(names) < min_items else 1
     return clips, repeats
 
 
