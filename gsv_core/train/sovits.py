@@ -687,7 +687,7 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
         total = min(total, config.max_steps)
     progress = _Progress(config.epochs, epoch_steps, total)
     out.log(f"SoVITS: {len(dataset)} items, {epoch_steps} steps a round, batch "
-            f"{config.batch_size}{f' × {ranks.world} GPUs' if ranks.world > 1 else ''}, "
+            f"{config.batch_size}{f' × {ranks.world} processes' if ranks.world > 1 else ''}, "
             f"{precision.name}, on {device}.")
     if state.epoch > config.epochs or step >= total:
         out.log(f"Nothing left to train: the checkpoint is at round {state.epoch - 1}, step "

@@ -11,12 +11,16 @@ CPU cannot produce.
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
 from gsv_core.errors import DatasetError, ModelMissing, OutOfMemory
 from gsv_core.models.checkpoint import load_sovits, read_checkpoint_dict
@@ -228,3 +232,31 @@ def test_out_of_memory_names_the_batch_and_the_next_one(workspace, monkeypatch):
         train_sovits(_config(workspace, "oom", 1), Recorder())
     assert caught.value.next_batch_size == 1 and caught.value.rule == "B-6"
     assert sovits_module._out_of_memory(8, RuntimeError()).next_batch_size == 4
+
+
+def _ddp_worker(rank: int, workspace: str, init_file: str) -> None:
+    torch.set_num_threads(1)  # two processes share the machine's cores
+    os.environ["LOCAL_RANK"] = str(rank)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    try:
+        reporter = Recorder()
+        config = _config(Path(workspace), "ddp", 1, batch_size=1, max_steps=2,
+                         tensorboard=False)
+        result = train_sovits(config, reporter)
+        summary = {"step": result.step, "exported": list(result.exported),
+                   "events": len(reporter.events)}
+        Path(workspace, f"rank{rank}.json").write_text(json.dumps(summary))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_processes_train_one_model_with_ddp_and_only_rank_0_reports_and_saves(workspace):
+    """torchrun's setup, two CPU processes over gloo (as a one-GPU machine would run it):
+    each rank trains its share of the batches, rank 0 alone reports and writes files."""
+    write_formatted_experiment(workspace, "ddp", clips=CLIPS)
+    mp.spawn(_ddp_worker, args=(str(workspace), str(workspace / "ddp-init")), nprocs=2)
+    first, second = (json.loads((workspace / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert first["step"] == second["step"] == 2
+    assert [Path(p).name for p in first["exported"]] == ["ddp_e1_s2.pth"]
+    assert second["exported"] == [] and second["events"] == 0 and first["events"] > 0
+    assert load_sovits(first["exported"][0]).config.inter_channels == 32
