@@ -37,10 +37,12 @@ def build(device: torch.device, dtype: torch.dtype) -> SoVITSGenerator:
 
 def run(
     device: torch.device, dtype: torch.dtype, seconds: float, phones: int, repeats: int,
-    *, profile: bool = False, compile_parts: str | None = None,
+    *, profile: bool = False, compile_parts: str | None = None, graphs: bool = True,
 ) -> list[float]:
-    """Wall seconds of each timed decode of ``seconds`` of audio."""
+    """Wall seconds of each timed decode of ``seconds`` of audio (``graphs``: the prior
+    encoder's CUDA graphs, ``gsv_core/models/prior_graph.py``, else always eager)."""
     model = build(device, dtype)
+    model.enc_p.cuda_graphs = graphs
     if compile_parts:
         model.dec = torch.compile(model.dec, dynamic=True)
         if "flow" in compile_parts:
@@ -91,6 +93,8 @@ def main() -> None:
                              "prints the compile time and decodes at other lengths)")
     parser.add_argument("--profile", action="store_true",
                         help="print the CUDA kernels taking the most time in one decode")
+    parser.add_argument("--graphs", choices=["on", "off", "compare"], default="on",
+                        help="the prior encoder's CUDA graphs (compare: both, one row)")
     parser.add_argument("--no-write", action="store_true", help="do not touch benchmarks.md")
     parser.add_argument("--out", type=Path, default=BENCHMARKS_MD)
     args = parser.parse_args()
@@ -99,17 +103,28 @@ def main() -> None:
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
     device = torch.device(args.device)
-    times = run(device, DTYPES[args.dtype], args.seconds, args.phones, args.repeats,
-                profile=args.profile, compile_parts=args.compile)
-    median = statistics.median(times)
+    def median_of(graphs: bool) -> float:
+        return statistics.median(run(device, DTYPES[args.dtype], args.seconds, args.phones,
+                                     args.repeats, profile=args.profile,
+                                     compile_parts=args.compile, graphs=graphs))
+
     settings = (
         f"{args.dtype}, batch 1, {args.seconds:g} s audio, {args.phones} phones, "
         f"3 s reference, median of {args.repeats}"
         + (", cudnn.benchmark" if args.cudnn_benchmark else "")
         + (f", torch.compile {args.compile} (dynamic)" if args.compile else "")
     )
+    if args.graphs == "compare":
+        eager, graphed = median_of(False), median_of(True)
+        settings += ", prior encoder eager vs CUDA graphs in one run"
+        result = (f"eager {eager * 1e3:.1f} ms, graphs {graphed * 1e3:.1f} ms "
+                  f"({args.seconds / graphed:.0f}× real time): {eager / graphed:.2f}x")
+    else:
+        median = median_of(args.graphs == "on")
+        settings += ", prior graphs " + args.graphs
+        result = f"{median:.3f} s ({args.seconds / median:.1f}× real time)"
     row = table_row("SoVITS decode (full-size v2, random)", device_name(device), settings,
-                    f"{median:.3f} s ({args.seconds / median:.1f}× real time)")
+                    result)
     append_row(row, args.out, write=not args.no_write)
 
 

@@ -257,10 +257,7 @@ class _SegmentDecoder:
         codes = tokens.view(1, 1, -1)
         content = self.sovits.quantizer.decode(codes)  # [1, 768, T25]
         content = content.repeat_interleave(self.timing.frames_per_token, dim=2).to(self.dtype)
-        frames = torch.full((1,), content.shape[2], device=content.device)
-        phone_count = torch.full((1,), self.phone_ids.shape[1], device=self.phone_ids.device)
-        m_p, logs_p, _ = self.sovits.enc_p(content, frames, self.phone_ids, phone_count,
-                                           self.ge, 1.0)
+        m_p, logs_p, _ = self.sovits.enc_p.infer(content, self.phone_ids, self.ge)
         return m_p, logs_p
 
     def audio(self, m_p: torch.Tensor, logs_p: torch.Tensor, start: int,

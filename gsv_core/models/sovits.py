@@ -93,6 +93,22 @@ class TextEncoder(nn.Module):
         self.mrte = MRTE()
         self.encoder2 = encoder(c.n_layers // 2)
         self.proj = nn.Conv1d(c.hidden_channels, c.inter_channels * 2, 1)
+        # Inference (``infer``) replays recorded CUDA graphs on CUDA; False: always eager.
+        self.cuda_graphs = True
+
+    def infer(self, quantized: torch.Tensor, phone_ids: torch.Tensor, ge: torch.Tensor,
+              speed: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`forward` for unpadded inputs (every frame and phone valid), as inference
+        calls it; at speed 1 on CUDA through a recorded graph (``prior_graph``)."""
+        from gsv_core.models.prior_graph import graph_usable, prior_through_graph
+
+        if speed == 1 and graph_usable(self, quantized, phone_ids):
+            return prior_through_graph(self, quantized, phone_ids, ge)
+        y_lengths = torch.full((quantized.shape[0],), quantized.shape[2],
+                               device=quantized.device)
+        phone_lengths = torch.full((phone_ids.shape[0],), phone_ids.shape[1],
+                                   device=phone_ids.device)
+        return self(quantized, y_lengths, phone_ids, phone_lengths, ge, speed)
 
     def forward(
         self,
@@ -251,10 +267,7 @@ class SoVITSGenerator(nn.Module):
         dtype = self.ssl_proj.weight.dtype
         ge = ge.to(dtype)
         quantized = self._dequantize(codes).to(dtype)
-        batch, frames = quantized.shape[0], quantized.shape[2]
-        y_lengths = torch.full((batch,), frames, device=codes.device)
-        phone_lengths = torch.full((batch,), phone_ids.shape[1], device=phone_ids.device)
-        m_p, logs_p, y_mask = self.enc_p(quantized, y_lengths, phone_ids, phone_lengths, ge, speed)
+        m_p, logs_p, y_mask = self.enc_p.infer(quantized, phone_ids, ge, speed)
         z_p = m_p
         if noise_scale:  # skip drawing noise that would be multiplied by zero
             noise = torch.randn(m_p.shape, generator=generator, device=m_p.device, dtype=dtype)
