@@ -26,8 +26,11 @@ Same as upstream:
   loads with ``strict=False``; the official ``s2G2333k.pth`` has ``enc_q``, user files do not);
   a missing discriminator file trains the discriminator from scratch with a warning;
 - exported weights: fp16, no ``enc_q``, ``info`` "<E>epoch_<S>iteration", named
-  ``<exp>_e<E>_s<S>.pth``; TensorBoard scalars under ``logs/<exp>/logs_s2_v2`` with upstream's
-  names, when the ``tensorboard`` package is installed.
+  ``<exp>_e<E>_s<S>.pth``; TensorBoard scalars under ``logs/<exp>/logs_s2_v2`` (upstream's
+  ``loss/g/total``, ``loss/d/total``, ``loss/g/mel``, ``loss/g/kl``, ``loss/g/fm``,
+  ``learning_rate``, plus ``loss/g/gen``), when the ``tensorboard`` package is installed;
+  upstream's per-sub-discriminator scalars and gradient norms are not written (they cost a
+  host sync per value).
 
 Different, and why:
 
