@@ -206,6 +206,45 @@ def test_the_loss_goes_down_on_a_fixed_batch(workspace):
     assert all(p.grad is None for p in generator.ssl_proj.parameters())
 
 
+@pytest.mark.parametrize(("name", "dtype"), [("bf16", torch.bfloat16), ("fp16", torch.float16)])
+def test_mixed_precision_steps_train_with_fp32_losses(workspace, name, dtype):
+    """The autocast paths (and fp16's grad scaler) run on the CPU's autocast too; on CUDA the
+    same code runs with the card's kernels (see the CUDA test below)."""
+    files = ExperimentFiles(workspace / "logs" / "fixed")
+    if not files.folder.exists():
+        write_formatted_experiment(workspace, "fixed", clips=2)
+    clips, _ = read_clips(files, min_items=1)
+    batch = collate([SovitsDataset(files, clips, [0, 1])[i] for i in range(2)])
+    generator = load_generator(workspace / "tiny_s2G.pth")
+    discriminator = load_discriminator(None)
+    optim_g, optim_d, _ = build_optimizers(generator, discriminator, 0.4)
+    step = SovitsStep(generator, discriminator, optim_g, optim_d, TrainPrecision(name, dtype),
+                      torch.device("cpu"))
+    before = generator.dec.conv_pre.weight.detach().clone()
+    losses = step(batch)
+    assert losses.dtype == torch.float32 and torch.isfinite(losses).all()
+    assert step.scaler.is_enabled() == (name == "fp16")
+    assert generator.dec.conv_pre.weight.dtype == torch.float32  # master weights stay fp32
+    if name == "bf16":  # fp16's first step may be skipped by the scaler (inf at scale 65536)
+        assert not torch.equal(before, generator.dec.conv_pre.weight)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_cuda_training_with_workers_and_pinned_memory(workspace, precision):
+    experiment = f"cuda {precision}"
+    write_formatted_experiment(workspace, experiment, clips=CLIPS)
+    reporter = Recorder()
+    config = _config(workspace, experiment, 2, device="cuda", precision=precision,
+                     num_workers=2, max_steps=3)
+    result = train_sovits(config, reporter)
+    assert (result.step, result.epoch) == (3, 2)
+    assert any(f", {precision}, on cuda" in m for _, m in reporter.of("log"))
+    assert reporter.of("train_step")[-1]["gpu_memory_gb"] > 0
+    assert all(torch.isfinite(torch.tensor(list(result.final_losses.values()))))
+    assert load_sovits(result.exported[-1]).config.inter_channels == 32
+
+
 def test_a_missing_formatted_file_is_named_before_any_model_loads(workspace):
     folder = workspace / "logs" / "empty"
     folder.mkdir(parents=True)
