@@ -374,7 +374,7 @@ class SovitsStep:
 def _step_seed(seed: int, step: int, rank: int) -> int:
     """The seed of optimizer step ``step`` (0-based) on ``rank``: dropout, posterior noise and
     segment positions repeat exactly after a resume."""
-    return (seed * 1_000_003 + step * 101 + rank) % (2**63)
+    return ((seed * 1_000_003 + step) * 65_537 + rank) % 2**63  # distinct below 65537 ranks
 
 
 # --- reporting ----------------------------------------------------------------------------
