@@ -55,6 +55,8 @@ Different, and why:
 - every save epoch *and always the final epoch* is exported (upstream loses the final epoch
   when ``epochs`` is not a multiple of save-every), and a run ended by ``max_steps`` exports
   where it ended;
+- each finished epoch's mean generator loss is appended to ``logs/<exp>/train-losses.jsonl``
+  (:mod:`gsv_core.train.epoch_log`), which A/B listening shows beside each export (R-5);
 - resume: a checkpoint in ``logs/<exp>/resume/`` (models, optimizers, scaler, sampler
   position, epoch, step) at every save epoch, at the end and on stop; starting again
   continues at the same epoch, step and batch order (upstream restarts its epoch and counts
@@ -111,6 +113,7 @@ from gsv_core.models.spectrogram import mel_spectrogram, spec_to_mel
 from gsv_core.prepare.layout import ExperimentFiles
 from gsv_core.train import sovits_data
 from gsv_core.train.config import TrainConfig
+from gsv_core.train.epoch_log import append_epoch_loss
 from gsv_core.train.reporting import METRIC_PREFIX, TrainReporter, TrainResult
 from gsv_core.train.resume import load_newest, save_resume
 from gsv_core.train.sovits_data import (
@@ -710,10 +713,13 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
             for epoch in range(state.epoch, config.epochs + 1):
                 lr = _set_epoch_lr(optim_g, optim_d, base_lrs, epoch)
                 epoch_step = state.position if epoch == state.epoch else 0
+                epoch_loss: list[torch.Tensor] = []  # G totals on the device, read at the end
                 sampler.set_epoch(epoch, start=epoch_step)
                 for batch in loader:
                     torch.manual_seed(_step_seed(config.seed, step, ranks.rank))
-                    meter.add(step_fn(batch.to(device, non_blocking=True)), batch.size)
+                    losses = step_fn(batch.to(device, non_blocking=True))
+                    meter.add(losses, batch.size)
+                    epoch_loss.append(losses[0])
                     step += 1
                     epoch_step += 1
                     if meter.due():
@@ -735,6 +741,9 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
                 last_losses = _report(out, meter, progress, epoch, epoch_step, step, lr, device,
                                       writer) or last_losses
                 ended_early = step >= total and epoch_step < epoch_steps
+                if ranks.main and epoch_loss and not ended_early:  # A/B listening's labels
+                    append_epoch_loss(config.experiment_dir, KIND, epoch,
+                                      float(torch.stack(epoch_loss).mean()), step)
                 saving = ended_early or epoch % config.save_every == 0 or epoch == config.epochs
                 if saving and ranks.main:
                     exported.append(_export(config, parts, model_config, epoch, step, out))

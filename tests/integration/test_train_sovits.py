@@ -150,6 +150,14 @@ def test_progress_metrics_and_heartbeats_use_the_event_vocabulary(run):
     assert set(run["result"].final_losses) == set(LOSS_NAMES)
 
 
+def test_each_finished_epoch_logs_its_mean_generator_loss_for_ab_listening(run, workspace):
+    lines = (workspace / "logs" / "tiny voice" / "train-losses.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [(r["model"], r["epoch"], r["step"]) for r in rows] == [
+        ("sovits", 1, 2), ("sovits", 2, 4), ("sovits", 3, 6)]
+    assert all(r["loss"] > 0 for r in rows)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None,
                     reason="the tensorboard package is not installed")
 def test_tensorboard_scalars_go_where_upstream_writes_them(run, workspace):
