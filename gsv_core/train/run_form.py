@@ -22,6 +22,7 @@ data module (and so torch) when asked.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -88,11 +89,13 @@ class ModelPlan:
     exact: bool
     dpo: bool = False
     lr_weight: float | None = None
+    accumulation: int = 1   # batches per optimizer step (GPT: 4, as upstream)
 
     @property
     def effective_batch(self) -> int:
-        """Clips per optimizer step (B-8): the batch on each card times the cards."""
-        return self.batch_size * max(self.gpus, 1)
+        """Clips per optimizer step (B-8): the batch on each card, times the cards, times the
+        batches accumulated into one step."""
+        return self.batch_size * max(self.gpus, 1) * self.accumulation
 
     @property
     def total_steps(self) -> int | None:
@@ -141,8 +144,10 @@ def _missing(files: ExperimentFiles, kind: str) -> list[str]:
 
 
 def formatted_clips(files: ExperimentFiles, kind: str, batch_size: int,
-                    gpus: int = 1) -> tuple[int, int, bool]:
-    """(clips, steps per round, exact) of a formatted experiment for one model.
+                    gpus: int = 1) -> tuple[int, int, bool, int]:
+    """(clips, steps per round, exact, batches per step) of a formatted experiment for one
+    model (GPT accumulates :data:`gsv_core.train.gpt.GRAD_ACCUMULATION` batches per
+    optimizer step, as upstream; SoVITS steps once per batch).
 
     Both come from the trainers' own data modules (``sovits_data``: ``read_clips``, its repeat
     of a small list and the bucket sampler's padded buckets; ``gpt_data``: the clips that
@@ -158,13 +163,16 @@ def formatted_clips(files: ExperimentFiles, kind: str, batch_size: int,
         clips, repeats = read_clips(files)
         frames = [clips[i].frames for i in repeated_indices(len(clips), repeats)]
         sampler = BucketBatchSampler(frames, batch_size, seed=0, replicas=max(gpus, 1))
-        return len(clips), len(sampler), True
+        return len(clips), len(sampler), True, 1
     from gsv_core.train import gpt_data
+    from gsv_core.train.gpt import GRAD_ACCUMULATION
 
     dataset = gpt_data.load_gpt_dataset(files, check_bert=False)
     batches = gpt_data.BucketBatchSampler(dataset.durations_s(), batch_size,
                                           world_size=max(gpus, 1))
-    return len(dataset.clips), len(batches), True
+    # as train_gpt counts them: a step per group of GRAD_ACCUMULATION batches
+    steps = math.ceil(len(batches) / GRAD_ACCUMULATION)
+    return len(dataset.clips), steps, True, GRAD_ACCUMULATION
 
 
 def _limit_blocker(limit: Limit) -> Blocker | None:
@@ -207,7 +215,7 @@ def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimi
         if (blocker := _limit_blocker(batch)) is not None:
             blockers.append(blocker)
         clips = steps = None
-        exact = False
+        exact, accumulation = False, 1
         if files is not None:
             missing = _missing(files, kind)
             if missing:
@@ -218,13 +226,14 @@ def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimi
                      "folder": str(files.folder), "missing": ", ".join(missing)}))
             else:
                 try:
-                    clips, steps, exact = formatted_clips(files, kind, int(batch.value),
-                                                          len(gpus) or 1)
+                    clips, steps, exact, accumulation = formatted_clips(
+                        files, kind, int(batch.value), len(gpus) or 1)
                 except GsvError as error:
                     blockers.append(Blocker(error=error))
         plans.append(ModelPlan(kind, int(batch.value), len(gpus), epochs, save_every, clips,
                                steps, exact, dpo=not sovits and limits.dpo_on,
-                               lr_weight=float(limits.lr_weight.value) if sovits else None))
+                               lr_weight=float(limits.lr_weight.value) if sovits else None,
+                               accumulation=accumulation))
         if files is not None:
             configs.append(TrainConfig(
                 kind=kind, workspace=str(workspace.root), experiment=name, epochs=epochs,
@@ -250,8 +259,12 @@ def _plan_line(plan: ModelPlan, t: Translate) -> str:
     if plan.dpo:
         head += " " + t(mark("with DPO"))
     lines = [
-        head + " · " + t(mark("effective batch {batch} ({per} per device × {devices}, B-8)"),
-                         batch=plan.effective_batch, per=plan.batch_size, devices=device),
+        head + " · " + (
+            t(mark("effective batch {batch} ({per} per device × {devices} × {batches} batches "
+                   "per step, B-8)"), batch=plan.effective_batch, per=plan.batch_size,
+              devices=device, batches=plan.accumulation) if plan.accumulation > 1 else
+            t(mark("effective batch {batch} ({per} per device × {devices}, B-8)"),
+              batch=plan.effective_batch, per=plan.batch_size, devices=device)),
         t(mark("{clips} clips · {steps} steps per round · {epochs} rounds · {total} steps in "
                "all (T-1)"), clips="?" if plan.clips is None else plan.clips, steps=steps,
           epochs=plan.epochs, total=total),

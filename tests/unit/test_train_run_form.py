@@ -141,15 +141,19 @@ def test_sovits_steps_per_round_follow_the_trainers_sampler(tmp_path):
     assert "Estimated time: unknown" in text   # the guidelines give no figure: never invented
 
 
-def test_gpt_steps_per_round_follow_the_trainers_sampler(tmp_path):
+def test_gpt_steps_per_round_follow_the_trainers_sampler_and_accumulation(tmp_path):
     # 9 clips < 100 are repeated 1 + 100 // 9 = 12 times (gpt_data) = 108 items; batch 4
-    # makes 27 batches per round.
+    # makes 27 batches per round, and 4 batches make one optimizer step: 7 steps per round,
+    # 16 clips per step (B-8: the effective batch is shown).
     write_experiment(tmp_path, clips=9)
     form = build_run(Workspace(tmp_path), "小明 voice", gpu_limits(gpt_batch=4), "gpt",
                      safety_acknowledged=True, first_run=False)
     (plan,) = form.plans
-    assert (plan.clips, plan.steps_per_epoch, plan.exact) == (9, 27, True)
-    assert "27 steps per round" in plan_text(form, t)
+    assert (plan.clips, plan.steps_per_epoch, plan.exact) == (9, 7, True)
+    assert plan.effective_batch == 16 and form.configs[0].batch_size == 4
+    text = plan_text(form, t)
+    assert "7 steps per round" in text
+    assert "effective batch 16 (4 per device × 1 GPU(s) × 4 batches per step, B-8)" in text
 
 
 def test_plan_text_says_the_order_of_a_queue(tmp_path):
