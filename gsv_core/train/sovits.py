@@ -624,7 +624,7 @@ def _pretrained_discriminator(config: TrainConfig) -> Path | None:
         return None
 
 
-def _data(config: TrainConfig, ranks: _Ranks, device: torch.device, reporter: TrainReporter
+def _data(config: TrainConfig, ranks: _Ranks, reporter: TrainReporter
           ) -> tuple[SovitsDataset, BucketBatchSampler]:
     files = ExperimentFiles.of(config.space, config.experiment)
     min_items = int(config.extra.get("min_items", sovits_data.MIN_ITEMS))
@@ -667,8 +667,10 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True  # as upstream
         torch.backends.cudnn.allow_tf32 = True
-    dataset, sampler = _data(config, ranks, device, out)
-    warn = lambda message: out.log(message, "warning")  # noqa: E731
+    dataset, sampler = _data(config, ranks, out)
+
+    def warn(message: str) -> None:
+        out.log(message, "warning")
 
     torch.manual_seed(config.seed)  # the initial values of what the files lack
     generator = load_generator(_pretrained_generator(config), warn).to(device)
