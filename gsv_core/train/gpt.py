@@ -350,9 +350,11 @@ class _World:
 
 def _device(config: TrainConfig, world: _World) -> torch.device:
     """One process per GPU: under torchrun the rank's ``LOCAL_RANK`` card (the launcher
-    limits the visible cards to ``config.gpus``), else ``config.gpus[0]``."""
+    limits the visible cards to ``config.gpus``), else ``config.gpus[0]``. More ranks than
+    cards share them round-robin (a 2-process gloo run on one GPU, to exercise DDP)."""
     if config.device == "cuda" and torch.cuda.is_available():
-        index = world.local_rank if world.size > 1 else config.gpus[0]
+        index = (world.local_rank % torch.cuda.device_count() if world.size > 1
+                 else config.gpus[0])
         torch.cuda.set_device(index)
         return torch.device("cuda", index)
     if config.device == "mps" and torch.backends.mps.is_available():

@@ -306,7 +306,7 @@ def keep(self, *args, **kwargs):
     steppers.append(self)
 gpt.GPTStepper.__init__ = keep
 result = gpt.train_gpt(config, Reporter())
-digest = hashlib.sha256(b"".join(t.detach().numpy().tobytes()
+digest = hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes()
                                  for t in steppers[0].model.state_dict().values())).hexdigest()
 rank = dist.get_rank()
 with open(os.path.join(sys.argv[2], f"rank{rank}.json"), "w") as handle:
@@ -316,12 +316,15 @@ dist.destroy_process_group()
 """
 
 
-def test_two_processes_train_one_model_with_ddp_over_gloo(formatted, tmp_path):
-    """torchrun with 2 CPU processes (gloo): both ranks DDP-wrapped, weights identical after
-    the step, only rank 0 reports and exports."""
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
+def test_two_processes_train_one_model_with_ddp_over_gloo(formatted, tmp_path, device):
+    """torchrun with 2 processes (gloo; on CUDA both share the first card when there is only
+    one): both ranks DDP-wrapped, weights identical after the step, only rank 0 reports and
+    exports."""
     root = _workspace(formatted, tmp_path / "ws")
     config_file = tmp_path / "run.json"
-    _config(root, epochs=1, max_steps=1, batch_size=8).write(config_file)
+    _config(root, epochs=1, max_steps=1, batch_size=8, device=device).write(config_file)
     script = tmp_path / "ddp_run.py"
     script.write_text(_DDP_SCRIPT, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
@@ -337,3 +340,61 @@ def test_two_processes_train_one_model_with_ddp_over_gloo(formatted, tmp_path):
     assert len(ranks[0]["exported"]) == 1 and ranks[1]["exported"] == []
     assert "exported" in ranks[0]["events"] and "metric" in ranks[0]["events"]
     assert ranks[1]["events"] == []
+
+
+# --- on a CUDA GPU (skipped here): the full-size model at the guideline batches ------------
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _synthetic_experiment(root: Path, clips: int = 48, seconds: float = 10.0) -> None:
+    """10-second clips at 12 phones/s, half of them with BERT files, random tokens."""
+    from gsv_core.prepare.layout import SEMANTIC_HEADER
+    from gsv_core.text.symbols import symbols
+
+    files = ExperimentFiles.of(Workspace(root), EXPERIMENT)
+    files.bert_dir.mkdir(parents=True, exist_ok=True)
+    generator = torch.Generator().manual_seed(0)
+    table = symbols()
+    text, semantic = [], [SEMANTIC_HEADER]
+    tokens, phones = int(seconds * 25), int(seconds * 12)
+    for index in range(clips):
+        name = f"clip_{index:03d}.wav"
+        ids = torch.randint(1, len(table), (phones,), generator=generator).tolist()
+        text.append(f"{name}\t{' '.join(table[i] for i in ids)}\tNone\tx")
+        codes = torch.randint(0, 1024, (tokens,), generator=generator).tolist()
+        semantic.append(f"{name}\t{' '.join(map(str, codes))}")
+        if index % 2 == 0:
+            torch.save(torch.randn(1024, phones, generator=generator).half(),
+                       files.bert_file(name))
+    files.name2text.write_text("\n".join(text) + "\n", encoding="utf-8")
+    files.name2semantic.write_text("\n".join(semantic) + "\n", encoding="utf-8")
+
+
+@needs_cuda
+@pytest.mark.parametrize(("precision", "dpo", "batch"), [
+    ("bf16", False, 11), ("fp16", False, 11), ("bf16", True, 6), ("fp16", True, 6)])
+def test_full_size_gpt_trains_on_cuda(tmp_path, precision, dpo, batch):
+    """The full-size v2 GPT (random weights) trains a few steps on 10-second clips at the
+    B-2 batches of a 24 GB card (11, DPO 6); prints speed and peak memory."""
+    from gsv_core.models.checkpoint import save_gpt_weights
+    from gsv_core.models.gpt import GPTConfig, Text2SemanticDecoder
+
+    torch.set_num_threads(max(torch.get_num_threads(), 4))
+    _synthetic_experiment(tmp_path)
+    pretrained = tmp_path / "random-full.ckpt"
+    model_config = GPTConfig()
+    save_gpt_weights(pretrained, Text2SemanticDecoder(model_config), model_config, "GPT-e0")
+    torch.cuda.reset_peak_memory_stats()
+    reporter = Recorder()
+    result = train_gpt(_config(tmp_path, device="cuda", precision=precision, dpo=dpo,
+                               batch_size=batch, epochs=2, max_steps=6,
+                               pretrained_s1=str(pretrained)), reporter)
+    assert result.step == 6 and len(result.exported) == 1
+    losses = [value for _, value in reporter.metrics("gpt/loss")]
+    assert losses and all(torch.isfinite(torch.tensor(losses)))
+    beat = reporter.events("train_step")[-1]
+    print(f"\nGPT {precision} dpo={dpo} batch {batch}: {beat['samples_per_s']} samples/s "
+          f"(reporting window), peak reserved {torch.cuda.max_memory_reserved() / 2**30:.2f} "
+          f"GiB, losses {losses}")
+    load_gpt(result.exported[0])
