@@ -8,6 +8,7 @@
     gsv-studio quality LIST ...       the dataset quality report (``dataset/quality_cli.py``)
     gsv-studio prepare --list L --exp E  format for training (``prepare/cli.py``)
     gsv-studio asr IN_DIR ...         transcribe clips into a .list (``dataset/asr_cli.py``)
+    gsv-studio train sovits|gpt --exp E  fine-tune within the guidelines (``train/cli.py``)
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gsv_core.dataset.asr_cli import main as asr_main
 
         return asr_main(args[1:])
+    if args[:1] == ["train"]:
+        from gsv_core.train.cli import main as train_main
+
+        return train_main(args[1:])
     import webui
 
     return webui.main(args)
