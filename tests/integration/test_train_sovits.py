@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -74,13 +76,16 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Removed after the module: its resume checkpoints (the full-size discriminator with
+    its optimizer state) take about 0.9 GB each, and pytest keeps three old temp folders."""
     root = tmp_path_factory.mktemp("sovits-train")
     source = tiny_fixture("sovits_v2.pth")
     data = read_checkpoint_dict(source)
     data["config"]["train"]["segment_size"] = SEGMENT_SAMPLES
     torch.save(data, root / "tiny_s2G.pth")
-    return root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _config(workspace: Path, experiment: str, epochs: int, **changes: Any) -> TrainConfig:
