@@ -300,12 +300,14 @@ def wire(area: FormatArea, ctx: AppContext, list_box: gr.Textbox) -> None:
     area.start.click(start, inputs=[list_box, *area.settings()], outputs=area.outputs(),
                      concurrency_id="dataset-format", concurrency_limit=None)
 
-    def show(experiment: str, progress=gr.Progress()) -> tuple:  # noqa: B008
-        return show_last_run(ctx, experiment, progress=progress)
+    def show(experiment: str, auto_name: str, progress=gr.Progress()) -> tuple:  # noqa: B008
+        text, table, filled = show_last_run(ctx, experiment, progress=progress)
+        # A name filled in from the last run is not the user's: a list chosen next replaces it.
+        return text, table, filled, filled.get("value", auto_name)
 
-    gr.on([area.show_last.click, ctx.app.load], show, inputs=[area.experiment],
-          outputs=[*area.outputs(), area.experiment], concurrency_id="dataset-format",
-          concurrency_limit=None)
+    gr.on([area.show_last.click, ctx.app.load], show, inputs=[area.experiment, area.auto_name],
+          outputs=[*area.outputs(), area.experiment, area.auto_name],
+          concurrency_id="dataset-format", concurrency_limit=None)
     area.stop.click(lambda experiment: stop_formatting(ctx, experiment),
                     inputs=[area.experiment], outputs=area.outputs(),
                     concurrency_id="dataset-format-stop", concurrency_limit=None,
