@@ -137,20 +137,22 @@ def _read_lock(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _owner_alive(record: dict[str, Any]) -> bool:
+def _owner_alive(record: dict[str, Any], lock: Path) -> bool:
     """The lock's owner still runs: the job's supervisor or worker (a command-line run has
     no job folder: its own process), by pid and create time."""
     spec = {"target": TRAIN_TARGET, "pid": record.get("pid"),
             "create_time": record.get("create_time")}
-    job_dir = record.get("job_dir") or Path(os.devnull) / "no-job"  # no events to read there
+    # Without a job folder: a path that never exists, so there is no worker to look for.
+    job_dir = record.get("job_dir") or lock.with_name(lock.name + ".no-job")
     return JobHandle(Path(str(job_dir)), spec).is_running()
 
 
 def gpu_lock_owner(workspace: Workspace, index: int) -> dict[str, Any] | None:
     """The live owner of card ``index`` (``job_dir``, ``job_id``, ``experiment``, ``kinds``,
     ``pid``, ``create_time``), or None when the card is free (no lock, or a stale one)."""
-    record = _read_lock(gpu_lock_path(workspace, index))
-    return record if record is not None and _owner_alive(record) else None
+    path = gpu_lock_path(workspace, index)
+    record = _read_lock(path)
+    return record if record is not None and _owner_alive(record, path) else None
 
 
 def _busy_error(index: int, record: dict[str, Any]) -> HardwareError:
@@ -177,8 +179,8 @@ def _take(workspace: Workspace, cards: Sequence[int], record: dict[str, Any]) ->
 
 def _check_free(workspace: Workspace, cards: Sequence[int]) -> None:
     for index in cards:
-        record = _read_lock(gpu_lock_path(workspace, index))
-        if record is not None and _owner_alive(record):
+        record = gpu_lock_owner(workspace, index)
+        if record is not None:
             raise _busy_error(index, record)
 
 
