@@ -246,16 +246,24 @@ def attach(ctx: AppContext, watchers: WatcherCache, experiment: str | None) -> t
 
 
 def stop(ctx: AppContext, watchers: WatcherCache, job_dir: str | None) -> str:
-    """Stop the followed training (graceful: the step ends and a save point is written);
-    blocks until it ended; the next tick shows how."""
+    """Stop the followed training. The first press asks it to stop (it ends after the step
+    it is in and writes a save point, however long that step takes: on a CPU one can take
+    longer than any fixed wait); a second press ends it at once, losing the steps since the
+    last save point. The next timer tick shows how it ended."""
     t = ctx.t
     if not job_dir:
         return "ℹ️ " + t("No training is being followed here.")
     handle = watchers.attach(job_dir).handle
-    if not handle.is_running():
+    status = handle.status()
+    if status.finished:
         return "ℹ️ " + t("This training has already ended.")
-    handle.stop()
-    return "⏹ " + t("Stop asked; the training ended (see the status below).")
+    if not status.stop_requested:
+        handle.request_stop()
+        return "⏹ " + t("Stop asked: the training ends after the step it is in and writes a "
+                        "save point. Press Stop again to end it at once (the steps since the "
+                        "last save point are then lost).")
+    handle.stop(grace_s=0.0)
+    return "⏹ " + t("The training was ended at once.")
 
 
 def listen(ctx: AppContext, watchers: WatcherCache, job_dir: str | None,

@@ -477,7 +477,8 @@ def status_text(snapshot: TrainingSnapshot, t: Translate) -> str:
     if status.state == "running":
         if status.stop_requested:
             return "⏳ " + t(mark("Stopping the training of {experiment}: it ends after this "
-                                  "step and writes a save point…"), experiment=experiment)
+                                  "step and writes a save point… ({where})"),
+                             experiment=experiment, where=progress_text(snapshot, t))
         return "⏳ " + t(mark("Training {experiment}: {where}"), experiment=experiment,
                          where=progress_text(snapshot, t))
     ended = [run_text(snapshot.progress[kind], t) for kind in (snapshot.kinds or

@@ -2,15 +2,19 @@
 
 The handlers are those ``tabs.train_run.wire`` connects, called directly as the browser
 would (Start, a timer tick, Stop, page load, Listen). The jobs are real child processes of
-``gsv_core.jobs``. TEST-ONLY STAND-IN: until ``gsv_core.train.launch`` and the trainers are
-on main, ``stand_in_launch`` below plays launch's three functions over ``gsv_core.jobs`` and
-``stand_in_trainer`` plays a trainer: it writes the events of gsv_core/train/reporting.py
-(as sovits.py writes them) without training anything. The machine is described as having
-no GPU (``GSV_FAKE_GPU=cpu``).
+``gsv_core.jobs`` running the real trainers (``train_sovits``, ``train_gpt``) on a tiny
+formatted experiment (tests/train_fixtures.py) with the tiny pretrained models placed where
+the registry looks for the official ones. TEST-ONLY STAND-IN: until ``gsv_core.train.launch``
+is on main, ``stand_in_launch`` below plays its three functions over ``gsv_core.jobs`` (its
+job, ``stand_in_job``, runs the queue with the real trainers); to keep a CPU run short it
+caps each model's run at a few steps (``max_steps``) and keeps SoVITS's four clips unrepeated
+(``extra.min_items``). The machine is described as having no GPU (``GSV_FAKE_GPU=cpu``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import time
 import types
@@ -27,47 +31,36 @@ from gsv_core.jobs import JobHandle, jobs_folder, start_job
 from gsv_core.train.config import TrainConfig
 from gsv_core.workspace import Workspace
 from tabs.common import AUTO_GPU, AppContext
-from tests.unit.test_train_run_form import write_experiment
+from tests.fixture_paths import tiny_fixture
+from tests.train_fixtures import write_formatted_experiment
 
-pytestmark = pytest.mark.slow  # each run starts a child process
+pytestmark = pytest.mark.slow  # each run starts a child that loads torch and trains
 
 HERE = "tests.integration.test_ui_train_run"
-STAND_IN_TARGET = f"{HERE}:stand_in_trainer"
+STAND_IN_TARGET = f"{HERE}:stand_in_job"
 EXPERIMENT = "小明 voice"
-LIMIT_S = 120.0  # only ever reached when something is broken
+LIMIT_S = 400.0  # only ever reached when something is broken
+GPT_NAME = "s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt"  # where the registry looks
+SEGMENT_SAMPLES = 5120  # the tiny SoVITS's training segment cut to 8 frames (test_train_sovits)
 
 
-def stand_in_trainer(ctx: JobContext, configs: list[dict], step_s: float = 0.0,
-                     fail_at: int | None = None) -> dict:
-    """TEST-ONLY STAND-IN for the trainers: 2 rounds of 3 steps per model, the events of
-    reporting.py, an export per round, a graceful stop at the next step."""
-    exported = []
+def stand_in_job(ctx: JobContext, configs: list[dict], max_steps: int = 4) -> list[dict]:
+    """TEST-ONLY STAND-IN for launch's job: the queue of real trainers, each capped at
+    ``max_steps`` steps, SoVITS's clips unrepeated (both only to keep the CPU run short)."""
+    from gsv_core.train.gpt import train_gpt
+    from gsv_core.train.sovits import train_sovits
+
+    results = []
     for data in configs:
-        config = TrainConfig(**data)
-        kind, epochs, per_epoch = config.kind, config.epochs, 3
-        total = epochs * per_epoch
-        step = 0
-        for epoch in range(1, epochs + 1):
-            for epoch_step in range(1, per_epoch + 1):
-                step += 1
-                if fail_at is not None and step == fail_at:
-                    raise RuntimeError("stand-in crash")
-                ctx.metric(f"{kind}/loss", 10.0 / step, step)
-                ctx.progress(step, total, f"round {epoch} of {epochs}, step {step} of {total}")
-                ctx.emit("train_step", epoch=epoch, epochs=epochs, step=step, steps=total,
-                         epoch_step=epoch_step, epoch_steps=per_epoch, samples_per_s=5.0,
-                         eta_s=1.0, lr=1e-4, gpu_memory_gb=None)
-                time.sleep(step_s)
-                if ctx.should_stop():
-                    ctx.emit("checkpoint", path="ckpt", epoch=epoch, step=step)
-                    return {"stopped": True}
-            folder = Workspace(Path(config.workspace)).sovits_weights_dir
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{config.experiment}_e{epoch}_s{step}.pth"
-            path.write_bytes(b"stand-in")
-            ctx.emit("exported", model=kind, path=str(path), epoch=epoch, step=step)
-            exported.append(str(path))
-    return {"exported": exported}
+        config = TrainConfig.from_json(json.dumps(data))
+        config = dataclasses.replace(config, max_steps=max_steps, tensorboard=False,
+                                     extra={**config.extra, "min_items": 1}, num_workers=0)
+        train = train_sovits if config.kind == "sovits" else train_gpt
+        result = train(config, ctx)
+        results.append(dataclasses.asdict(result))
+        if result.stopped:
+            break
+    return results
 
 
 def stand_in_launch(options: dict) -> types.ModuleType:
@@ -83,7 +76,7 @@ def stand_in_launch(options: dict) -> types.ModuleType:
         if running:
             from gsv_core.errors import ConfigError
             raise ConfigError(f"The card is busy with {running[0].id}.", "Wait or stop it.")
-        return start_job(STAND_IN_TARGET, {"configs": [c.__dict__ | {"gpus": list(c.gpus)}
+        return start_job(STAND_IN_TARGET, {"configs": [json.loads(c.to_json())
                                                        for c in configs], **options},
                          folder=jobs_folder(space, configs[0].experiment), label="Training")
 
@@ -109,26 +102,48 @@ def launch_options() -> dict:
 def run_tab(monkeypatch: pytest.MonkeyPatch, launch_options: dict):
     """tabs.train_run over the stand-in launch (imported fresh, so it binds to it)."""
     monkeypatch.setitem(sys.modules, "gsv_core.train.launch", stand_in_launch(launch_options))
-    for name in ("tabs.train_run",):
-        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.delitem(sys.modules, "tabs.train_run", raising=False)
     import tabs.train_run as module
 
     yield module
     sys.modules.pop("tabs.train_run", None)
 
 
-def make_ctx(root: Path) -> AppContext:
+@pytest.fixture(scope="module")
+def tiny_sovits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny SoVITS with its training segment cut to 8 frames (a CPU step in seconds)."""
+    import torch
+
+    from gsv_core.models.checkpoint import read_checkpoint_dict
+
+    data = read_checkpoint_dict(tiny_fixture("sovits_v2.pth"))
+    data["config"]["train"]["segment_size"] = SEGMENT_SAMPLES
+    path = tmp_path_factory.mktemp("tiny-sovits") / "s2G2333k.pth"
+    torch.save(data, path)
+    return path
+
+
+def make_ctx(root: Path, tiny_sovits: Path, *, gpt: bool = True) -> AppContext:
+    """A workspace with the tiny experiment and pretrained models, and an app holding the
+    Inference tab's A/B section (what Listen fills)."""
+    from tabs.infer.sections import compare as compare_section
+
+    space = Workspace(root)
+    write_formatted_experiment(root, EXPERIMENT, clips=4)
+    space.pretrained_v2_dir.mkdir(parents=True, exist_ok=True)
+    (space.pretrained_v2_dir / "s2G2333k.pth").symlink_to(tiny_sovits)
+    if gpt:
+        (space.pretrained_v2_dir / GPT_NAME).symlink_to(tiny_fixture("gpt_v2.ckpt"))
     with gr.Blocks() as app:
-        pass
-    return AppContext(t=Translator("en_US"), profile=detect_machine({"GSV_FAKE_GPU": "cpu"}),
-                      workspace=Workspace(root), app=app)
+        ctx = AppContext(t=Translator("en_US"), profile=detect_machine({"GSV_FAKE_GPU": "cpu"}),
+                         workspace=space, app=app)
+        compare_section.build(ctx)
+    return ctx
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> AppContext:
-    context = make_ctx(tmp_path / "ws")
-    write_experiment(context.workspace.root, EXPERIMENT)
-    return context
+def ctx(tmp_path: Path, tiny_sovits: Path) -> AppContext:
+    return make_ctx(tmp_path / "ws", tiny_sovits)
 
 
 def limits_of(ctx: AppContext):
@@ -140,7 +155,7 @@ def limits_of(ctx: AppContext):
 
 
 # gpu, dpo, dpo_confirm, the 7 governed sliders (None: defaults), the 5 dataset fields;
-# SoVITS rounds 2, GPT rounds 2, save every 1, so the stand-in exports each round.
+# SoVITS rounds 2, GPT rounds 2, save every round. On the CPU the batch is 1.
 VALUES = (AUTO_GPU, False, False, None, 2, 1, None, None, 2, 1, None, None, None, None, None)
 
 
@@ -157,7 +172,7 @@ def follow_to_end(run_tab, ctx, watchers, job_dir):
         drawn = outputs[6]
         if outputs[7].active is False:
             return ticks
-        time.sleep(0.2)
+        time.sleep(0.5)
     raise AssertionError("the job did not end in time")
 
 
@@ -167,66 +182,6 @@ def test_h4_first_run_needs_the_safety_notice_read(run_tab, ctx):
     message, job_dir, *_ = start(run_tab, ctx, WatcherCache(), safety=False)
     assert "H-4" in message and job_dir == gr.update()
     assert run_tab.training_to_show(ctx.workspace, EXPERIMENT) is None   # nothing started
-
-
-def test_start_both_follow_to_completion_plot_log_and_exports(run_tab, ctx):
-    from gsv_core.train.watch_view import WatcherCache
-
-    watchers = WatcherCache()
-    message, job_dir, *_ = start(run_tab, ctx, watchers)
-    assert message.startswith("▶️") and "SoVITS (2 rounds" in message and "GPT (2 rounds" in message
-    ticks = follow_to_end(run_tab, ctx, watchers, job_dir)
-    status, bar, _monitor, _plot, log, rows, drawn, _timer = ticks[-1]
-    assert status.startswith("✅") and "round 2 of 2" in status and "T-3" in status
-    assert 'value="1.0000"' in bar
-    assert [row[:3] for row in rows] == [["SoVITS", 1, 3], ["SoVITS", 2, 6],
-                                         ["GPT", 1, 3], ["GPT", 2, 6]]
-    assert "exported" in log
-    figures = [t[3]["value"] for t in ticks if isinstance(t[3], dict) and "value" in t[3]]
-    assert figures and figures[-1] is not None
-    assert len(figures[-1].axes) == 2   # one axis per model
-    # a later tick with nothing new does not redraw the plot
-    again = run_tab.follow(ctx, watchers, job_dir, drawn)
-    assert again[3] == gr.update()
-    # the H-4 notice is not asked again once a training was started
-    _plan, safety = run_tab.plan_refresh(ctx, limits_of(ctx), EXPERIMENT, False, *VALUES)
-    assert safety["visible"] is False
-
-
-@pytest.mark.parametrize("launch_options", [{"step_s": 0.5}])
-def test_stop_then_page_load_shows_it_stopped_and_resumable(run_tab, ctx, launch_options):
-    from gsv_core.train.watch_view import WatcherCache
-
-    watchers = WatcherCache()
-    _message, job_dir, *_ = start(run_tab, ctx, watchers, which="sovits")
-    deadline = time.monotonic() + LIMIT_S
-    while "step" not in run_tab.follow(ctx, watchers, job_dir, -1)[0]:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    # a reload meanwhile re-attaches to the running job
-    attached, *outputs = run_tab.attach(ctx, WatcherCache(), "another name")
-    assert attached == job_dir and outputs[7].active is True
-    # the card is busy: a second start is refused in the message, naming the job
-    busy, busy_dir, *_ = start(run_tab, ctx, watchers, which="gpt")
-    assert busy.startswith("❌") and Path(job_dir).name in busy and busy_dir == gr.update()
-    assert run_tab.stop(ctx, watchers, job_dir).startswith("⏹")
-    status = follow_to_end(run_tab, ctx, watchers, job_dir)[-1][0]
-    assert status.startswith("⏹") and "resume" in status and "T-2" in status
-    # once stopped, a new start works
-    _again, job_again, *_ = start(run_tab, ctx, watchers, which="sovits")
-    assert job_again not in (gr.update(), job_dir)
-    follow_to_end(run_tab, ctx, watchers, job_again)
-
-
-@pytest.mark.parametrize("launch_options", [{"fail_at": 2}])
-def test_a_failed_job_shows_its_cause_never_finished(run_tab, ctx, launch_options):
-    from gsv_core.train.watch_view import WatcherCache
-
-    watchers = WatcherCache()
-    _message, job_dir, *_ = start(run_tab, ctx, watchers, which="gpt")
-    status = follow_to_end(run_tab, ctx, watchers, job_dir)[-1][0]
-    assert status.startswith("❌") and "stand-in crash" in status
-    assert "completed" not in status
 
 
 def test_blockers_are_said_in_the_message_not_raised(run_tab, ctx):
@@ -240,25 +195,71 @@ def test_blockers_are_said_in_the_message_not_raised(run_tab, ctx):
     assert "X-1" in message
 
 
-def test_listen_feeds_the_inference_tabs_ab_section(run_tab, tmp_path):
+def test_both_train_to_the_end_with_plot_log_exports_and_listen(run_tab, ctx):
     from gsv_core.train.watch_view import WatcherCache
-    from tabs.infer.sections import compare as compare_section
 
-    root = tmp_path / "ws2"
-    write_experiment(root, EXPERIMENT)
-    with gr.Blocks() as app:
-        ctx = AppContext(t=Translator("en_US"), profile=detect_machine({"GSV_FAKE_GPU": "cpu"}),
-                         workspace=Workspace(root), app=app)
-        compare_section.build(ctx)
     watchers = WatcherCache()
-    assert run_tab.listen(ctx, watchers, "", True)[0].startswith("ℹ️")
-    _message, job_dir, *_ = start(run_tab, ctx, watchers, which="sovits")
-    follow_to_end(run_tab, ctx, watchers, job_dir)
+    message, job_dir, *_ = start(run_tab, ctx, watchers)
+    assert message.startswith("▶️") and "SoVITS (2 rounds" in message and "GPT (2 rounds" in message
+    ticks = follow_to_end(run_tab, ctx, watchers, job_dir)
+    status, bar, _monitor, _plot, log, rows, drawn, _timer = ticks[-1]
+    assert status.startswith("✅") and "SoVITS · round 1 of 2, step 4 of 4" in status
+    assert "GPT · round" in status and "T-3" in status
+    assert 'value="1.0000"' in bar
+    models = [row[0] for row in rows]
+    assert "SoVITS" in models and "GPT" in models and models.index("SoVITS") < models.index("GPT")
+    sovits_rows = [row for row in rows if row[0] == "SoVITS"]
+    assert sovits_rows[-1][1] == 1 and sovits_rows[-1][3] is not None   # round 1, its loss
+    assert all(Path(row[4]).is_file() for row in rows)
+    assert "Exported" in log or "exported" in log
+    figures = [t[3]["value"] for t in ticks if isinstance(t[3], dict) and "value" in t[3]]
+    assert figures and figures[-1] is not None and len(figures[-1].axes) == 2
+    assert run_tab.follow(ctx, watchers, job_dir, drawn)[3] == gr.update()   # nothing new
+    # H-4 is not asked again once a training was started
+    _plan, safety = run_tab.plan_refresh(ctx, limits_of(ctx), EXPERIMENT, False, *VALUES)
+    assert safety["visible"] is False
+    # Listen ticks this run's SoVITS files in the Inference tab's A/B section
     text, experiment, epochs, box = run_tab.listen(ctx, watchers, job_dir, True)
     assert text.startswith("🎧") and experiment["value"] == EXPERIMENT
-    assert [Path(p).name for p in epochs["value"]] == [f"{EXPERIMENT}_e1_s3.pth",
-                                                      f"{EXPERIMENT}_e2_s6.pth"]
-    assert box["open"] is True
-    assert run_tab._find(app, "infer-ab-epochs") is not None
+    assert [Path(p).name for p in epochs["value"]] == [Path(r[4]).name for r in sovits_rows]
+    assert box["open"] is True and run_tab._find(ctx.app, "infer-ab-epochs") is not None
     instead = run_tab.listen(ctx, watchers, job_dir, False)[0]
     assert "Inference tab" in instead and EXPERIMENT in instead
+
+
+@pytest.mark.parametrize("launch_options", [{"max_steps": 8}])
+def test_stop_then_start_again_resumes(run_tab, ctx, launch_options):
+    from gsv_core.train.watch_view import WatcherCache
+
+    watchers = WatcherCache()
+    _message, job_dir, *_ = start(run_tab, ctx, watchers, which="sovits")
+    deadline = time.monotonic() + LIMIT_S
+    while "step 1 of" not in run_tab.follow(ctx, watchers, job_dir, -1)[0]:
+        assert time.monotonic() < deadline, "no step was reported"
+        time.sleep(0.3)
+    # a reload meanwhile re-attaches to the running job
+    attached, *outputs = run_tab.attach(ctx, WatcherCache(), "another name")
+    assert attached == job_dir and outputs[7].active is True
+    # the card is busy: a second start is refused in the message, naming the job
+    busy, busy_dir, *_ = start(run_tab, ctx, watchers, which="gpt")
+    assert busy.startswith("❌") and Path(job_dir).name in busy and busy_dir == gr.update()
+    assert "Press Stop again" in run_tab.stop(ctx, watchers, job_dir)   # graceful first
+    assert "Stopping" in run_tab.follow(ctx, watchers, job_dir, -1)[0]
+    status = follow_to_end(run_tab, ctx, watchers, job_dir)[-1][0]
+    assert status.startswith("⏹") and "resume" in status and "T-2" in status
+    _again, job_again, *_ = start(run_tab, ctx, watchers, which="sovits")
+    assert job_again not in (gr.update(), job_dir)
+    status, _bar, _monitor, _plot, log, *_ = follow_to_end(run_tab, ctx, watchers, job_again)[-1]
+    assert "resumed from the save point" in log, log
+    assert status.startswith("✅") and "step 8 of 8" in status
+
+
+def test_a_failed_job_shows_its_cause_and_advice_never_finished(run_tab, tmp_path, tiny_sovits):
+    from gsv_core.train.watch_view import WatcherCache
+
+    ctx = make_ctx(tmp_path / "no-gpt", tiny_sovits, gpt=False)   # the GPT file is missing
+    watchers = WatcherCache()
+    _message, job_dir, *_ = start(run_tab, ctx, watchers, which="gpt")
+    status = follow_to_end(run_tab, ctx, watchers, job_dir)[-1][0]
+    assert status.startswith("❌") and "missing" in status and "➡️" in status
+    assert "completed" not in status
