@@ -15,7 +15,9 @@ Event vocabulary the trainers write (the UI and the CLI read exactly these):
 - ``emit("train_step", epoch=, epochs=, step=, steps=, epoch_step=, epoch_steps=,
   samples_per_s=, eta_s=, lr=, gpu_memory_gb=)``: a heartbeat with speed and ETA, at most
   every few seconds.
-- ``emit("exported", kind=, path=, epoch=, step=)``: a weight file in upstream's format.
+- ``emit("exported", model=, path=, epoch=, step=)``: a weight file in upstream's format
+  (``model`` "sovits" or "gpt": ``emit``'s own first argument is already called ``kind``, and
+  every event of a trainer carries ``model=`` so a queue's two runs can be told apart).
 - ``emit("checkpoint", path=, epoch=, step=)``: a resume checkpoint was written.
 - ``emit("resumed", path=, epoch=, step=)``: the run continues from that checkpoint.
 - ``log(message, level)``: warnings a user must read (a missing discriminator, a skipped
