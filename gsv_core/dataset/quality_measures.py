@@ -27,7 +27,7 @@ dB relative to full scale; a frame of digital silence reads ``LEVEL_FLOOR_DB``.
   ~0.38 s through sox ``reverb 90 50 100``. None when
   the clip has too few such windows or less than ``DECAY_MIN_RANGE_DB`` between speech and
   noise floor (a noisy clip: its decays are hidden under the noise);
-- **loudness**: integrated loudness (ITU-R BS.1770, pyloudnorm) of all channels, LUFS;
+- **loudness**: integrated loudness (ITU-R BS.1770, pyloudnorm's filters) of all channels, LUFS;
   None for clips shorter than its 0.4 s gating block or silent;
 - **peak** (dBFS) and **clipped fraction**: share of samples at or above
   ``QUALITY_CLIP_LEVEL`` of full scale, over all channels.
@@ -36,6 +36,7 @@ dB relative to full scale; a frame of digital silence reads ``LEVEL_FLOOR_DB``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +44,13 @@ import numpy as np
 from gsv_core.guidelines.tables import (
     QUALITY_CLIP_LEVEL,
     QUALITY_CLIPPED_FRACTION_MAX,
+    QUALITY_LUFS_OUTLIER_DB,
     QUALITY_SILENCE_BELOW_SPEECH_DB,
     QUALITY_SILENCE_DBFS,
 )
 
-__all__ = ["FRAME_S", "AudioMeasures", "clipped_fraction", "frame_levels_db", "is_clipped",
+__all__ = ["FRAME_S", "LOUDNESS_MIN_CLIPS", "AudioMeasures", "clipped_fraction",
+           "frame_levels_db", "integrated_lufs", "is_clipped", "loudness_outliers",
            "measure_audio", "reverb_time_s"]
 
 FRAME_S = 0.010                 # level frames: 10 ms
@@ -60,6 +63,10 @@ DECAY_BELOW_SPEECH_DB = 40.0    # ... and its first frame no further than this b
 DECAY_PERCENTILE = 5            # of the slopes: the steepest 5 % of the decaying windows
 DECAY_MIN_WINDOWS = 3           # fewer decaying windows than this: not measurable
 DECAY_MIN_RANGE_DB = 20.0       # speech this far above the noise floor, else not measurable
+LOUDNESS_MIN_CLIPS = 3          # loudness spread: with only 2 clips, which one is off?
+LUFS_CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)   # BS.1770's channel weights (L R C Ls Rs)
+LUFS_ABSOLUTE_GATE = -70.0      # BS.1770: blocks quieter than this (LUFS) are left out
+LUFS_RELATIVE_GATE = 10.0       # ... and those this far (LU) below the gated mean
 
 
 @dataclass(frozen=True)
@@ -108,13 +115,72 @@ def reverb_time_s(levels_db: np.ndarray, noise_floor_db: float,
 
 
 def _lufs(audio: np.ndarray, rate: int) -> float | None:
+    """BS.1770 integrated loudness as ``pyloudnorm.Meter.integrated_loudness`` computes it
+    (its K-weighting filters, 400 ms blocks every 100 ms, the -70 LUFS and -10 LU gates),
+    with the blocks' mean squares summed in one vectorised pass instead of its Python loop
+    over blocks: about 2.5x faster, which the slicer needs to measure every recording
+    within its speed target, and without pyloudnorm's filtering of the caller's array in
+    place. Agrees with pyloudnorm to well under 0.01 dB (tests/unit/test_slicer_loudness.py).
+    """
     import pyloudnorm
+    import scipy.signal
 
     meter = pyloudnorm.Meter(rate)
-    if audio.shape[0] < meter.block_size * rate or audio.shape[1] > 5:
+    samples, channels = audio.shape
+    if samples < meter.block_size * rate or channels > len(LUFS_CHANNEL_GAINS):
         return None  # shorter than one gating block; BS.1770 weights at most 5 channels
-    value = float(meter.integrated_loudness(audio))
+    weighted = np.asarray(audio, dtype=np.float64)
+    for stage in meter._filters.values():   # the K-weighting stages (high shelf, high pass)
+        weighted = stage.passband_gain * scipy.signal.lfilter(stage.b, stage.a, weighted,
+                                                              axis=0)
+    weighted *= weighted
+    step = meter.block_size * (1.0 - meter.overlap)   # 100 ms
+    blocks = int(np.round((samples / rate - meter.block_size) / step)) + 1
+    per_block = round(meter.block_size / step)        # 4 steps make a block
+    bounds = np.minimum((np.arange(blocks + per_block) * step * rate).astype(np.int64),
+                        samples)
+    starts, ends = bounds[:-1], bounds[1:]
+    steps = np.zeros((starts.size, channels))   # sum of the weighted squares in [b_k, b_k+1)
+    inside = starts < samples                   # a prefix: the last block may run past the end
+    sums = np.add.reduceat(weighted, starts[inside], axis=0)
+    sums[-1] -= weighted[ends[inside][-1]:].sum(axis=0)   # reduceat's last range runs to the end
+    steps[inside] = sums
+    steps[starts == ends] = 0.0   # reduceat gives x[b_k] for an empty range
+    sums = np.cumsum(np.vstack([np.zeros((1, channels)), steps]), axis=0)
+    z = (sums[per_block:per_block + blocks] - sums[:blocks]) / (meter.block_size * rate)
+    gains = np.asarray(LUFS_CHANNEL_GAINS[:channels])
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z @ gains)
+        loud = block_lufs >= LUFS_ABSOLUTE_GATE
+        if not loud.any():
+            return None
+        relative = -0.691 + 10.0 * np.log10(z[loud].mean(axis=0) @ gains) - LUFS_RELATIVE_GATE
+        gated = loud & (block_lufs > relative)
+        if not gated.any():
+            return None
+        value = float(-0.691 + 10.0 * np.log10(z[gated].mean(axis=0) @ gains))
     return value if math.isfinite(value) else None
+
+
+def integrated_lufs(audio: np.ndarray, rate: int) -> float | None:
+    """The integrated loudness (LUFS) of ``audio`` (``[samples]`` mono or ``[samples,
+    channels]``), as the quality report measures a clip; None when shorter than one gating
+    block or silent."""
+    audio = np.asarray(audio, dtype=np.float32)
+    return _lufs(audio[:, None] if audio.ndim == 1 else audio, rate)
+
+
+def loudness_outliers(lufs: Sequence[float | None]) -> tuple[float | None, list[bool]]:
+    """Q-1's uniform-loudness check: the median of the known ``lufs`` values and, for each
+    value, whether it is more than ``QUALITY_LUFS_OUTLIER_DB`` from that median. Nothing is
+    an outlier among fewer than ``LOUDNESS_MIN_CLIPS`` known values (None counts as
+    unknown, never as an outlier)."""
+    known = [value for value in lufs if value is not None]
+    if len(known) < LOUDNESS_MIN_CLIPS:
+        return (float(np.median(known)) if known else None), [False] * len(lufs)
+    median = float(np.median(known))
+    return median, [value is not None and abs(value - median) > QUALITY_LUFS_OUTLIER_DB
+                    for value in lufs]
 
 
 def clipped_fraction(audio: np.ndarray) -> float:

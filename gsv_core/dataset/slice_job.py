@@ -54,7 +54,12 @@ from gsv_core.atomic_write import write_atomically
 from gsv_core.audio import MAX_WAV_VALUE, SAMPLE_RATE
 from gsv_core.dataset.audio_read import AUDIO_SUFFIXES, read_mono
 from gsv_core.dataset.denoise import DEFAULT_STRENGTH, DenoiseOptions, denoise, denoise_status
-from gsv_core.dataset.quality_measures import clipped_fraction, is_clipped
+from gsv_core.dataset.quality_measures import (
+    clipped_fraction,
+    integrated_lufs,
+    is_clipped,
+    loudness_outliers,
+)
 from gsv_core.dataset.separate import separate_vocals, separation_status
 from gsv_core.dataset.slicer import (
     SlicerOptions,
@@ -149,7 +154,8 @@ class SliceJobResult:
     stopped: bool = False
     notices: tuple[str, ...] = ()       # clean-up steps skipped for the whole job, and why
     cleaned: tuple[Path, ...] = ()      # cleaned recordings kept (CleanupOptions.keep_dir)
-    warnings: tuple[str, ...] = ()      # sliced, but the recording has a problem (clipping)
+    warnings: tuple[str, ...] = ()      # sliced, but the recording has a problem (clipping,
+                                        # loudness far from the other recordings')
 
     @property
     def ok(self) -> bool:
@@ -166,6 +172,7 @@ class _FileOutcome:
     failure: FileFailure | None = None
     cleaned: Path | None = None
     warning: str | None = None
+    lufs: float | None = None   # the recording's loudness before its slices are normalised
 
 
 @dataclass(frozen=True)
@@ -349,6 +356,31 @@ def _clipping_warning(source: Path, audio: np.ndarray) -> str | None:
             "it again at a lower level if you can, or leave its slices out.")
 
 
+def _loudness_warnings(outcomes: Sequence[_FileOutcome]) -> list[str]:
+    """A warning for each recording whose loudness is far from the others' (Q-1's uniform
+    loudness, the quality report's ``loudness_outlier`` comparison).
+
+    Peak normalisation brings each slice near the same peak, so a recording much quieter
+    (or louder) than the rest loses most of that difference in its slices: the report of
+    the slices no longer sees it, and it is told here, from the recordings before slicing.
+    """
+    sliced = [outcome for outcome in outcomes if outcome.failure is None]
+    median, outliers = loudness_outliers([outcome.lufs for outcome in sliced])
+    warnings = []
+    for outcome, outlier in zip(sliced, outliers, strict=True):
+        if not outlier or outcome.lufs is None or median is None:
+            continue
+        gap = outcome.lufs - median
+        how, why = (("quieter", "a much quieter recording is often distant or noisy: ")
+                    if gap < 0 else ("louder", ""))
+        warnings.append(
+            f"{outcome.source.name}: {abs(gap):.1f} dB {how} than the median recording "
+            f"({outcome.lufs:.1f} vs {median:.1f} LUFS). Its slices are normalised, so the "
+            f"quality report cannot show it; {why}listen to its slices, record it again if "
+            "you can, or leave them out.")
+    return warnings
+
+
 def _slice_one(task: _Task) -> _FileOutcome:
     """Decode, cut, normalise and write one input. Never raises: a failure is reported, so
     that one bad file cannot stop the batch (X-5)."""
@@ -370,7 +402,8 @@ def _slice_one(task: _Task) -> _FileOutcome:
             path, status = _write_slice(task.output_dir, task.name, start, end, samples)
             written.append(WrittenSlice(path, task.source, start, end, status))
         return _FileOutcome(task.source, tuple(written), audio.shape[0] / SAMPLE_RATE,
-                            cleaned=kept, warning=warning)
+                            cleaned=kept, warning=warning,
+                            lufs=integrated_lufs(audio, SAMPLE_RATE))
     except GsvError as exc:
         failure = FileFailure(task.source, exc.message, exc.advice, exc.details)
     except OSError as exc:  # disk full, permissions: this file is lost, the others may not be
@@ -459,7 +492,8 @@ def slice_audio(input_path: str | os.PathLike[str], output_dir: str | os.PathLik
         stopped=bool(not_started),
         notices=notices,
         cleaned=tuple(o.cleaned for o in outcomes if o.cleaned is not None),
-        warnings=tuple(o.warning for o in outcomes if o.warning is not None),
+        warnings=(*(o.warning for o in outcomes if o.warning is not None),
+                  *_loudness_warnings(outcomes)),
     )
 
 

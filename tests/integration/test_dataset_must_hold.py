@@ -53,7 +53,7 @@ EDGE_S = 0.05            # a sentence may start or end this much outside its sli
 # What slicing leaves as it was. Not clipping nor loudness: the slicer's peak-normalisation
 # mix (upstream's, 0.25 of the peak-normalised signal) lowers clipped tops below full scale
 # and brings the quiet recording within 6 dB of the others, so those two are caught in the
-# report of the recordings, before slicing.
+# report of the recordings, before slicing, and the slicer warns about both.
 SLICE_CHECKS = {"noisy", "reverberant"}
 USER_LIST = "my recordings.list"
 
@@ -163,10 +163,21 @@ def test_the_slicer_reports_the_corrupt_file_and_skips_only_it(pipeline: Pipelin
     assert sliced_sources == {f.path.name for f in pipeline.speech.files} - {"broken.wav"}
 
 
-def test_the_slicer_warns_about_the_clipped_recording_only(pipeline: Pipeline) -> None:
-    """Its slices are normalised below full scale (the quality report of the slices cannot
-    see the clipping), so the slicer says it, on the recording."""
-    assert [w.split(":")[0] for w in pipeline.sliced.warnings] == ["clipped.wav"]
+def test_the_slicer_warns_about_the_clipped_and_the_quiet_recording_only(
+        pipeline: Pipeline) -> None:
+    """Their slices are normalised (below full scale; near the others' loudness), so the
+    quality report of the slices cannot see either problem: the slicer says them, on the
+    recordings."""
+    warned = {w.split(":")[0]: w for w in pipeline.sliced.warnings}
+    assert set(warned) == {"clipped.wav", "quiet.wav"}, pipeline.sliced.warnings
+    assert "clipped" in warned["clipped.wav"]
+    assert "quieter than the median recording" in warned["quiet.wav"]
+    # and the report of the slices indeed no longer flags the quiet one (the reason)
+    quiet_slices = {name for name, source in pipeline.slice_source.items()
+                    if source.path.name == "quiet.wav"}
+    assert quiet_slices
+    assert not any("loudness_outlier" in problems for name, problems
+                   in _problems(pipeline.slice_report).items() if name in quiet_slices)
 
 
 def test_no_slice_is_longer_than_the_maximum_and_none_cuts_a_sentence(
