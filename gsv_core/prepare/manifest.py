@@ -18,7 +18,10 @@ have not changed since it was last hashed is remembered (hashing a 1.3 GB BERT c
 second): in the manifest, and in one cache for the whole workspace
 (``output/cache/file-hashes.json``), so a second experiment formatted with the same
 pretrained models does not hash them again. The cache is only a cache: unreadable, it is
-ignored; a file whose size or mtime changed is hashed again.
+ignored; a file whose size or mtime changed is hashed again. Each save drops the entries
+that can never be used again (their file is gone, or its size or mtime changed), so the
+cache holds about one entry per file that still exists rather than growing with every clip
+ever formatted.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from typing import Any
 from gsv_core.atomic_write import write_atomically
 from gsv_core.file_digest import sha256_file
 
-__all__ = ["ClipKeys", "FileHasher", "Manifest", "digest", "load_hash_cache", "save_hash_cache"]
+__all__ = ["ClipKeys", "FileHasher", "Manifest", "digest", "load_hash_cache",
+           "prune_hash_cache", "save_hash_cache"]
 
 MANIFEST_FORMAT = 1
 HASH_CACHE_FORMAT = 1
@@ -160,9 +164,30 @@ def load_hash_cache(path: Path) -> dict[str, list[Any]]:
             if isinstance(v, list) and len(v) == 3 and isinstance(v[2], str)}
 
 
+def _still_valid(key: str, entry: Sequence[Any]) -> bool:
+    """Whether a cache entry can still be used: its file exists with the size and mtime
+    it was hashed at (one stat). A file that cannot be stat-ed for another reason than
+    being gone (permissions, a drive not mounted right now) keeps its entry."""
+    try:
+        stat = os.stat(key)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns
+
+
+def prune_hash_cache(hashes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """``hashes`` without the entries that no lookup can match any more (see
+    ``_still_valid``): without this the workspace cache only grew, by every clip of every
+    dataset ever formatted, deleted or not."""
+    return {key: entry for key, entry in hashes.items() if _still_valid(key, entry)}
+
+
 def save_hash_cache(path: Path, hashes: Mapping[str, list[Any]]) -> None:
-    """Remember ``hashes`` (merged with what another run saved meanwhile); best effort."""
-    merged = {**load_hash_cache(path), **hashes}
+    """Remember ``hashes`` (merged with what another run saved meanwhile, entries of files
+    gone or changed dropped); best effort."""
+    merged = prune_hash_cache({**load_hash_cache(path), **hashes})
     data = json.dumps({"format": HASH_CACHE_FORMAT, "files": merged},
                       ensure_ascii=False).encode("utf-8")
     try:
