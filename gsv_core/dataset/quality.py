@@ -39,7 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from gsv_core.dataset.annotations import LabelList, read_list
-from gsv_core.dataset.quality_measures import AudioMeasures, is_clipped, measure_audio
+from gsv_core.dataset.quality_measures import (
+    AudioMeasures,
+    is_clipped,
+    loudness_outliers,
+    measure_audio,
+)
 from gsv_core.guidelines.tables import (
     QUALITY_CLIP_MIN_S,
     QUALITY_CLIPPED_FRACTION_MAX,
@@ -235,14 +240,10 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def build_report(clips: Sequence[ClipQuality], labels: LabelList | None = None) -> QualityReport:
     """Apply the cross-clip check (loudness), gather problems and the summary."""
     lufs = [c.measures.lufs for c in clips if c.measures and c.measures.lufs is not None]
-    median = float(np.median(lufs)) if lufs else 0.0
+    _, outliers = loudness_outliers([c.measures.lufs if c.measures else None for c in clips])
     final = []
-    for clip in clips:
-        extra = ()
-        m = clip.measures
-        if m is not None and m.lufs is not None and len(lufs) >= 3 \
-                and abs(m.lufs - median) > QUALITY_LUFS_OUTLIER_DB:
-            extra = ("loudness_outlier",)  # needs 3 clips: with 2, which one is off?
+    for clip, outlier in zip(clips, outliers, strict=True):
+        extra = ("loudness_outlier",) if outlier else ()
         final.append(ClipQuality(**{**clip.__dict__, "problems": (*clip.problems, *extra)}))
     by_check: dict[str, list[str]] = {}
     details: dict[str, list[str]] = {}
