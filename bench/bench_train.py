@@ -8,9 +8,10 @@
 
 What is measured. Full-size v2 models (``--size tiny``: small ones, for a smoke run on the
 CPU) with random weights, seeded; synthetic clips of ``--seconds`` (10) seconds, every clip
-of a batch the same length, built once and ALREADY ON THE DEVICE: data loading, collation
-and the host-to-device copy are not measured (both trainers load in background workers).
-``--warmup`` steps, then ``--steps`` timed steps, the device synchronised around each:
+of a batch the same length, put ON THE DEVICE BEFORE THE CLOCK STARTS: data loading,
+collation and the host-to-device copy are not measured (both trainers load in background
+workers). ``--warmup`` steps, then ``--steps`` timed steps, the device synchronised around
+each:
 
 - SoVITS: a step is one batch, the discriminator's and then the generator's update
   (:class:`gsv_core.train.sovits.SovitsStep`, optimizers from ``build_optimizers``, precision
@@ -19,7 +20,10 @@ and the host-to-device copy are not measured (both trainers load in background w
   (:class:`gsv_core.train.gpt.GPTStepper`), as upstream accumulates 4 batches per update;
   with DPO each batch carries its own rejected twins (made by ``collate_gpt`` as the data
   loader does, a new seed per batch, so the rejected lengths change every batch as in
-  training and a step that recompiles or re-plans for a new shape shows as a spike).
+  training and a step that recompiles or re-plans for a new shape shows as a spike). The
+  batches wait pinned on the host and each step's 4 are copied to the device before its
+  clock starts (only those 4 are on the device at a time); upstream's 4 batches stay on the
+  device and it makes its rejected twins inside the step, as it does in training.
 
 Reported: samples/s, the step time median and max (spikes), the fp16 grad scaler's skipped
 steps, and peak memory as ``torch.cuda.max_memory_reserved`` (each side measured from an
@@ -49,6 +53,7 @@ import os
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 import argparse
+import functools
 import gc
 import math
 import statistics
@@ -67,7 +72,7 @@ from gsv_core.models.discriminator import MultiPeriodDiscriminator
 from gsv_core.models.gpt import BERT_DIM, GPTConfig, Text2SemanticDecoder
 from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
 from gsv_core.train.gpt import GRAD_ACCUMULATION, GPTStepper
-from gsv_core.train.gpt_data import EOS_ID, SEMANTIC_RATE_HZ, collate_gpt
+from gsv_core.train.gpt_data import EOS_ID, SEMANTIC_RATE_HZ, GPTBatch, collate_gpt
 from gsv_core.train.sovits import SovitsStep, build_optimizers, choose_precision
 from gsv_core.train.sovits_data import SovitsBatch
 
@@ -136,12 +141,18 @@ def _scaler_skips(scaler: torch.amp.GradScaler, start_scale: float | None) -> st
     return f"scaler skipped {round(math.log2(start_scale / end)) if end > 0 else '?'} steps"
 
 
-def _timed(step: Callable[[int], None], device: torch.device, warmup: int,
-           steps: int) -> list[float]:
+def _timed(step: Callable[[int], None], device: torch.device, warmup: int, steps: int,
+           prepare: Callable[[int], None] | None = None) -> list[float]:
+    """Seconds of each timed step; ``prepare(index)`` runs first, outside the clock (it
+    puts that step's inputs on the device, as a data loader would have beforehand)."""
     for index in range(warmup):
+        if prepare is not None:
+            prepare(index)
         step(index)
     times = []
     for index in range(warmup, warmup + steps):
+        if prepare is not None:
+            prepare(index)
         sync(device)
         start = time.perf_counter()
         step(index)
@@ -184,24 +195,29 @@ class SovitsBench:
         self.device = device
 
     def batch(self, size: int, seconds: float) -> SovitsBatch:
-        """``size`` clips of ``seconds``, padded as ``sovits_data.collate`` pads, on device."""
+        """``size`` clips of ``seconds``, padded as ``sovits_data.collate`` pads, made on the
+        device (seeded; no host-side generation or copy to wait for)."""
+        device = self.device
         frames = int(seconds * SAMPLE_RATE) // self.config.hop_length
         width = 2 * (frames // 2 + 1)
         samples = frames * self.config.hop_length
         phones = max(int(seconds * PHONES_PER_S), 1)
-        gen = torch.Generator().manual_seed(1)
-        spec = torch.zeros(size, self.config.spec_channels, width)
-        spec[:, :, :frames] = torch.randn(size, self.config.spec_channels, frames,
-                                          generator=gen).abs()
-        ssl = torch.zeros(size, SSL_DIM, width)
-        ssl[:, :, :frames] = torch.randn(size, SSL_DIM, frames, generator=gen)
-        batch = SovitsBatch(
-            ssl=ssl, spec=spec, spec_lengths=torch.full((size,), frames),
-            wav=0.1 * torch.randn(size, 1, samples, generator=gen),
-            wav_lengths=torch.full((size,), samples),
-            phone_ids=torch.randint(1, self.config.n_symbols, (size, phones), generator=gen),
-            phone_lengths=torch.full((size,), phones))
-        return batch.to(self.device)
+        gen = torch.Generator(device).manual_seed(1)
+
+        def randn(*shape: int) -> torch.Tensor:
+            return torch.randn(*shape, generator=gen, device=device)
+
+        spec = torch.zeros(size, self.config.spec_channels, width, device=device)
+        spec[:, :, :frames] = randn(size, self.config.spec_channels, frames).abs()
+        ssl = torch.zeros(size, SSL_DIM, width, device=device)
+        ssl[:, :, :frames] = randn(size, SSL_DIM, frames)
+        full = functools.partial(torch.full, (size,), device=device)
+        return SovitsBatch(
+            ssl=ssl, spec=spec, spec_lengths=full(frames),
+            wav=0.1 * randn(size, 1, samples), wav_lengths=full(samples),
+            phone_ids=torch.randint(1, self.config.n_symbols, (size, phones), generator=gen,
+                                    device=device),
+            phone_lengths=full(phones))
 
     def ours_models(self) -> tuple[SoVITSGenerator, MultiPeriodDiscriminator]:
         from gsv_core.train.sovits import _train_mode
@@ -286,7 +302,7 @@ class GPTBench:
                  "seed": seed * 1000 + i}
                 for i in range(batch_size)]
 
-    def pool(self, batch_size: int, seconds: float) -> int:
+    def pool_size(self) -> int:
         """Distinct batches needed: a new one per batch with DPO (new rejected twins)."""
         total = (self.args.warmup + self.args.steps) * GRAD_ACCUMULATION
         return total if self.dpo else GRAD_ACCUMULATION
@@ -300,17 +316,25 @@ class GPTBench:
             model = model.to(device)
         precision = _gpt_precision(args.dtype, device)
         stepper = GPTStepper(model, device, precision, self.dpo)
-        batches = [collate_gpt(self.items(batch_size, seconds, seed), dpo=self.dpo).to(device)
-                   for seed in range(self.pool(batch_size, seconds))]
+        # on the host, pinned as the loader pins; each step's 4 go to the device before it
+        pool = [collate_gpt(self.items(batch_size, seconds, seed), dpo=self.dpo)
+                for seed in range(self.pool_size())]
+        if device.type == "cuda":
+            pool = [batch.pin_memory() for batch in pool]
+        current: list[list[GPTBatch]] = [[]]
         start_scale: list[float | None] = [None]
 
+        def prepare(index: int) -> None:
+            first = (index * GRAD_ACCUMULATION) % len(pool)
+            current[0] = []  # the previous step's batches leave the device first
+            current[0] = [b.to(device) for b in pool[first:first + GRAD_ACCUMULATION]]
+
         def step(index: int) -> None:
-            first = (index * GRAD_ACCUMULATION) % len(batches)
-            stepper.step(batches[first:first + GRAD_ACCUMULATION])
+            stepper.step(current[0])
             if index == args.warmup - 1 and stepper.scaler.is_enabled():
                 start_scale[0] = stepper.scaler.get_scale()
 
-        times = _timed(step, device, args.warmup, args.steps)
+        times = _timed(step, device, args.warmup, args.steps, prepare)
         notes = [precision]
         skips = _scaler_skips(stepper.scaler, start_scale[0])
         if skips:
