@@ -86,6 +86,10 @@ TINY_GPT = {"embedding_dim": 64, "hidden_dim": 64, "num_heads": 4, "num_layers":
 TABLE_BATCH = {"sovits": tables.SOVITS_MAX_BATCH, "gpt": tables.GPT_MAX_BATCH,
                "gpt-dpo": tables.GPT_MAX_BATCH_DPO}
 GIB = 2**30
+# Library errors that mean "no memory" when the allocator is capped (cuBLAS and cuDNN
+# allocate their workspaces through it and report failure in their own words).
+_OOM_MARKERS = ("out of memory", "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED",
+                "NOT_ENOUGH_WORKSPACE")
 
 
 @dataclass
@@ -166,8 +170,11 @@ def _run_side(run: Callable[[], Measured], device: torch.device) -> Measured:
     _fresh_memory(device)
     try:
         return run()
-    except torch.OutOfMemoryError as exc:
-        first = str(exc).splitlines()[0][:160]
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        first = (str(exc).splitlines() or [""])[0][:160]
+        if not isinstance(exc, torch.OutOfMemoryError) and not any(
+                marker in str(exc) for marker in _OOM_MARKERS):
+            raise
         return Measured([], 0, _peak(device), [], error=f"out of memory ({first})")
     finally:
         gc.collect()
