@@ -1,26 +1,32 @@
 """Training as a background job: ``gsv_core.train.job:run_training``, started by
 :func:`gsv_core.train.launch.start_training` through :mod:`gsv_core.jobs`.
 
-The job runs its configs in order (SoVITS then GPT, H-3). Each config is first written to
-``logs/<exp>/train-<kind>.json``, the run config kept with the experiment (the child of a
-multi-GPU run reads that file). Then:
+Each config is first written to ``logs/<exp>/train-<kind>.json``, the run config kept with
+the experiment. Then the runs go one after the other (SoVITS then GPT, H-3), or at the same
+time when they train on different CUDA cards (H-3's two-GPU case, :func:`in_parallel`):
 
-- one process (one GPU, or the CPU): the trainer runs here, in the job's worker, reporting
-  straight into the job's :class:`~gsv_core.job_child.JobContext`. The job sees only its own
-  cards (``CUDA_VISIBLE_DEVICES``), so the config it hands the trainer numbers them from 0;
-- several processes (several GPUs): ``torchrun --standalone --nproc_per_node N -m
-  gsv_core.train KIND --config ... --events ... --stop-file ...`` (one process per card, DDP);
-  this job copies rank 0's events file into its own events as they come, and the children
-  see the job's stop file, so Stop reaches every rank at the same step.
+- a run of one process in the queue (one GPU, or the CPU) trains here, in the job's worker,
+  reporting straight into the job's :class:`~gsv_core.job_child.JobContext`. The job sees only
+  its own cards (``CUDA_VISIBLE_DEVICES``), so the config it hands the trainer numbers them
+  from 0;
+- a run of several processes (several GPUs: ``torchrun --standalone --nproc_per_node N -m
+  gsv_core.train KIND --config ... --events ... --stop-file ...``, one process per card, DDP),
+  and each of two runs in parallel (``python -m gsv_core.train``, on its own card), runs in
+  child processes; this job copies rank 0's events file into its own events as they come
+  and touches the child's stop file when the user stops the job, so every rank stops at the
+  same step.
 
-A run that fails stops the queue, and the job fails with that run's cause (the model's name
-first); a run the user stopped stops the queue too. The result is a JSON summary:
+A run that fails ends the job with that run's cause (the model named in the log): in the
+queue the later runs do not start, in parallel the other run is stopped (it saves a
+checkpoint). A run the user stopped ends the queue too. The result is a JSON summary:
 ``{"runs": [TrainResult as a dict, ...], "exported": {"sovits": [paths], "gpt": [paths]},
 "stopped": bool}``. The job's card locks are released as it ends.
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import dataclasses
 import importlib
 import logging
@@ -29,18 +35,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gsv_core.errors
 from gsv_core.errors import ConfigError, GsvError
-from gsv_core.job_child import STOP_FILE, JobContext
+from gsv_core.job_child import JobContext
 from gsv_core.job_events import read_events
 from gsv_core.train.config import TrainConfig
 from gsv_core.train.reporting import TrainReporter, TrainResult
 
-__all__ = ["MODEL_NAMES", "TRAINERS", "load_trainer", "processes_of", "run_config_path",
-           "run_training"]
+__all__ = ["MODEL_NAMES", "TRAINERS", "in_parallel", "load_trainer", "processes_of",
+           "run_config_path", "run_training", "summary", "torchrun_command"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,41 +91,67 @@ def run_config_path(config: TrainConfig) -> Path:
 
 def _visible(config: TrainConfig) -> TrainConfig:
     """The config as this job sees its cards: CUDA_VISIBLE_DEVICES (set by the launcher to
-    ``config.gpus``) renumbers them 0..N-1."""
-    if config.device != "cuda" or not os.environ.get("CUDA_VISIBLE_DEVICES"):
+    the cards of all its runs) renumbers them from 0, in that list's order."""
+    visible = [part.strip() for part in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")
+               if part.strip()]
+    if config.device != "cuda" or not visible:
         return config
-    return dataclasses.replace(config, gpus=tuple(range(len(config.gpus))))
+    if not all(str(gpu) in visible for gpu in config.gpus):
+        raise ConfigError(f"The run asks for GPU {', '.join(map(str, config.gpus))} but the "
+                          f"job sees only {', '.join(visible)}.",
+                          "Start it through gsv_core.train.launch.start_training.")
+    return dataclasses.replace(config, gpus=tuple(visible.index(str(g)) for g in config.gpus))
+
+
+def in_parallel(configs: Sequence[TrainConfig]) -> bool:
+    """SoVITS and GPT at once, each on its own cards (H-3): CUDA runs on disjoint cards."""
+    if len(configs) < 2 or any(config.device != "cuda" for config in configs):
+        return False
+    cards = [gpu for config in configs for gpu in config.gpus]
+    return len(cards) == len(set(cards))
 
 
 def run_training(ctx: JobContext, configs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Train each of ``configs`` (TrainConfig dicts) in order; see the module docstring."""
+    """Train ``configs`` (TrainConfig dicts); see the module docstring."""
     parsed = [TrainConfig.from_json(_json(data), f"run {number + 1}")
               for number, data in enumerate(configs)]
-    results: list[TrainResult] = []
     try:
-        for number, config in enumerate(parsed):
+        for config in parsed:
             config.write(run_config_path(config))
-            name = MODEL_NAMES[config.kind]
-            try:
-                result = _train_one(ctx, config)
-            except Exception:
-                later = [MODEL_NAMES[c.kind] for c in parsed[number + 1:]]
-                ctx.log(f"{name} training failed" + (f"; {', '.join(later)} not started"
-                                                      if later else "") + ".", level="error")
-                raise
-            results.append(result)
-            if result.stopped:
-                later = [MODEL_NAMES[c.kind] for c in parsed[number + 1:]]
-                if later:
-                    ctx.log(f"{name} stopped on request; {', '.join(later)} not started.",
-                            level="warning")
-                break
+        if in_parallel(parsed):
+            ctx.log(" and ".join(MODEL_NAMES[c.kind] for c in parsed)
+                    + " at the same time, each on its own card (H-3).")
+            return summary(_run_children(ctx, [_start_child(ctx, c) for c in parsed]))
+        return summary(_queue(ctx, parsed))
     finally:
         from gsv_core.train.launch import release_gpu_locks
 
         if parsed:
             release_gpu_locks(parsed[0].space, ctx.job_dir)
-    return summary(results)
+
+
+def _queue(ctx: JobContext, configs: Sequence[TrainConfig]) -> list[TrainResult]:
+    """One after the other; a failure or a stop ends the queue."""
+    results: list[TrainResult] = []
+    for number, config in enumerate(configs):
+        name, later = MODEL_NAMES[config.kind], [MODEL_NAMES[c.kind]
+                                                  for c in configs[number + 1:]]
+        try:
+            if processes_of(config) <= 1:
+                result = load_trainer(config)(_visible(config), ctx)
+            else:
+                result = _run_children(ctx, [_start_child(ctx, config)])[0]
+        except Exception:
+            ctx.log(f"{name} training failed" + (f"; {', '.join(later)} not started"
+                                                  if later else "") + ".", level="error")
+            raise
+        results.append(result)
+        if result.stopped:
+            if later:
+                ctx.log(f"{name} stopped on request; {', '.join(later)} not started.",
+                        level="warning")
+            break
+    return results
 
 
 def summary(results: Sequence[TrainResult]) -> dict[str, Any]:
@@ -136,13 +169,6 @@ def _json(data: Mapping[str, Any]) -> str:
     return json.dumps(dict(data), ensure_ascii=False)
 
 
-def _train_one(ctx: JobContext, config: TrainConfig) -> TrainResult:
-    processes = processes_of(config)
-    if processes <= 1:
-        return load_trainer(config)(_visible(config), ctx)
-    return _train_distributed(ctx, config, processes)
-
-
 # --- several processes: torchrun, and its events relayed -------------------------------------
 
 def torchrun_command(config_path: Path, kind: str, processes: int, events: Path,
@@ -154,28 +180,77 @@ def torchrun_command(config_path: Path, kind: str, processes: int, events: Path,
             "--stop-file", str(stop_file)]
 
 
-def _train_distributed(ctx: JobContext, config: TrainConfig, processes: int) -> TrainResult:
-    events = ctx.job_dir / f"train-{config.kind}.events.jsonl"
+@dataclass
+class _Child:
+    """One run in processes of its own (torchrun's ranks, or one process beside another run)."""
+
+    config: TrainConfig
+    process: subprocess.Popen[bytes]
+    relay: _Relay
+    stop_file: Path
+
+
+def _start_child(ctx: JobContext, config: TrainConfig) -> _Child:
+    processes = processes_of(config)
     child_config = ctx.job_dir / f"train-{config.kind}.json"
-    _visible(config).write(child_config)
-    command = torchrun_command(child_config, config.kind, processes, events,
-                               ctx.job_dir / STOP_FILE)
-    ctx.log(f"{MODEL_NAMES[config.kind]}: {processes} training processes (torchrun, DDP).")
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)  # output: the job's logs
-    relay = _Relay(ctx, events)
-    while process.poll() is None:
-        relay.pass_on()
-        ctx.should_stop()  # records the stop in the job's events; the ranks read the file
+    # The child sees exactly this run's cards (its CUDA_VISIBLE_DEVICES below): from 0.
+    seen = (dataclasses.replace(config, gpus=tuple(range(len(config.gpus))))
+            if config.device == "cuda" else config)
+    seen.write(child_config)
+    events = ctx.job_dir / f"train-{config.kind}.events.jsonl"
+    stop_file = ctx.job_dir / f"train-{config.kind}.stop"
+    if processes > 1:
+        command = torchrun_command(child_config, config.kind, processes, events, stop_file)
+        ctx.log(f"{MODEL_NAMES[config.kind]}: {processes} training processes (torchrun, DDP).")
+    else:
+        command = [sys.executable, "-m", "gsv_core.train", config.kind, "--config",
+                   str(child_config), "--events", str(events), "--stop-file", str(stop_file)]
+    env = dict(os.environ)
+    if config.device == "cuda":  # this run's own cards only (physical numbers)
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, config.gpus))
+    # stdin closed; the output goes to the job's stdout.log / stderr.log
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)
+    return _Child(config, process, _Relay(ctx, events), stop_file)
+
+
+def _run_children(ctx: JobContext, children: Sequence[_Child]) -> list[TrainResult]:
+    """Relay the children's events until all have ended. Stop reaches every child; a child
+    that fails stops the others, and its error is raised (the model named in the log)."""
+    failed: _Child | None = None
+    while True:
+        running = [child for child in children if child.process.poll() is None]
+        for child in children:
+            child.relay.pass_on()
+            if failed is None and child.process.poll() is not None and (
+                    child.relay.failure is not None or child.process.returncode != 0):
+                failed = child
+                for other in running:
+                    ctx.log(f"{MODEL_NAMES[child.config.kind]} failed: stopping "
+                            f"{MODEL_NAMES[other.config.kind]}.", level="error")
+        if ctx.should_stop() or failed is not None:
+            for child in running:
+                child.stop_file.touch()
+        if not running:
+            break
         time.sleep(_RELAY_POLL_S)
-    relay.pass_on()
-    if relay.failure is not None:
-        raise _child_error(relay.failure)
-    if process.returncode != 0 or relay.result is None:
-        raise RuntimeError(f"torchrun ended with exit code {process.returncode} "
-                           + ("without a result" if relay.result is None else "")
-                           + " (see the job's stderr.log)")
-    return TrainResult(**{**relay.result, "exported": tuple(relay.result.get("exported", ())),
-                          "final_losses": dict(relay.result.get("final_losses") or {})})
+    for child in children:
+        child.relay.pass_on()
+    if failed is not None:
+        if len(children) > 1:
+            ctx.log(f"{MODEL_NAMES[failed.config.kind]} training failed.", level="error")
+        if failed.relay.failure is not None:
+            raise _child_error(failed.relay.failure)
+        raise RuntimeError(f"{MODEL_NAMES[failed.config.kind]} training ended with exit code "
+                           f"{failed.process.returncode} (see the job's stderr.log)")
+    results = []
+    for child in children:
+        if child.relay.result is None:
+            raise RuntimeError(f"{MODEL_NAMES[child.config.kind]} training ended without a "
+                               "result (see the job's stderr.log)")
+        value = child.relay.result
+        results.append(TrainResult(**{**value, "exported": tuple(value.get("exported", ())),
+                                      "final_losses": dict(value.get("final_losses") or {})}))
+    return results
 
 
 class _Relay:
@@ -217,4 +292,9 @@ def _child_error(failure: Mapping[str, Any]) -> Exception:
                                              details=details)
     if isinstance(cls, type) and issubclass(cls, GsvError):
         return cls(message, advice, rule=failure.get("rule"), details=details)
+    module = str(failure.get("error_type", "")).rpartition(".")[0]
+    builtin = getattr(builtins, type_name, None) if module == "builtins" else None
+    if isinstance(builtin, type) and issubclass(builtin, Exception):
+        with contextlib.suppress(TypeError):  # one that takes no plain message
+            return builtin(message)
     return RuntimeError(f"{type_name or 'Error'}: {message}")

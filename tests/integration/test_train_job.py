@@ -241,3 +241,44 @@ def test_the_real_gpt_trainer_runs_as_a_job_on_the_tiny_fixtures(tmp_path: Path)
     assert Path(exported[0]).is_file()
     assert {"progress", "metric", "train_step", "exported"} <= {
         event.kind for event in handle.events()[0]}
+
+
+def test_sovits_and_gpt_on_two_cards_train_at_once_each_seeing_its_own_card(
+        tmp_path: Path) -> None:
+    space = formatted(tmp_path / "ws")
+    release = tmp_path / "release"
+    # SoVITS waits until GPT has exported: only possible when both run at the same time.
+    handle = start_training([config(space, "sovits", gpus=(0,), behaviour="wait",
+                                    release=str(release)),
+                             config(space, "gpt", gpus=(1,))])
+    wait_for(lambda: kinds_of(handle, "exported") or not handle.is_running(), "GPT's export")
+    release.touch()
+    status = handle.wait(LIMIT_S)
+    assert status.state == "succeeded", (status.cause, status.details)
+    exported = status.result["exported"]
+    assert json.loads(Path(exported["sovits"][0]).read_text())["visible"] == "0"
+    assert json.loads(Path(exported["gpt"][0]).read_text()) == {"world": 1, "gpus": [0],
+                                                                 "visible": "1"}
+    assert [e["model"] for e in kinds_of(handle, "exported")] == ["gpt", "sovits"]
+    assert not gpu_lock_path(space, 0).exists() and not gpu_lock_path(space, 1).exists()
+
+
+def test_in_parallel_a_failure_stops_the_other_run_and_fails_the_job(tmp_path: Path) -> None:
+    space = formatted(tmp_path / "ws")
+    handle = start_training([config(space, "sovits", gpus=(0,), behaviour="wait"),
+                             config(space, "gpt", gpus=(1,), behaviour="crash")])
+    status = handle.wait(LIMIT_S)
+    assert status.state == "failed"
+    assert status.cause == "RuntimeError: the spectrogram of clip 7 is empty"
+    logs = [e["message"] for e in kinds_of(handle, "log")]
+    assert "GPT failed: stopping SoVITS." in logs
+
+
+def test_a_torchrun_rank_s_crash_is_the_job_s_failure_with_its_cause(tmp_path: Path) -> None:
+    space = formatted(tmp_path / "ws")
+    handle = start_training([config(space, "gpt", device="cpu", processes=2,
+                                    behaviour="crash")])
+    status = handle.wait(LIMIT_S)
+    assert status.state == "failed"
+    assert status.cause == "RuntimeError: the spectrogram of clip 7 is empty"
+    assert not status.has_result

@@ -151,8 +151,10 @@ def test_a_child_s_error_keeps_its_class_message_and_advice() -> None:
     oom = _child_error({"error_type": "gsv_core.errors.OutOfMemory", "rule": "B-6",
                         "message": "Batch 8 failed on this card", "advice": "Set 4."})
     assert isinstance(oom, HardwareError) and oom.rule == "B-6"
-    other = _child_error({"error_type": "builtins.ZeroDivisionError", "message": "x"})
-    assert str(other) == "ZeroDivisionError: x"
+    builtin = _child_error({"error_type": "builtins.ZeroDivisionError", "message": "x"})
+    assert type(builtin) is ZeroDivisionError and str(builtin) == "x"
+    other = _child_error({"error_type": "torch.OutOfMemoryError", "message": "CUDA oom"})
+    assert type(other) is RuntimeError and str(other) == "OutOfMemoryError: CUDA oom"
 
 
 def test_summary_lists_exported_weights_per_model() -> None:
