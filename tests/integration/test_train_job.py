@@ -282,3 +282,15 @@ def test_a_torchrun_rank_s_crash_is_the_job_s_failure_with_its_cause(tmp_path: P
     assert status.state == "failed"
     assert status.cause == "RuntimeError: the spectrogram of clip 7 is empty"
     assert not status.has_result
+
+
+def test_stop_reaches_every_torchrun_rank_and_the_job_reads_stopped(tmp_path: Path) -> None:
+    space = formatted(tmp_path / "ws")
+    handle = start_training([config(space, "gpt", device="cpu", processes=2,
+                                    behaviour="wait")])
+    wait_for(lambda: "ranks agree: 2" in [e["message"] for e in kinds_of(handle, "log")]
+             or not handle.is_running(), "both ranks")
+    status = handle.stop(grace_s=120)
+    assert status.state == "stopped", (status.cause, status.details)
+    assert status.has_result and status.result["stopped"] is True
+    assert (handle.job_dir / "train-gpt.stop").exists()  # what the ranks saw
