@@ -34,6 +34,13 @@ from gsv_core.guidelines.dataset_rules import (
     emotion_advice,
     slice_length_limit,
 )
+from gsv_core.guidelines.emotion_rules import (
+    EMOTION_BALANCE_MIN_SHARE,
+    EmotionState,
+    emotion_balance_warning,
+    emotion_batch_limit,
+    emotion_state_notice,
+)
 from gsv_core.guidelines.glossary import RuleEntry, rule_glossary
 from gsv_core.guidelines.hardware_rules import (
     classify_gpu,
@@ -74,10 +81,12 @@ from gsv_core.guidelines.rounds import (
 
 __all__ = [
     "DEFAULT_DATASET",
+    "EMOTION_BALANCE_MIN_SHARE",
     "DatasetInput",
     "DatasetSummary",
     "DeviceDecision",
     "DpoAdvice",
+    "EmotionState",
     "GpuVerdict",
     "Limit",
     "MemoryBudget",
@@ -93,6 +102,9 @@ __all__ = [
     "decide_device",
     "dpo_advice",
     "emotion_advice",
+    "emotion_balance_warning",
+    "emotion_batch_limit",
+    "emotion_state_notice",
     "gpt_batch_limit",
     "gpt_epochs_limit",
     "gpu_memory_budget",
