@@ -77,7 +77,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from gsv_core.errors import OutOfMemory
@@ -185,8 +184,10 @@ class _Losses(nn.Module):
             batch.phone_ids, batch.phone_lens, batch.semantic_ids, batch.semantic_lens,
             batch.bert)
         logits = logits.float()
-        out = {"ce_sum": F.cross_entropy(logits.transpose(1, 2), targets,
-                                         ignore_index=IGNORE_TARGET, reduction="sum")}
+        # The summed cross-entropy is minus the summed log-probabilities of the real targets:
+        # one log-softmax serves both the CE and the DPO term.
+        chosen_logps = sequence_logps(logits, targets)  # [B]
+        out = {"ce_sum": -chosen_logps.sum()}
         with torch.no_grad():  # upstream's top-3 accuracy: EOS and padding never count
             counted = (targets != IGNORE_TARGET) & (targets != self.model.config.eos_id)
             top = logits.topk(ACCURACY_TOP_K, dim=-1).indices
@@ -196,7 +197,7 @@ class _Losses(nn.Module):
             rejected_logits, rejected_targets = self.model.teacher_forced_logits(
                 batch.phone_ids, batch.phone_lens, batch.rejected_ids, batch.rejected_lens,
                 batch.bert)
-            out["dpo"] = dpo_loss(sequence_logps(logits, targets),
+            out["dpo"] = dpo_loss(chosen_logps,
                                   sequence_logps(rejected_logits, rejected_targets), DPO_BETA)
         return out
 

@@ -171,6 +171,10 @@ def test_the_loss_goes_down_on_a_fixed_batch(formatted):
     model = load_gpt(tiny_fixture("gpt_v2.ckpt"))
     stepper = GPTStepper(model, torch.device("cpu"), "fp32", dpo=False)
     before = stepper.measure(batch)
+    with torch.no_grad():  # the trainer's CE is the model's own summed CE, per token
+        reference = model.eval()(batch.phone_ids, batch.phone_lens, batch.semantic_ids,
+                                 batch.semantic_lens, batch.bert).loss
+    assert before == pytest.approx(float(reference) / batch.target_tokens, rel=1e-5)
     for _ in range(8):
         stepper.step([batch])
     assert stepper.measure(batch) < before - 0.05
