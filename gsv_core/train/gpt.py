@@ -92,7 +92,7 @@ from gsv_core.train.gpt_data import (
     collate_gpt,
     load_gpt_dataset,
 )
-from gsv_core.train.reporting import METRIC_PREFIX, TrainReporter, TrainResult
+from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
 from gsv_core.train.resume import load_newest, save_resume
 
 __all__ = [
@@ -411,28 +411,6 @@ def _tensorboard(config: TrainConfig) -> Any:
     return SummaryWriter(log_dir=str(config.experiment_dir / TENSORBOARD_FOLDER))
 
 
-class _Quiet:
-    """The reporter of ranks other than 0: silent, but stop requests still count."""
-
-    def __init__(self, inner: TrainReporter) -> None:
-        self.inner = inner
-
-    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
-        pass
-
-    def log(self, message: str, level: str = "info") -> None:
-        pass
-
-    def metric(self, name: str, value: float, step: int) -> None:
-        pass
-
-    def emit(self, kind: str, **data: Any) -> None:
-        pass
-
-    def should_stop(self) -> bool:
-        return self.inner.should_stop()
-
-
 def _out_of_memory(batch_size: int, dpo: bool, exc: BaseException) -> OutOfMemory:
     smaller = max(batch_size // 2, 1)
     what = "GPT training with DPO" if dpo else "GPT training"
@@ -473,7 +451,7 @@ def train_gpt(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     """
     world = _World.detect()
     if not world.main:
-        reporter = _Quiet(reporter)
+        reporter = SilentReporter(reporter)
     device = _device(config, world)
     precision = _precision(config, device)
     torch.manual_seed(config.seed + world.rank)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["METRIC_PREFIX", "TrainReporter", "TrainResult"]
+__all__ = ["METRIC_PREFIX", "SilentReporter", "TrainReporter", "TrainResult"]
 
 METRIC_PREFIX = {"sovits": "sovits/", "gpt": "gpt/"}
 
@@ -61,3 +61,27 @@ class TrainResult:
     exported: tuple[str, ...] = ()
     resumed_from: str | None = None
     final_losses: dict[str, float] = field(default_factory=dict)
+
+
+class SilentReporter:
+    """What ranks other than 0 report through (only rank 0 speaks for a DDP run): nothing.
+    ``should_stop`` asks ``inner`` when given (a rank that sees the stop file itself), else
+    is always False (the ranks learn of a stop from rank 0)."""
+
+    def __init__(self, inner: TrainReporter | None = None) -> None:
+        self.inner = inner
+
+    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        pass
+
+    def log(self, message: str, level: str = "info") -> None:
+        pass
+
+    def metric(self, name: str, value: float, step: int) -> None:
+        pass
+
+    def emit(self, kind: str, **data: Any) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        return self.inner.should_stop() if self.inner is not None else False

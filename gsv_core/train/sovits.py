@@ -114,7 +114,7 @@ from gsv_core.prepare.layout import ExperimentFiles
 from gsv_core.train import sovits_data
 from gsv_core.train.config import TrainConfig
 from gsv_core.train.epoch_log import append_epoch_loss
-from gsv_core.train.reporting import METRIC_PREFIX, TrainReporter, TrainResult
+from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
 from gsv_core.train.resume import load_newest, save_resume
 from gsv_core.train.sovits_data import (
     BucketBatchSampler,
@@ -562,24 +562,6 @@ def _resume(config: TrainConfig, parts: _Parts, reporter: TrainReporter
 
 # --- the run ------------------------------------------------------------------------------
 
-class _Silent:
-    """The reporter of ranks other than 0: says nothing, never asks to stop by itself."""
-
-    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
-        pass
-
-    def log(self, message: str, level: str = "info") -> None:
-        pass
-
-    def metric(self, name: str, value: float, step: int) -> None:
-        pass
-
-    def emit(self, kind: str, **data: Any) -> None:
-        pass
-
-    def should_stop(self) -> bool:
-        return False
-
 
 def _stop_requested(reporter: TrainReporter, ranks: _Ranks, device: torch.device) -> bool:
     wanted = reporter.should_stop()
@@ -661,7 +643,7 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
         OutOfMemory: the GPU ran out of memory (names the batch to try next, B-6).
     """
     ranks = _ranks()
-    out: TrainReporter = reporter if ranks.main else _Silent()
+    out: TrainReporter = reporter if ranks.main else SilentReporter()
     device = _device(config, ranks)
     precision = choose_precision(config.precision, device)
     if device.type == "cuda":
