@@ -94,6 +94,7 @@ from gsv_core.train.gpt_data import (
 )
 from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
 from gsv_core.train.resume import load_newest, save_resume
+from gsv_core.train.tensorboard import TENSORBOARD_FOLDERS, scalar_writer
 
 __all__ = [
     "DPO_WEIGHT",
@@ -119,7 +120,7 @@ CLIP_HISTORY = 1000  # ScaledAdam clipping_update_period
 DPO_WEIGHT = 1.0
 REPORT_EVERY_STEPS = 5
 HEARTBEAT_S = 5.0
-TENSORBOARD_FOLDER = "logs_s1_v2"  # upstream's output_dir for v2 GPT runs
+TENSORBOARD_FOLDER = TENSORBOARD_FOLDERS["gpt"]  # see train.tensorboard
 _TENSORBOARD_NAMES = {"loss": "total_loss", "top3_acc": "top_3_acc", "lr": "lr",
                       "loss_ce": "loss_ce", "loss_dpo": "loss_dpo"}
 
@@ -400,15 +401,9 @@ def _export_config(model: Text2SemanticDecoder, config: TrainConfig, files: Expe
 
 
 def _tensorboard(config: TrainConfig) -> Any:
-    """A SummaryWriter in ``logs/<exp>/logs_s1_v2`` (upstream's output folder for the GPT),
-    or None when turned off or when the ``tensorboard`` package is not installed."""
-    if not config.tensorboard:
-        return None
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(log_dir=str(config.experiment_dir / TENSORBOARD_FOLDER))
+    """A SummaryWriter in ``logs/<exp>/logs_s1_v2`` (``train.tensorboard``), or None when turned
+    off or when the ``tensorboard`` package is not installed."""
+    return scalar_writer(config.experiment_dir, KIND) if config.tensorboard else None
 
 
 def _out_of_memory(batch_size: int, dpo: bool, exc: BaseException) -> OutOfMemory:

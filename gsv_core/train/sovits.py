@@ -126,6 +126,7 @@ from gsv_core.train.sovits_data import (
     read_clips,
     repeated_indices,
 )
+from gsv_core.train.tensorboard import TENSORBOARD_FOLDERS, scalar_writer
 
 __all__ = [
     "BETAS",
@@ -153,7 +154,7 @@ WEIGHT_DECAY = 0.01  # torch's AdamW default; upstream does not set it
 LR_DECAY = 0.999875  # per epoch
 TEXT_MODULES = ("text_embedding", "encoder_text", "mrte")  # under enc_p, at lr × lr_weight
 REPORT_INTERVAL_S = 2.0  # losses are read back from the device at most this often
-TENSORBOARD_FOLDER = "logs_s2_v2"  # logs/<exp>/logs_s2_v2, where upstream's writer writes
+TENSORBOARD_FOLDER = TENSORBOARD_FOLDERS["sovits"]  # see train.tensorboard
 LOSS_NAMES = ("loss_total", "loss_mel", "loss_kl", "loss_gen", "loss_fm", "loss_disc")
 _TENSORBOARD_NAMES = {"loss_total": "loss/g/total", "loss_mel": "loss/g/mel",
                       "loss_kl": "loss/g/kl", "loss_gen": "loss/g/gen", "loss_fm": "loss/g/fm",
@@ -444,15 +445,9 @@ def _report(reporter: TrainReporter, meter: _Meter, progress: _Progress, epoch: 
 
 
 def _tensorboard(config: TrainConfig) -> Any:
-    """A SummaryWriter in ``logs/<exp>/logs_s2_v2`` (where upstream's goes), or None when
-    turned off or when the ``tensorboard`` package is not installed."""
-    if not config.tensorboard:
-        return None
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(log_dir=str(config.experiment_dir / TENSORBOARD_FOLDER))
+    """A SummaryWriter in ``logs/<exp>/logs_s2_v2`` (``train.tensorboard``), or None when turned
+    off or when the ``tensorboard`` package is not installed."""
+    return scalar_writer(config.experiment_dir, KIND) if config.tensorboard else None
 
 
 # --- saving -------------------------------------------------------------------------------
