@@ -52,7 +52,7 @@ from gsv_core.guidelines import (
 )
 from gsv_core.hardware import FAKE_GPU_ENV, MachineProfile, detect_machine, parse_fake_gpu
 
-__all__ = ["build_parser", "format_plan", "main", "plan_to_dict"]
+__all__ = ["build_parser", "finite_number", "format_plan", "main", "plan_to_dict"]
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -62,8 +62,9 @@ _DATASET_FLAGS = (("--minutes", "minutes"), ("--p95-slice", "p95_slice_s"),
                   ("--reviewed", "reviewed_pct"))
 
 
-def _finite_number(text: str) -> float:
-    """A finite number; the range is checked by the guideline engine (dataset_from_fields)."""
+def finite_number(text: str) -> float:
+    """argparse type: a finite number; the range is checked by the guideline engine
+    (``dataset_from_fields``, ``training_limits``), also for ``gsv-studio train``."""
     try:
         value = float(text)
     except ValueError:
@@ -116,11 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--confirm-dpo", action="store_true",
                         help="accept DPO on a dataset that failed its quality checks or is not "
                              "fully proofread (D-3)")
-    parser.add_argument("--minutes", type=_finite_number, default=None,
+    parser.add_argument("--minutes", type=finite_number, default=None,
                         help="total dataset duration in minutes (default: not measured)")
-    parser.add_argument("--p95-slice", type=_finite_number, default=None, metavar="S",
+    parser.add_argument("--p95-slice", type=finite_number, default=None, metavar="S",
                         help="95th-percentile slice length in seconds")
-    parser.add_argument("--clips", type=_finite_number, default=None, metavar="N",
+    parser.add_argument("--clips", type=finite_number, default=None, metavar="N",
                         help="number of clips in the dataset (a batch holds at most this many)")
     parser.add_argument("--quality", choices=("good", "poor", "unknown"), default=None,
                         help="verdict of the dataset quality checks (default: unknown)")

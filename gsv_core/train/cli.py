@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
 import signal
 import subprocess
@@ -34,6 +33,7 @@ from gsv_core.errors import ConfigError, DatasetError, GsvError, HardwareError, 
 from gsv_core.guidelines import Limit, TrainingLimits, dataset_from_fields, training_limits
 from gsv_core.hardware import MachineProfile, detect_machine
 from gsv_core.job_events import EventWriter
+from gsv_core.plan import finite_number
 from gsv_core.train.config import TrainConfig
 from gsv_core.workspace import Workspace
 
@@ -150,16 +150,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gsv-studio train", epilog=EPILOG,
@@ -175,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=_positive_int, help="batch size (the one that runs)")
     parser.add_argument("--save-every", type=_positive_int, metavar="N",
                         help="export weights every N rounds (the last round always)")
-    parser.add_argument("--lr-weight", type=_number, metavar="X",
+    parser.add_argument("--lr-weight", type=finite_number, metavar="X",
                         help="SoVITS text learning-rate weight (R-4)")
     dpo = parser.add_mutually_exclusive_group()
     dpo.add_argument("--dpo", dest="dpo", action="store_const", const=True, default=None,
@@ -202,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset-report", metavar="FILE",
                         help="a saved quality report (gsv-studio quality LIST --json): its "
                              "verdict and measures instead of those read from the experiment")
-    parser.add_argument("--reviewed", type=_number, default=0.0, metavar="PCT",
+    parser.add_argument("--reviewed", type=finite_number, default=0.0, metavar="PCT",
                         help="percentage of labels proofread by a person (0-100)")
     parser.add_argument("--events", metavar="FILE", help="write JSON-lines events here")
     parser.add_argument("--write-config", action="store_true",
