@@ -33,7 +33,7 @@ from gsv_core.errors import ConfigError, ModelMissing
 from gsv_core.workspace import Workspace
 
 __all__ = ["RECOMMENDED", "WHISPER_SIZES", "ModelFolder", "asr_models_dir", "download_model",
-           "inspect_helper_folder", "inspect_model_folder", "resolve_model"]
+           "inspect_helper_folder", "inspect_model_folder", "read_funasr_config", "resolve_model"]
 
 ModelKind = Literal["sensevoice", "paraformer", "whisper", "vad", "punctuation"]
 Role = Literal["asr", "vad", "punctuation"]
@@ -136,7 +136,9 @@ def _funasr_kind(path: Path, model_class: str, role: Role) -> ModelKind:
                       "leave it empty.")
 
 
-def _inspect_funasr(path: Path, role: Role = "asr") -> ModelFolder:
+def read_funasr_config(path: Path) -> dict:
+    """A funasr folder's ``config.yaml`` as a dict (empty when it holds no mapping);
+    ModelMissing when the file cannot be read. Shared by the ASR and emotion checks."""
     import yaml  # PyYAML comes with gradio and funasr; only this check needs it here
 
     try:
@@ -144,7 +146,12 @@ def _inspect_funasr(path: Path, role: Role = "asr") -> ModelFolder:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ModelMissing(f"Cannot read {os.fspath(path / 'config.yaml')!r}.",
                            "Download the model folder again.", details=str(exc)) from exc
-    model_class = str(config.get("model", "")) if isinstance(config, dict) else ""
+    return config if isinstance(config, dict) else {}
+
+
+def _inspect_funasr(path: Path, role: Role = "asr") -> ModelFolder:
+    config = read_funasr_config(path)
+    model_class = str(config.get("model", ""))
     kind = _funasr_kind(path, model_class, role)
     metas_file = path / "configuration.json"
     needed: list[str] = []

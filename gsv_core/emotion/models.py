@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gsv_core.dataset.asr_models import read_funasr_config
 from gsv_core.emotion.results import LABELS
 from gsv_core.errors import ModelMissing
 
@@ -52,14 +53,7 @@ def check_model_folder(path: str | os.PathLike[str]) -> Path:
         raise ModelMissing(f"The emotion2vec model folder {os.fspath(folder)!r} lacks "
                            f"{', '.join(missing)}.", f"A complete folder holds {_LAYOUT_TEXT}.",
                            expected_paths=tuple(os.fspath(folder / n) for n in missing))
-    import yaml  # PyYAML comes with funasr and gradio; only this check needs it here
-
-    try:
-        config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ModelMissing(f"Cannot read {os.fspath(folder / 'config.yaml')!r}.",
-                           "Download the model folder again.", details=str(exc)) from exc
-    model_class = str(config.get("model", "")) if isinstance(config, dict) else ""
+    model_class = str(read_funasr_config(folder).get("model", ""))
     if model_class != "Emotion2vec":
         raise ModelMissing(f"{os.fspath(folder)!r} holds a {model_class or 'unnamed'} model, "
                            "not emotion2vec.", f"Give an emotion2vec_plus folder: {_LAYOUT_TEXT}.",
