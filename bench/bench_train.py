@@ -165,6 +165,26 @@ def _timed(step: Callable[[int], None], device: torch.device, warmup: int, steps
     return times
 
 
+def _measure(step: Callable[[int], None], scaler: torch.amp.GradScaler, note: str,
+             samples: int, device: torch.device, args: argparse.Namespace,
+             prepare: Callable[[int], None] | None = None) -> Measured:
+    """``_timed`` of ``step`` plus what every row says: the precision ``note``, the fp16
+    scaler's skipped steps over the timed ones, the peak memory."""
+    start_scale: list[float | None] = [None]
+
+    def run(index: int) -> None:
+        step(index)
+        if index == args.warmup - 1 and scaler.is_enabled():
+            start_scale[0] = scaler.get_scale()
+
+    times = _timed(run, device, args.warmup, args.steps, prepare)
+    notes = [note]
+    skips = _scaler_skips(scaler, start_scale[0])
+    if skips:
+        notes.append(skips)
+    return Measured(times, samples, _peak(device), notes)
+
+
 def _run_side(run: Callable[[], Measured], device: torch.device) -> Measured:
     """``run`` with out-of-memory caught (and the cache emptied after either way)."""
     _fresh_memory(device)
@@ -244,20 +264,11 @@ class SovitsBench:
                                                fused=device.type == "cuda")
         step_fn = SovitsStep(generator, discriminator, optim_g, optim_d, precision, device)
         batch = self.batch(batch_size, seconds)
-        start_scale: list[float | None] = [None]
 
         def step(index: int) -> None:
             torch.manual_seed(index)
             step_fn(batch)
-            if index == args.warmup - 1 and step_fn.scaler.is_enabled():
-                start_scale[0] = step_fn.scaler.get_scale()
-
-        times = _timed(step, device, args.warmup, args.steps)
-        notes = [precision.name]
-        skips = _scaler_skips(step_fn.scaler, start_scale[0])
-        if skips:
-            notes.append(skips)
-        return Measured(times, batch_size, _peak(device), notes)
+        return _measure(step, step_fn.scaler, precision.name, batch_size, device, args)
 
     def upstream(self, up: Any, batch_size: int, seconds: float) -> Measured:
         import _upstream_train
@@ -267,20 +278,12 @@ class SovitsBench:
                                                  self.generator_weights,
                                                  self.discriminator_weights, device)
         b = self.batch(batch_size, seconds)
-        start_scale: list[float | None] = [None]
 
         def step(index: int) -> None:
             torch.manual_seed(index)
             trainer(b.ssl, b.spec, b.spec_lengths, b.wav, b.phone_ids, b.phone_lengths)
-            if index == args.warmup - 1 and trainer.scaler.is_enabled():
-                start_scale[0] = trainer.scaler.get_scale()
-
-        times = _timed(step, device, args.warmup, args.steps)
-        notes = ["fp16" if trainer.fp16 else "fp32"]
-        skips = _scaler_skips(trainer.scaler, start_scale[0])
-        if skips:
-            notes.append(skips)
-        return Measured(times, batch_size, _peak(device), notes)
+        return _measure(step, trainer.scaler, "fp16" if trainer.fp16 else "fp32", batch_size,
+                        device, args)
 
 
 # --- GPT ----------------------------------------------------------------------------------
@@ -329,7 +332,6 @@ class GPTBench:
         if device.type == "cuda":
             pool = [batch.pin_memory() for batch in pool]
         current: list[list[GPTBatch]] = [[]]
-        start_scale: list[float | None] = [None]
 
         def prepare(index: int) -> None:
             first = (index * GRAD_ACCUMULATION) % len(pool)
@@ -338,15 +340,8 @@ class GPTBench:
 
         def step(index: int) -> None:
             stepper.step(current[0])
-            if index == args.warmup - 1 and stepper.scaler.is_enabled():
-                start_scale[0] = stepper.scaler.get_scale()
-
-        times = _timed(step, device, args.warmup, args.steps, prepare)
-        notes = [precision]
-        skips = _scaler_skips(stepper.scaler, start_scale[0])
-        if skips:
-            notes.append(skips)
-        return Measured(times, batch_size * GRAD_ACCUMULATION, _peak(device), notes)
+        return _measure(step, stepper.scaler, precision, batch_size * GRAD_ACCUMULATION,
+                        device, args, prepare)
 
     def upstream(self, up: Any, batch_size: int, seconds: float) -> Measured:
         import _upstream_train
@@ -366,19 +361,11 @@ class GPTBench:
                                                  device=device),
                 "bert_feature": torch.stack([i["bert"].float() for i in items]).to(device),
             })
-        start_scale: list[float | None] = [None]
 
         def step(index: int) -> None:
             trainer.step(batches)
-            if index == args.warmup - 1 and trainer.scaler.is_enabled():
-                start_scale[0] = trainer.scaler.get_scale()
-
-        times = _timed(step, device, args.warmup, args.steps)
-        notes = ["fp16" if trainer.fp16 else "fp32"]
-        skips = _scaler_skips(trainer.scaler, start_scale[0])
-        if skips:
-            notes.append(skips)
-        return Measured(times, batch_size * GRAD_ACCUMULATION, _peak(device), notes)
+        return _measure(step, trainer.scaler, "fp16" if trainer.fp16 else "fp32",
+                        batch_size * GRAD_ACCUMULATION, device, args)
 
 
 def _gpt_precision(requested: str, device: torch.device) -> str:
