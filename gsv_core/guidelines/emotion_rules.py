@@ -16,13 +16,13 @@ import math
 from dataclasses import dataclass
 
 from gsv_core.guidelines.results import DatasetSummary, Limit, Notice, Reason, int_limit
-from gsv_core.guidelines.tables import EMOTION_RECOMMEND_S
+from gsv_core.guidelines.tables import EMOTION_RECOMMEND_S, REFERENCE_SLICE_S
 
 __all__ = ["EMOTION_BALANCE_MIN_SHARE", "EmotionState", "emotion_balance_warning",
            "emotion_batch_limit", "emotion_state_notice"]
 
 EMOTION_BALANCE_MIN_SHARE = 0.03   # under 3 % of the minutes: too rare to learn (balance view)
-EMOTION_GB_PER_CLIP = 0.5          # large model, 10 s clip, float32 inference, with margin
+EMOTION_GB_PER_CLIP = 0.5          # large model, one REFERENCE_SLICE_S clip, fp32, margin
 EMOTION_RESERVED_GB = 3.0          # the model's weights and CUDA's own memory
 EMOTION_MAX_BATCH = 64             # beyond this the GPU is saturated; larger only adds latency
 EMOTION_CPU_BATCH = 4
@@ -37,8 +37,9 @@ def emotion_batch_limit(vram_gb: float | None, requested: float | None = None) -
                          binding=binding)
     fits = math.floor((vram_gb - EMOTION_RESERVED_GB) / EMOTION_GB_PER_CLIP)
     maximum = min(max(fits, 1), EMOTION_MAX_BATCH)
-    binding = Reason("E-1", "At most {max} clips of about 10 s are classified together on a "
-                            "{gb:g} GB card.", {"max": maximum, "gb": vram_gb})
+    binding = Reason("E-1", "At most {max} clips of about {seconds:g} s are classified "
+                            "together on a {gb:g} GB card.",
+                     {"max": maximum, "seconds": REFERENCE_SLICE_S, "gb": vram_gb})
     return int_limit(1, maximum, maximum, requested, [binding], binding=binding)
 
 
