@@ -105,7 +105,7 @@ from gsv_core.models.checkpoint import (
     sovits_symbol_version,
 )
 from gsv_core.models.commons import slice_segments
-from gsv_core.models.discriminator import MultiPeriodDiscriminator
+from gsv_core.models.discriminator import MultiPeriodDiscriminator, channel_divisor_of
 from gsv_core.models.losses import C_KL, C_MEL, discriminator_loss, generator_losses
 from gsv_core.models.registry import require_pretrained
 from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
@@ -260,16 +260,18 @@ def _train_mode(generator: SoVITSGenerator) -> SoVITSGenerator:
 def load_discriminator(path: str | os.PathLike[str] | None,
                        warn: Any = None) -> MultiPeriodDiscriminator:
     """The pretrained discriminator, or a new one (with a warning) when ``path`` is None or
-    missing, as upstream trains D from scratch then."""
-    discriminator = MultiPeriodDiscriminator()
+    missing, as upstream trains D from scratch then. A file's discriminator takes the width
+    its weights have (upstream's, unless a narrower one was saved for small test runs)."""
     if path is None or not Path(path).is_file():
         if warn is not None:
             where = "no file was given" if path is None else f"{path} does not exist"
             warn(f"No pretrained SoVITS discriminator ({where}): the discriminator trains from "
                  "scratch, which needs more rounds to sound as good. Put s2D2333k.pth into "
                  "GPT_SoVITS/pretrained_models/gsv-v2final-pretrained/.")
-        return discriminator.train()
-    load_strict(discriminator, read_discriminator_weights(path), Path(path).name)
+        return MultiPeriodDiscriminator().train()
+    weights = read_discriminator_weights(path)
+    discriminator = MultiPeriodDiscriminator(channel_divisor=channel_divisor_of(weights))
+    load_strict(discriminator, weights, Path(path).name)
     return discriminator.train()
 
 
