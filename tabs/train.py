@@ -19,7 +19,8 @@ from gsv_core.guidelines import (
     plan_from_fields,
     training_limits,
 )
-from gsv_core.i18n import Translator, mark
+from gsv_core.i18n import Translator
+from tabs import train_run
 from tabs.common import (
     AUTO_GPU,
     AppContext,
@@ -28,15 +29,12 @@ from tabs.common import (
     governed_update,
     gpu_choices,
     gpu_index,
-    not_available_button,
     notice_markdown,
     reason_markdown,
     refresh_live,
     why_accordion,
     why_markdown,
 )
-
-COMING_IN = mark("arrives with the trainer release")
 
 
 @dataclass
@@ -60,6 +58,7 @@ class TrainTab:
     goal: gr.Radio
     apply_plan: gr.Button
     plan_md: gr.Markdown
+    run: train_run.RunArea
 
     def controls(self) -> list[GovernedControl]:
         """The governed controls, in ``refresh``'s argument order."""
@@ -116,7 +115,7 @@ def build(ctx: AppContext) -> TrainTab:
             lr_weight = governed_control(limits.lr_weight, t("Text module learning-rate weight"),
                                          t, "lr-weight")
             sovits_why = why_accordion(t, "sovits-why")
-            not_available_button(t("Start SoVITS training"), t(COMING_IN), t)
+            start_sovits = train_run.start_button(ctx, "sovits")
         with gr.Column():
             gr.Markdown("### " + t("2. GPT"))
             dpo = gr.Checkbox(value=False, label=t("DPO training"),
@@ -131,11 +130,12 @@ def build(ctx: AppContext) -> TrainTab:
             gpt_save_every = governed_control(limits.gpt_save_every,
                                               t("Save every N rounds (GPT)"), t, "gpt-save-every")
             gpt_why = why_accordion(t, "gpt-why")
-            not_available_button(t("Start GPT training"), t(COMING_IN), t)
+            start_gpt = train_run.start_button(ctx, "gpt")
     warnings_md = gr.Markdown(elem_id="train-warnings")
+    run = train_run.build(ctx, start_sovits, start_gpt)
     tab = TrainTab(gpu, device_md, heat_md, experiment, sovits_batch, sovits_epochs,
                    sovits_save_every, lr_weight, sovits_why, dpo, dpo_confirm, gpt_batch,
-                   gpt_epochs, gpt_save_every, gpt_why, warnings_md, goal, apply_plan, plan_md)
+                   gpt_epochs, gpt_save_every, gpt_why, warnings_md, goal, apply_plan, plan_md, run)
     ctx.gpu_choice = gpu
     ctx.dpo = dpo
     return tab
@@ -230,7 +230,7 @@ def apply_recommended(ctx: AppContext, goal: str, *values: object) -> tuple:
 def wire(tab: TrainTab, ctx: AppContext) -> None:
     assert ctx.dataset is not None, "build the dataset tab before wiring the training tab"
     inputs = tab.value_inputs() + ctx.dataset.components()
-    refresh_live(ctx, inputs, tab.outputs(), refresh)
+    live = refresh_live(ctx, inputs, tab.outputs(), refresh)
 
     def plan_handler(goal: str, *values: object) -> tuple:
         return apply_recommended(ctx, goal, *values)
@@ -238,3 +238,5 @@ def wire(tab: TrainTab, ctx: AppContext) -> None:
     ctx.programmatic_changes.append(tab.apply_plan.click(
         plan_handler, inputs=[tab.goal, *inputs], outputs=[*tab.outputs(), tab.plan_md],
         show_progress="hidden"))
+    train_run.wire(tab.run, ctx, tab.experiment, inputs,
+                   lambda *values: current_limits(ctx, *values), after=live)

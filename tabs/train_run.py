@@ -30,7 +30,6 @@ from gsv_core.errors import GsvError
 from gsv_core.guidelines import TrainingLimits
 from gsv_core.hardware import GpuSample, sample_gpus
 from gsv_core.i18n import Translator, mark
-from gsv_core.train import launch
 from gsv_core.train.loss_plot import loss_figure
 from gsv_core.train.run_form import (
     Which,
@@ -213,6 +212,8 @@ def start(ctx: AppContext, watchers: WatcherCache, limits_of: LimitsOf, which: W
         if not form.ready:
             return (blockers_text(form.blockers, t), gr.update(), *[gr.update()] * 7,
                     gr.update())
+        from gsv_core.train import launch  # imports torch (through gsv_core.prepare)
+
         try:
             handle = launch.start_training(form.configs)
         except GsvError as error:   # the card is busy (the job is named), a file is missing
@@ -313,9 +314,11 @@ def _switch_tab_js(label: str) -> str:
 
 
 def wire(area: RunArea, ctx: AppContext, experiment: gr.Textbox,
-         value_inputs: Sequence[gr.components.Component], limits_of: LimitsOf) -> None:
+         value_inputs: Sequence[gr.components.Component], limits_of: LimitsOf,
+         after: gr.events.Dependency) -> None:
     """Connect the section. ``value_inputs`` are the tab's inputs that ``limits_of`` takes
-    (controls, then the dataset fields), in its order."""
+    (controls, then the dataset fields), in its order; ``after`` is the tab's live refresh
+    (page load and every user edit of those inputs): the plan text follows each one."""
     t: Translator = ctx.t
     watchers = WatcherCache()
     start_lock = threading.Lock()   # two sessions pressing Start at once start one job
@@ -324,10 +327,13 @@ def wire(area: RunArea, ctx: AppContext, experiment: gr.Textbox,
     def plan_handler(experiment_name: str, safety: bool, *values: object) -> tuple:
         return plan_refresh(ctx, limits_of, experiment_name, safety, *values)
 
-    triggers = [user_edit(component) for component in [area.safety, *value_inputs]]
-    triggers += [experiment.blur, experiment.submit, ctx.app.load]
-    gr.on(triggers, plan_handler, inputs=inputs, outputs=[area.plan, area.safety],
-          show_progress="hidden", trigger_mode="always_last")
+    # After the tab's own refresh (not beside it): one request per edit, in order, as
+    # refresh_live answers them; the experiment name counts once typed (blur, Enter).
+    after.then(plan_handler, inputs=inputs, outputs=[area.plan, area.safety],
+               show_progress="hidden")
+    gr.on([user_edit(area.safety), experiment.blur, experiment.submit], plan_handler,
+          inputs=inputs, outputs=[area.plan, area.safety], show_progress="hidden",
+          trigger_mode="multiple")
     # "Use the recommended plan" sets controls from code: the plan text follows it too.
     ctx.live_refreshes.append(LiveRefresh(plan_handler, inputs, [area.plan, area.safety]))
 

@@ -10,6 +10,11 @@ this takes well under a second per clip, where real formatting with tiny models 
 
 The audio is a voiced tone (harmonics under a slow envelope) so spectrogram losses have
 structure to learn; the HuBERT features are random but fixed by the seed.
+
+:func:`write_tiny_pretrained_sovits` writes the pretrained SoVITS pair a CPU can train in
+seconds a step: the tiny generator fixture with its training segment cut to 8 frames, and a
+discriminator at 1/16 of upstream's width (0.2 M parameters instead of 47 M; its resume files
+are a few MB instead of 0.9 GB). Both are in upstream's file format, under upstream's names.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import numpy as np
 import soundfile
 import torch
 
-from gsv_core.models.checkpoint import load_sovits
+from gsv_core.models.checkpoint import load_sovits, read_checkpoint_dict
+from gsv_core.models.discriminator import MultiPeriodDiscriminator
 from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles
 from gsv_core.prepare.text_step import clean_clip_text
 from gsv_core.workspace import Workspace
@@ -48,6 +54,26 @@ def _voiced(seconds: float, rng: np.random.Generator) -> np.ndarray:
     wave = sum(np.sin(k * phase) / k for k in range(1, 6))
     envelope = 0.5 * (1 - np.cos(2 * np.pi * np.minimum(t / seconds, 1.0)))
     return (0.3 * wave * envelope / np.max(np.abs(wave))).astype(np.float32)
+
+
+SEGMENT_SAMPLES = 5120  # 8 frames instead of the fixture's 32: a quarter of the D work
+NARROW_DISCRIMINATOR = 16  # channel_divisor of the test discriminator
+GENERATOR_NAME, DISCRIMINATOR_NAME = "s2G2333k.pth", "s2D2333k.pth"  # where the registry looks
+
+
+def write_tiny_pretrained_sovits(folder: Path, seed: int = 0) -> tuple[Path, Path]:
+    """Write the tiny generator (segment cut to :data:`SEGMENT_SAMPLES`) and a narrow random
+    discriminator into ``folder`` (e.g. ``Workspace.pretrained_v2_dir``); return both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = read_checkpoint_dict(tiny_fixture("sovits_v2.pth"))
+    data["config"]["train"]["segment_size"] = SEGMENT_SAMPLES
+    generator = folder / GENERATOR_NAME
+    torch.save(data, generator)
+    torch.manual_seed(seed)
+    discriminator = folder / DISCRIMINATOR_NAME
+    weights = MultiPeriodDiscriminator(channel_divisor=NARROW_DISCRIMINATOR).state_dict()
+    torch.save({"weight": weights, "iteration": 0}, discriminator)
+    return generator, discriminator
 
 
 def write_formatted_experiment(workspace_root: Path, experiment: str = "tiny voice", *,

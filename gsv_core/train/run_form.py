@@ -25,14 +25,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gsv_core.errors import ConfigError, GsvError
 from gsv_core.guidelines import Limit, Reason, TrainingLimits
 from gsv_core.i18n import mark
-from gsv_core.prepare.layout import ExperimentFiles
 from gsv_core.train.config import ModelKind, TrainConfig
 from gsv_core.workspace import Workspace, check_experiment_name
+
+if TYPE_CHECKING:   # gsv_core.prepare imports torch: read it only when a plan is made
+    from gsv_core.prepare.layout import ExperimentFiles
 
 __all__ = [
     "Blocker",
@@ -190,6 +192,8 @@ def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimi
     ``first_run`` says that no training was started in this workspace before: the H-4
     notice must then have been acknowledged (``safety_acknowledged``).
     """
+    from gsv_core.prepare.layout import ExperimentFiles
+
     blockers: list[Blocker] = []
     name = experiment or ""
     try:

@@ -1,11 +1,11 @@
 """SoVITS fine-tuning end to end on the CPU with the tiny fixture as the pretrained generator
-(no discriminator file: D trains from scratch, as upstream does then).
+and a narrow random discriminator file (tests/train_fixtures.py).
 
 One run of 3 rounds × 2 steps (four clips, ``min_items`` 1 so no repeat, batch 2, save every
 2 rounds) is shared by most tests. The fixture's training segment is cut to 8 frames (5120
-samples) in a derived copy of the file, so a step takes about 2 s on two cores; everything
-else is the real recipe. Only the out-of-memory test fakes something: a CUDA OOM, which a
-CPU cannot produce.
+samples) in a derived copy of the file and the discriminator is 1/16 of upstream's width, so
+a step takes well under a second on two cores; everything else is the real recipe. Only the
+out-of-memory test fakes something: a CUDA OOM, which a CPU cannot produce.
 """
 
 from __future__ import annotations
@@ -41,9 +41,12 @@ from gsv_core.train.sovits import (
 )
 from gsv_core.train.sovits_data import SovitsDataset, collate, read_clips
 from tests.fixture_paths import tiny_fixture
-from tests.train_fixtures import write_formatted_experiment
+from tests.train_fixtures import (
+    NARROW_DISCRIMINATOR,
+    write_formatted_experiment,
+    write_tiny_pretrained_sovits,
+)
 
-SEGMENT_SAMPLES = 5120  # 8 frames instead of the fixture's 32: a quarter of the D work
 CLIPS = 4  # two batches of two a round
 
 
@@ -77,21 +80,27 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Removed after the module: its resume checkpoints (the full-size discriminator with
-    its optimizer state) take about 0.9 GB each, and pytest keeps three old temp folders."""
+    """Removed after the module (pytest keeps three old temp folders); the tiny pretrained
+    pair is in ``pretrained/``."""
     root = tmp_path_factory.mktemp("sovits-train")
-    source = tiny_fixture("sovits_v2.pth")
-    data = read_checkpoint_dict(source)
-    data["config"]["train"]["segment_size"] = SEGMENT_SAMPLES
-    torch.save(data, root / "tiny_s2G.pth")
+    write_tiny_pretrained_sovits(root / "pretrained")
     yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+def _generator(workspace: Path) -> Path:
+    return workspace / "pretrained" / "s2G2333k.pth"
+
+
+def _discriminator(workspace: Path) -> Path:
+    return workspace / "pretrained" / "s2D2333k.pth"
 
 
 def _config(workspace: Path, experiment: str, epochs: int, **changes: Any) -> TrainConfig:
     base = TrainConfig(kind="sovits", workspace=str(workspace), experiment=experiment,
                        epochs=epochs, batch_size=2, save_every=2, device="cpu",
-                       pretrained_s2g=str(workspace / "tiny_s2G.pth"),
+                       pretrained_s2g=str(_generator(workspace)),
+                       pretrained_s2d=str(_discriminator(workspace)),
                        extra={"min_items": 1})
     return replace(base, **changes)
 
@@ -104,9 +113,22 @@ def run(workspace: Path) -> dict:
     return {"result": result, "reporter": reporter}
 
 
-def test_a_missing_discriminator_trains_from_scratch_with_a_warning(run):
+def test_the_given_discriminator_is_used_at_its_files_width(run, workspace):
     warnings = [m for level, m in run["reporter"].of("log") if level == "warning"]
-    assert any("discriminator" in m and "from scratch" in m for m in warnings)
+    assert not any("discriminator" in m for m in warnings), warnings
+    narrow = load_discriminator(_discriminator(workspace))
+    assert narrow.discriminators[0].conv_post.weight_v.shape[1] == 1024 // NARROW_DISCRIMINATOR
+
+
+@pytest.mark.parametrize("where", ["no file", "missing file"])
+def test_a_missing_discriminator_trains_from_scratch_at_full_size_with_a_warning(where, tmp_path):
+    warnings: list[str] = []
+    path = None if where == "no file" else tmp_path / "s2D2333k.pth"
+    discriminator = load_discriminator(path, warnings.append)
+    assert discriminator.training
+    assert discriminator.discriminators[0].conv_post.weight_v.shape[1] == 1024
+    assert len(warnings) == 1 and "from scratch" in warnings[0]
+    assert ("no file was given" if path is None else str(path)) in warnings[0]
 
 
 def test_every_save_epoch_and_the_final_one_are_exported(run, workspace):
@@ -206,8 +228,8 @@ def test_the_loss_goes_down_on_a_fixed_batch(workspace):
     clips, _ = read_clips(files, min_items=1)
     batch = collate([SovitsDataset(files, clips, [0, 1])[i] for i in range(2)])
     torch.manual_seed(0)
-    generator = load_generator(workspace / "tiny_s2G.pth")
-    discriminator = load_discriminator(None)
+    generator = load_generator(_generator(workspace))
+    discriminator = load_discriminator(_discriminator(workspace))
     optim_g, optim_d, _ = build_optimizers(generator, discriminator, 0.4)
     step = SovitsStep(generator, discriminator, optim_g, optim_d, TrainPrecision("fp32", None),
                       torch.device("cpu"))
@@ -228,8 +250,8 @@ def test_mixed_precision_steps_train_with_fp32_losses(workspace, name, dtype):
         write_formatted_experiment(workspace, "fixed", clips=2)
     clips, _ = read_clips(files, min_items=1)
     batch = collate([SovitsDataset(files, clips, [0, 1])[i] for i in range(2)])
-    generator = load_generator(workspace / "tiny_s2G.pth")
-    discriminator = load_discriminator(None)
+    generator = load_generator(_generator(workspace))
+    discriminator = load_discriminator(_discriminator(workspace))
     optim_g, optim_d, _ = build_optimizers(generator, discriminator, 0.4)
     step = SovitsStep(generator, discriminator, optim_g, optim_d, TrainPrecision(name, dtype),
                       torch.device("cpu"))

@@ -1,24 +1,21 @@
 """The Training tab's run section: its handlers (no browser) on real background jobs.
 
 The handlers are those ``tabs.train_run.wire`` connects, called directly as the browser
-would (Start, a timer tick, Stop, page load, Listen). The jobs are real child processes of
-``gsv_core.jobs`` running the real trainers (``train_sovits``, ``train_gpt``) on a tiny
-formatted experiment (tests/train_fixtures.py) with the tiny pretrained models placed where
-the registry looks for the official ones. TEST-ONLY STAND-IN: until ``gsv_core.train.launch``
-is on main, ``stand_in_launch`` below plays its three functions over ``gsv_core.jobs`` (its
-job, ``stand_in_job``, runs the queue with the real trainers); to keep a CPU run short it
-caps each model's run at a few steps (``max_steps``) and keeps SoVITS's four clips unrepeated
-(``extra.min_items``). The machine is described as having no GPU (``GSV_FAKE_GPU=cpu``).
+would (Start, a timer tick, Stop, page load, Listen). Everything below them is real:
+``gsv_core.train.launch`` starts the job (card locks, the queue), ``gsv_core.jobs`` runs it
+in a child process, and the real trainers train a tiny formatted experiment
+(tests/train_fixtures.py) from the tiny pretrained models placed where the registry looks for
+the official ones. One thing is changed to keep a CPU run short: the configs the tab builds
+are capped at a few steps (``max_steps``) and SoVITS's four clips are not repeated to 100
+(``extra.min_items``), on their way into the real ``start_training``. The machine is
+described as having no GPU (``GSV_FAKE_GPU=cpu``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-import sys
 import time
-import types
 from pathlib import Path
 
 import gradio as gr
@@ -26,105 +23,47 @@ import pytest
 
 from gsv_core.hardware import detect_machine
 from gsv_core.i18n import Translator
-from gsv_core.job_child import JobContext
-from gsv_core.job_watch import find_job, running_jobs
-from gsv_core.jobs import JobHandle, jobs_folder, start_job
-from gsv_core.train.config import TrainConfig
+from gsv_core.train import launch
 from gsv_core.workspace import Workspace
+from tabs import train_run as run_tab_module
 from tabs.common import AUTO_GPU, AppContext
 from tests.fixture_paths import tiny_fixture
-from tests.train_fixtures import write_formatted_experiment
+from tests.train_fixtures import write_formatted_experiment, write_tiny_pretrained_sovits
 
 pytestmark = pytest.mark.slow  # each run starts a child that loads torch and trains
 
-HERE = "tests.integration.test_ui_train_run"
-STAND_IN_TARGET = f"{HERE}:stand_in_job"
 EXPERIMENT = "小明 voice"
 LIMIT_S = 400.0  # only ever reached when something is broken
 GPT_NAME = "s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt"  # where the registry looks
-SEGMENT_SAMPLES = 5120  # the tiny SoVITS's training segment cut to 8 frames (test_train_sovits)
-
-
-def stand_in_job(ctx: JobContext, configs: list[dict], max_steps: int = 4) -> list[dict]:
-    """TEST-ONLY STAND-IN for launch's job: the queue of real trainers, each capped at
-    ``max_steps`` steps, SoVITS's clips unrepeated (both only to keep the CPU run short)."""
-    from gsv_core.train.gpt import train_gpt
-    from gsv_core.train.sovits import train_sovits
-
-    results = []
-    for data in configs:
-        config = TrainConfig.from_json(json.dumps(data))
-        config = dataclasses.replace(config, max_steps=max_steps, tensorboard=False,
-                                     extra={**config.extra, "min_items": 1}, num_workers=0)
-        train = train_sovits if config.kind == "sovits" else train_gpt
-        result = train(config, ctx)
-        results.append(dataclasses.asdict(result))
-        if result.stopped:
-            break
-    return results
-
-
-def stand_in_launch(options: dict) -> types.ModuleType:
-    """TEST-ONLY STAND-IN for gsv_core.train.launch (its API as the job layer's brief gives
-    it), over the real gsv_core.jobs."""
-    module = types.ModuleType("gsv_core.train.launch")
-
-    def start_training(configs) -> JobHandle:
-        configs = list(configs)
-        space = configs[0].space
-        running = running_jobs([jobs_folder(space, name) for name in space.experiments()],
-                               STAND_IN_TARGET)
-        if running:
-            from gsv_core.errors import ConfigError
-            raise ConfigError(f"The card is busy with {running[0].id}.", "Wait or stop it.")
-        return start_job(STAND_IN_TARGET, {"configs": [json.loads(c.to_json())
-                                                       for c in configs], **options},
-                         folder=jobs_folder(space, configs[0].experiment), label="Training")
-
-    def find_training(workspace: Workspace, experiment: str) -> JobHandle | None:
-        return find_job([jobs_folder(workspace, experiment)], STAND_IN_TARGET)
-
-    def running_trainings(workspace: Workspace) -> list[JobHandle]:
-        return running_jobs([jobs_folder(workspace, name) for name in workspace.experiments()],
-                            STAND_IN_TARGET)
-
-    module.start_training = start_training
-    module.find_training = find_training
-    module.running_trainings = running_trainings
-    return module
 
 
 @pytest.fixture
-def launch_options() -> dict:
-    return {}
+def max_steps() -> int:
+    return 4
 
 
 @pytest.fixture
-def run_tab(monkeypatch: pytest.MonkeyPatch, launch_options: dict):
-    """tabs.train_run over the stand-in launch (imported fresh, so it binds to it)."""
-    monkeypatch.setitem(sys.modules, "gsv_core.train.launch", stand_in_launch(launch_options))
-    monkeypatch.delitem(sys.modules, "tabs.train_run", raising=False)
-    import tabs.train_run as module
+def run_tab(monkeypatch: pytest.MonkeyPatch, max_steps: int):
+    """tabs.train_run, its runs capped at ``max_steps`` steps on their way to launch."""
+    real = launch.start_training
 
-    yield module
-    sys.modules.pop("tabs.train_run", None)
+    def short(configs):
+        return real([dataclasses.replace(config, max_steps=max_steps, tensorboard=False,
+                                         num_workers=0,
+                                         extra={**config.extra, "min_items": 1})
+                     for config in configs])
+
+    monkeypatch.setattr(launch, "start_training", short)
+    return run_tab_module
 
 
 @pytest.fixture(scope="module")
-def tiny_sovits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny SoVITS with its training segment cut to 8 frames (a CPU step in seconds)."""
-    import torch
-
-    from gsv_core.models.checkpoint import read_checkpoint_dict
-
-    data = read_checkpoint_dict(tiny_fixture("sovits_v2.pth"))
-    data["config"]["train"]["segment_size"] = SEGMENT_SAMPLES
-    path = tmp_path_factory.mktemp("tiny-sovits") / "s2G2333k.pth"
-    torch.save(data, path)
-    return path
+def tiny_sovits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The tiny pretrained SoVITS pair (a CPU step in well under a second)."""
+    return write_tiny_pretrained_sovits(tmp_path_factory.mktemp("tiny-sovits"))
 
 
-def make_ctx(root: Path, tiny_sovits: Path, *, gpt: bool = True) -> AppContext:
+def make_ctx(root: Path, tiny_sovits: tuple[Path, Path], *, gpt: bool = True) -> AppContext:
     """A workspace with the tiny experiment and pretrained models, and an app holding the
     Inference tab's A/B section (what Listen fills)."""
     from tabs.infer.sections import compare as compare_section
@@ -132,7 +71,8 @@ def make_ctx(root: Path, tiny_sovits: Path, *, gpt: bool = True) -> AppContext:
     space = Workspace(root)
     write_formatted_experiment(root, EXPERIMENT, clips=4)
     space.pretrained_v2_dir.mkdir(parents=True, exist_ok=True)
-    (space.pretrained_v2_dir / "s2G2333k.pth").symlink_to(tiny_sovits)
+    for pretrained in tiny_sovits:
+        (space.pretrained_v2_dir / pretrained.name).symlink_to(pretrained)
     if gpt:
         (space.pretrained_v2_dir / GPT_NAME).symlink_to(tiny_fixture("gpt_v2.ckpt"))
     with gr.Blocks() as app:
@@ -143,7 +83,7 @@ def make_ctx(root: Path, tiny_sovits: Path, *, gpt: bool = True) -> AppContext:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, tiny_sovits: Path) -> AppContext:
+def ctx(tmp_path: Path, tiny_sovits: tuple[Path, Path]) -> AppContext:
     return make_ctx(tmp_path / "ws", tiny_sovits)
 
 
@@ -228,8 +168,8 @@ def test_both_train_to_the_end_with_plot_log_exports_and_listen(run_tab, ctx):
     assert "Inference tab" in instead and EXPERIMENT in instead
 
 
-@pytest.mark.parametrize("launch_options", [{"max_steps": 8}])
-def test_stop_then_start_again_resumes(run_tab, ctx, launch_options):
+@pytest.mark.parametrize("max_steps", [8])
+def test_stop_then_start_again_resumes(run_tab, ctx, max_steps):
     from gsv_core.train.watch_view import WatcherCache
 
     watchers = WatcherCache()
@@ -242,9 +182,9 @@ def test_stop_then_start_again_resumes(run_tab, ctx, launch_options):
     # a reload meanwhile re-attaches to the running job
     attached, *outputs = run_tab.attach(ctx, WatcherCache(), "another name")
     assert attached == job_dir and outputs[7].active is True
-    # the card is busy: a second start is refused in the message, naming the job
-    busy, busy_dir, *_ = start(run_tab, ctx, watchers, which="gpt")
-    assert busy.startswith("❌") and Path(job_dir).name in busy and busy_dir == gr.update()
+    # the same model of the experiment is training: a second start is refused in the message
+    busy, busy_dir, *_ = start(run_tab, ctx, watchers, which="sovits")
+    assert busy.startswith("❌") and "already training" in busy and busy_dir == gr.update()
     assert "Press Stop again" in run_tab.stop(ctx, watchers, job_dir)   # graceful first
     assert "Stopping" in run_tab.follow(ctx, watchers, job_dir, -1)[0]
     status = follow_to_end(run_tab, ctx, watchers, job_dir)[-1][0]
