@@ -329,11 +329,13 @@ def wire(area: RunArea, ctx: AppContext, experiment: gr.Textbox,
 
     # After the tab's own refresh (not beside it): one request per edit, in order, as
     # refresh_live answers them; the experiment name counts once typed (blur, Enter).
+    # One queue for both: the page-load plan and a name typed right after it answer in the
+    # order they were asked, so a slow load plan cannot land last and show the old name.
     after.then(plan_handler, inputs=inputs, outputs=[area.plan, area.safety],
-               show_progress="hidden")
+               show_progress="hidden", concurrency_id="train-plan", concurrency_limit=1)
     gr.on([user_edit(area.safety), experiment.blur, experiment.submit], plan_handler,
           inputs=inputs, outputs=[area.plan, area.safety], show_progress="hidden",
-          trigger_mode="multiple")
+          trigger_mode="multiple", concurrency_id="train-plan", concurrency_limit=1)
     # "Use the recommended plan" sets controls from code: the plan text follows it too.
     ctx.live_refreshes.append(LiveRefresh(plan_handler, inputs, [area.plan, area.safety]))
 

@@ -62,13 +62,30 @@ def start_app(gpu_spec: str, workspace: Path, log_path: Path,
                 f"{log_path.read_text(errors='replace')}", pytrace=False)
 
 
-def stop_app(process: subprocess.Popen) -> None:
+def stop_app(process: subprocess.Popen, workspace: Path | None = None) -> None:
+    """Stop the server and, given its workspace, every job it started there.
+
+    Jobs outlive the UI by design (a training survives a closed browser), so a test that
+    fails half-way would otherwise leave a training child eating the CPU of later tests.
+    """
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    if workspace is not None:
+        stop_jobs(workspace)
+
+
+def stop_jobs(workspace: Path) -> None:
+    from gsv_core.jobs import list_jobs
+
+    for folder in workspace.rglob("jobs"):
+        if folder.is_dir():
+            for job in list_jobs(folder):
+                if job.is_running():
+                    job.stop(grace_s=2.0, term_s=2.0)
 
 
 @pytest.fixture
@@ -84,7 +101,7 @@ def app_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
 
     yield serve
     for process in processes:
-        stop_app(process)
+        stop_app(process, tmp_path / "workspace")
 
 
 @pytest.fixture

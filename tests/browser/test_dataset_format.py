@@ -54,7 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, infer_setup) -> Iterator[Se
     link_models(workspace, infer_setup)
     process, url = start_app("cpu", workspace.root, root / "server.log")
     yield Server(url, workspace)
-    stop_app(process)
+    stop_app(process, workspace.root)
 
 
 def open_format_section(page, url: str, list_path: Path | None = None) -> None:

@@ -1,5 +1,5 @@
 """``gsv-studio train`` and ``python -m gsv_core.train``: guideline limits, exit codes, events,
-and the real GPT trainer end to end on the tiny fixtures (formatted experiment from
+and the real GPT and SoVITS trainers end to end on the tiny fixtures (formatted experiment from
 ``tests/train_fixtures.py``, pretrained = the tiny ``gpt_v2.ckpt``).
 
 The limit tests run the command in this process (``gsv_core.cli.main``) with ``GSV_FAKE_GPU``
@@ -22,7 +22,7 @@ from gsv_core.job_events import read_events
 from gsv_core.train.config import TrainConfig
 from tests.fixture_paths import tiny_fixture
 from tests.integration.test_train_job import HERE, formatted
-from tests.train_fixtures import write_formatted_experiment
+from tests.train_fixtures import write_formatted_experiment, write_tiny_pretrained_sovits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LIMIT_S = 600
@@ -150,3 +150,28 @@ def test_a_card_held_by_another_run_exits_2_naming_it(experiment: Path, fake_gpu
                                str(experiment), "--no-dpo", "--max-steps", "1")
     assert code == 2
     assert "GPU 0 is in use" in err and "someone else's voice" in err
+
+
+def test_sovits_trains_end_to_end_through_the_console_command(tmp_path: Path) -> None:
+    """The real SoVITS trainer on the tiny formatted experiment, two steps on the CPU, from
+    the tiny pretrained pair (tests/train_fixtures.py) given on the command line."""
+    root = tmp_path / "ws"
+    write_formatted_experiment(root, "tiny voice", clips=4)
+    generator, discriminator = write_tiny_pretrained_sovits(tmp_path / "pretrained")
+    events = tmp_path / "events.jsonl"
+    done = _child("-m", "gsv_core.cli", "train", "sovits", "--exp", "tiny voice",
+                  "--workspace", str(root), "--epochs", "1", "--max-steps", "2",
+                  "--pretrained-s2g", str(generator), "--pretrained-s2d", str(discriminator),
+                  "--events", str(events), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    exported = done.stdout.strip().splitlines()
+    assert exported == [str(root / "SoVITS_weights_v2" / "tiny voice_e1_s2.pth")]
+    assert "step 2 of" in done.stderr  # the progress line
+    assert "from scratch" not in done.stderr  # the discriminator file was used
+    found = read_events(events)[0]
+    assert [e.data["path"] for e in found if e.kind == "exported"] == exported
+    from gsv_core.models.checkpoint import load_sovits
+
+    assert load_sovits(exported[0]).config.inter_channels == 32
+    kept = json.loads((root / "logs" / "tiny voice" / "train-sovits.json").read_text("utf-8"))
+    assert kept["max_steps"] == 2 and kept["pretrained_s2d"] == str(discriminator)
