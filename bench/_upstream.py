@@ -13,6 +13,7 @@ key fails the benchmark instead of timing a half-loaded model.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -50,15 +51,25 @@ def load_upstream(folder: Path) -> types.SimpleNamespace:
                                  T2SRequest=T2SRequest, models=models)
 
 
+def stand_in_module(name: str) -> types.ModuleType:
+    """An empty module for a package upstream imports but the benchmark does not need.
+
+    It carries a module spec: ``importlib.util.find_spec`` raises on a module in
+    ``sys.modules`` whose ``__spec__`` is None, and upstream's imports (and ours) call it.
+    """
+    module = types.ModuleType(name)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
+    return module
+
+
 def load_upstream_sovits(folder: Path) -> types.ModuleType:
     """Upstream's ``module.models`` alone (SoVITS; no GPT, so no Lightning/torchmetrics)."""
     code = str(Path(folder) / "GPT_SoVITS")
     if code not in sys.path:
         sys.path.insert(0, code)
-    # A second call finds the placeholder in sys.modules (find_spec raises on its None spec).
-    if "f5_tts" not in sys.modules and importlib.util.find_spec("f5_tts") is None:
-        f5 = types.ModuleType("f5_tts")
-        f5_model = types.ModuleType("f5_tts.model")
+    if importlib.util.find_spec("f5_tts") is None:
+        f5 = stand_in_module("f5_tts")
+        f5_model = stand_in_module("f5_tts.model")
 
         class DiT:  # only v3 builds it
             def __init__(self, *args: object, **kwargs: object) -> None:

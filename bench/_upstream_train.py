@@ -98,18 +98,20 @@ def _mel_stand_in(*, sr: int, n_fft: int, n_mels: int, fmin: float = 0.0,
 def register_stand_ins() -> list[str]:
     """Register stand-ins for the packages upstream imports that are not installed (see
     the module docstring); returns the names of those registered."""
+    from _upstream import stand_in_module
+
     used = []
-    if "torchmetrics" not in sys.modules and importlib.util.find_spec("torchmetrics") is None:
-        metrics = types.ModuleType("torchmetrics")
-        classification = types.ModuleType("torchmetrics.classification")
+    if importlib.util.find_spec("torchmetrics") is None:
+        metrics = stand_in_module("torchmetrics")
+        classification = stand_in_module("torchmetrics.classification")
         classification.MulticlassAccuracy = _TopKAccuracy
         metrics.classification = classification
         sys.modules.update({"torchmetrics": metrics,
                             "torchmetrics.classification": classification})
         used.append("torchmetrics")
-    if "librosa" not in sys.modules and importlib.util.find_spec("librosa") is None:
-        librosa = types.ModuleType("librosa")
-        filters = types.ModuleType("librosa.filters")
+    if importlib.util.find_spec("librosa") is None:
+        librosa = stand_in_module("librosa")
+        filters = stand_in_module("librosa.filters")
         filters.mel = _mel_stand_in
         librosa.filters = filters
         sys.modules.update({"librosa": librosa, "librosa.filters": filters})

@@ -25,9 +25,10 @@ from pathlib import Path
 import torch
 
 from gsv_core.dataset.annotations import Clip
-from gsv_core.errors import ConfigError, GsvError
+from gsv_core.errors import ConfigError
 from gsv_core.prepare.audio_stage import AudioOutcome, AudioTask, DeviceModels, run_audio_stage
 from gsv_core.prepare.feature_files import save_tensor
+from gsv_core.prepare.label_pool import LabelCleaner, LabelTask, PolyphoneSource
 from gsv_core.prepare.layout import SEMANTIC_HEADER, ExperimentFiles, hash_cache_file
 from gsv_core.prepare.manifest import (
     ClipKeys,
@@ -39,7 +40,7 @@ from gsv_core.prepare.manifest import (
 )
 from gsv_core.prepare.outcome import ClipFailure, PrepareResult, timed
 from gsv_core.prepare.sharding import run_sharded
-from gsv_core.prepare.text_step import ClipText, bert_features, clean_clip_text
+from gsv_core.prepare.text_step import ClipText, bert_features
 from gsv_core.prepare.validate import checked_clips
 from gsv_core.text import DEFAULT_READINGS, check_readings
 from gsv_core.workspace import Workspace
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, float, str], None]   # (done, total, message)
 
 TEXT_KEY_VERSION = 1   # bump when the front end's output for the same label changes
-_STOP_CHECK_LABELS = 64   # labels cleaned between two looks at the Stop request
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class PrepareRequest:
     sovits_path: Path | None = None
     batch_seconds: float = 160.0         # audio per HuBERT forward pass
     bert_batch: int = 16
+    label_workers: int | None = None     # processes cleaning labels; None: by list and cores
 
 
 def resolve_devices(devices: Sequence[str]) -> tuple[str, ...]:
@@ -205,8 +206,10 @@ def prepare_dataset(request: PrepareRequest, *, progress: Progress | None = None
     reporter = _Reporter(progress, len(text_todo) + len(semantic_todo))
 
     rows = {name: row for name, row in old_rows.items() if name in keys}
-    text_stage = _TextStage(text_todo, readings, polyphones, models.bert, devices[0], dtype,
-                            request.bert_batch, files, result, reporter, should_stop)
+    source = PolyphoneSource(polyphones is not None, request.workspace, request.bert_dir)
+    text_stage = _TextStage(text_todo, readings, polyphones, source, request.label_workers,
+                            models.bert, devices[0], dtype, request.bert_batch, files, result,
+                            reporter, should_stop)
     tasks = [AudioTask(c.name, os.fspath(c.audio_path), c.line_number,
                        hubert=c.name in fresh_audio, seconds=seconds[c.name] or 0.0)
              for c in semantic_todo]
@@ -313,10 +316,12 @@ class _TextStage:
     """
 
     def __init__(self, todo: Sequence[Clip], readings: str, polyphones: object | None,
+                 source: PolyphoneSource, label_workers: int | None,
                  bert_dir: Path | None, device: str, dtype: torch.dtype, bert_batch: int,
                  files: ExperimentFiles, result: PrepareResult, reporter: _Reporter,
                  should_stop: Callable[[], bool] | None) -> None:
         self.todo, self.readings, self.polyphones = todo, readings, polyphones
+        self.source, self.label_workers = source, label_workers
         self.bert_dir, self.device, self.dtype, self.bert_batch = bert_dir, device, dtype, \
             bert_batch
         self.files, self.result, self.reporter = files, result, reporter
@@ -330,36 +335,37 @@ class _TextStage:
         return self.stopped
 
     def run(self) -> list[ClipText]:
-        texts = self._clean()
+        tasks = [LabelTask(c.name, c.text, c.language, c.line_number) for c in self.todo]
+        with LabelCleaner(tasks, self.readings, self.polyphones, self.source,
+                          workers=self.label_workers) as cleaner:
+            cleaner.start()
+            # While worker processes clean, this thread loads BERT (it would wait otherwise).
+            early_bert = (self._load_bert() if cleaner.in_workers and self._may_need_bert()
+                          else None)
+            with timed(self.result.seconds, "labels cleaned"):
+                texts, failures, self.stopped = cleaner.collect(self._stop_now)
+        self.result.failures.extend(failures)
         mandarin = [t for t in texts if t.needs_bert]
-        written = self._bert(mandarin) if mandarin and not self.stopped else set()
+        written = (self._bert(mandarin, early_bert) if mandarin and not self.stopped
+                   else set())
         if not self.stopped:
             self.reporter(len(self.todo) - len(mandarin), "labels cleaned")
         return [t for t in texts if not t.needs_bert or t.name in written]
 
-    def _clean(self) -> list[ClipText]:
-        texts: list[ClipText] = []
-        with timed(self.result.seconds, "labels cleaned"):
-            for index, clip in enumerate(self.todo):
-                if index % _STOP_CHECK_LABELS == 0 and self._stop_now():
-                    break
-                try:
-                    texts.append(clean_clip_text(
-                        clip.name, clip.text, clip.language, readings=self.readings,
-                        polyphones=self.polyphones))  # type: ignore[arg-type]
-                except GsvError as exc:
-                    self.result.failures.append(ClipFailure(
-                        clip.line_number, clip.name, "text",
-                        f"{exc.message} {exc.advice}".strip()))
-        return texts
+    def _may_need_bert(self) -> bool:
+        return self.bert_dir is not None and any(c.language == "zh" for c in self.todo)
 
-    def _bert(self, mandarin: Sequence[ClipText]) -> set[str]:
+    def _load_bert(self) -> object:
         from gsv_core.features import BertFeatures
 
         assert self.bert_dir is not None
+        with timed(self.result.seconds, "BERT load"):
+            return BertFeatures.load(self.bert_dir, self.device, self.dtype)
+
+    def _bert(self, mandarin: Sequence[ClipText], bert: object | None) -> set[str]:
         seconds, files = self.result.seconds, self.files
-        with timed(seconds, "BERT load"):
-            bert = BertFeatures.load(self.bert_dir, self.device, self.dtype)
+        if bert is None:
+            bert = self._load_bert()
         files.bert_dir.mkdir(parents=True, exist_ok=True)
         written: set[str] = set()
         for first in range(0, len(mandarin), self.bert_batch):

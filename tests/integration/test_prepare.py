@@ -305,6 +305,19 @@ def test_two_devices_give_the_same_files_as_one(infer_setup, formatted_once, tmp
     assert files_one.name2text.read_text() == files_two.name2text.read_text()
 
 
+def test_labels_cleaned_in_worker_processes_give_the_same_files(infer_setup, formatted_once,
+                                                                tmp_path):
+    list_path, _ = make_dataset(tmp_path)
+    request = request_for(infer_setup, tmp_path, list_path, experiment="workers",
+                          label_workers=2)
+    result = prepare_dataset(request)
+    assert result.ok and result.computed["text"] == 3
+    files = ExperimentFiles.of(request.workspace, "workers")
+    assert files.name2text.read_text() == formatted_once.files.name2text.read_text()
+    ours = torch.load(files.bert_file("a.wav"))
+    assert torch.equal(ours, torch.load(formatted_once.files.bert_file("a.wav")))
+
+
 def test_batched_hubert_and_codes_equal_one_clip_at_a_time(infer_setup):
     """Padding must not leak into a clip: GroupNorm statistics, positional conv, attention."""
     from gsv_core.prepare.hubert_batch import (
