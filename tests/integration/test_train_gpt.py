@@ -331,7 +331,8 @@ def test_two_processes_train_one_model_with_ddp_over_gloo(formatted, tmp_path, d
     _config(root, epochs=1, max_steps=1, batch_size=8, device=device).write(config_file)
     script = tmp_path / "ddp_run.py"
     script.write_text(_DDP_SCRIPT, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}  # keep packages found
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
          "2", str(script), str(config_file), str(tmp_path)],
