@@ -170,6 +170,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--clip-s", type=float, default=10.0)
     parser.add_argument("--batch-seconds", type=float, default=160.0)
+    parser.add_argument("--label-workers", type=int, default=None,
+                        help="label-cleaning processes (default: automatic; 0 = in-process)")
     parser.add_argument("--upstream", type=Path, help="a GPT-SoVITS checkout to compare with")
     parser.add_argument("--no-write", action="store_true", help="do not append to benchmarks.md")
     args = parser.parse_args()
@@ -183,7 +185,8 @@ def main() -> None:
         write_list(list_path, clips)
         request = PrepareRequest(list_path, "bench", voice.workspace, devices=(str(device),),
                                  precision=args.precision, sovits_path=voice.sovits_path,
-                                 batch_seconds=args.batch_seconds)
+                                 batch_seconds=args.batch_seconds,
+                                 label_workers=args.label_workers)
         write_list(root / "warm.list", clips[:4])
         prepare_dataset(PrepareRequest(root / "warm.list", "warm", voice.workspace,
                                        devices=(str(device),), precision=args.precision,
@@ -217,8 +220,10 @@ def main() -> None:
             print(agreement)
             summary += (f"; upstream's scripts {up_s:.1f} s: **{up_s / ours_s:.2f}x** "
                         f"upstream's throughput; {agreement}")
+        workers = "auto" if args.label_workers is None else args.label_workers
         settings = (f"{count} clips x {args.clip_s:g} s zh, full-size random models, "
-                    f"precision {args.precision or 'default'}, batch {args.batch_seconds:g} s; "
+                    f"precision {args.precision or 'default'}, batch {args.batch_seconds:g} s, "
+                    f"label workers {workers}; "
                     f"re-run (all reused) {reuse_s:.1f} s; model hashes cached by the warm-up run "
                     f"(the workspace's hash cache)")
         row = table_row("bench_prepare (formatting)", device_name(device), settings, summary)

@@ -7,8 +7,11 @@ the model loading and the GPU feeding need: the HuBERT/SoVITS load took 5.7 s be
 never torch, and each warms its own jieba while the parent loads the models. They are
 spawned (the same on Linux, macOS and Windows, and safe once the parent has started CUDA).
 
-A short list, or a machine with few cores, is cleaned in the calling process: starting a
-worker (~2 s: Python, then jieba's dictionaries) would cost more than it saves.
+A list under 1000 labels, or a machine with few cores, is cleaned in the calling process.
+Starting a worker costs ~2 s (Python, then jieba's dictionaries), and on the H200 host one
+hour of clips (360 labels) formatted slower with four workers than in-process (11.4 s
+against 10.6 s; the model loads took longer beside the starting workers; docs/benchmarks.md,
+2026-12-03): the workers are for the long lists, where serial cleaning takes 7 s and more.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from gsv_core.workspace import Workspace
 
 __all__ = ["LabelCleaner", "LabelTask", "PolyphoneSource", "worker_count"]
 
-MIN_LABELS_PER_WORKER = 48   # below this a worker's start-up outweighs its share of work
+MIN_LABELS = 1000            # fewer are cleaned in-process (see the module docstring)
+LABELS_PER_WORKER = 250      # a worker's share is worth its start-up from here on
 MAX_WORKERS = 4              # each holds jieba's dictionaries (~150 MB of memory)
 KEPT_CORES = 2               # for the formatting process's own stage threads
 STOP_CHECK_LABELS = 64       # labels cleaned in-process between two looks at Stop
@@ -58,7 +62,9 @@ class PolyphoneSource:
 def worker_count(labels: int, cpus: int | None = None) -> int:
     """Worker processes for ``labels`` labels on ``cpus`` cores; 0 = clean in this process."""
     cpus = os.cpu_count() or 1 if cpus is None else cpus
-    workers = min(MAX_WORKERS, cpus - KEPT_CORES, labels // MIN_LABELS_PER_WORKER)
+    if labels < MIN_LABELS:
+        return 0
+    workers = min(MAX_WORKERS, cpus - KEPT_CORES, labels // LABELS_PER_WORKER)
     return workers if workers >= 2 else 0
 
 
