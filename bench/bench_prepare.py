@@ -44,12 +44,19 @@ from gsv_core.dataset.annotations import Clip, write_list
 from gsv_core.prepare import ExperimentFiles, PrepareRequest, prepare_dataset
 from gsv_core.text import clean_text
 
-SENTENCES = [
-    "春天来了，公园里的花都开了，红的黄的紫的，一片连着一片，孩子们在草地上奔跑。",
-    "老人们坐在长椅上聊天，说起年轻时候的事情，脸上满是笑容，风吹过来很舒服。",
-    "太阳慢慢落下山去，天边的云被染成了金色，大家才依依不舍地回家去吃晚饭。",
-    "明天如果还是这样的好天气，我们再约上朋友一起来这里野餐吧，记得带上水果。",
+CLAUSES = [
+    "春天来了", "公园里的花都开了", "红的黄的紫的", "一片连着一片", "孩子们在草地上奔跑",
+    "老人们坐在长椅上聊天", "说起年轻时候的事情", "脸上满是笑容", "风吹过来很舒服",
+    "太阳慢慢落下山去", "天边的云被染成了金色", "大家才依依不舍地回家去吃晚饭",
+    "明天如果还是这样的好天气", "我们再约上朋友一起来这里野餐吧", "记得带上水果",
+    "小狗跟在后面跑来跑去", "湖面上有几只白色的小船", "远处传来了一阵阵歌声",
 ]
+
+
+def label(rng: np.random.Generator) -> str:
+    """A label of five clauses drawn from CLAUSES: labels differ, their words repeat, as in
+    a real dataset (one sentence repeated would flatter the front end's word caches)."""
+    return "，".join(rng.choice(CLAUSES, size=5, replace=False)) + "。"
 
 
 def write_clips(root: Path, count: int, seconds: float) -> list[Clip]:
@@ -67,7 +74,7 @@ def write_clips(root: Path, count: int, seconds: float) -> list[Clip]:
         gain = 0.2 + 0.6 * rng.random()
         soundfile.write(path, (gain * signal / np.abs(signal).max()).astype(np.float32),
                         SAMPLE_RATE, subtype="PCM_16")
-        clips.append(Clip(str(path), "bench", "zh", SENTENCES[i % len(SENTENCES)], path))
+        clips.append(Clip(str(path), "bench", "zh", label(rng), path))
     return clips
 
 
@@ -179,7 +186,7 @@ def main() -> None:
     count = max(1, round(args.minutes * 60 / args.clip_s))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        voice = build_random_voice(root, "".join(SENTENCES) + "，。")
+        voice = build_random_voice(root, "".join(CLAUSES) + "，。")
         clips = write_clips(root, count, args.clip_s)
         list_path = root / "bench.list"
         write_list(list_path, clips)

@@ -111,11 +111,19 @@ def _posseg() -> ModuleType:
 
 
 def _initials_finals(word: str) -> tuple[list[str], list[str]]:
+    """pypinyin's initials and toned finals of a word (new lists: the caller edits them)."""
+    initials, finals = _word_initials_finals(word)
+    return list(initials), list(finals)
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_initials_finals(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # A word's readings never change (no custom pypinyin dictionary), and words repeat.
     pypinyin = quiet_import("pypinyin")
     lazy_pinyin, Style = pypinyin.lazy_pinyin, pypinyin.Style
     initials = lazy_pinyin(word, neutral_tone_with_five=True, style=Style.INITIALS)
     finals = lazy_pinyin(word, neutral_tone_with_five=True, style=Style.FINALS_TONE3)
-    return initials, finals
+    return tuple(initials), tuple(finals)
 
 
 def _erhua(initials: list[str], finals: list[str], word: str, pos: str) -> tuple[list, list]:

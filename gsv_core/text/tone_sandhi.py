@@ -41,9 +41,17 @@ def _with_tone(final: str, tone: str) -> str:
 
 
 def _finals(word: str) -> list[str]:
+    """The word's finals with tones (a new list: the sandhi rules change it in place)."""
+    return list(_word_finals(word))
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_finals(word: str) -> tuple[str, ...]:
+    # pypinyin's answer for a word never changes (no custom dictionary is loaded), and the
+    # words of a dataset repeat: a cache halves the cost of a Mandarin label.
     pypinyin = quiet_import("pypinyin")
     style = pypinyin.Style.FINALS_TONE3
-    return pypinyin.lazy_pinyin(word, neutral_tone_with_five=True, style=style)
+    return tuple(pypinyin.lazy_pinyin(word, neutral_tone_with_five=True, style=style))
 
 
 def _all_third(finals: list[str]) -> bool:
@@ -52,10 +60,15 @@ def _all_third(finals: list[str]) -> bool:
 
 def _split_word(word: str) -> list[str]:
     """Split a word in two around its shortest search-mode sub-word."""
+    return list(_word_halves(word))
+
+
+@lru_cache(maxsize=1 << 14)
+def _word_halves(word: str) -> tuple[str, ...]:
     shortest = sorted(quiet_import("jieba").cut_for_search(word), key=len)[0]
     if word.find(shortest) == 0:
-        return [shortest, word[len(shortest) :]]
-    return [word[: -len(shortest)], shortest]
+        return (shortest, word[len(shortest) :])
+    return (word[: -len(shortest)], shortest)
 
 
 # --- per-word rules ----------------------------------------------------------
