@@ -10,6 +10,7 @@ from gsv_core.guidelines.results import (
     DpoAdvice,
     Goal,
     Limit,
+    MeasuredBatch,
     MemoryBudget,
     Reason,
     int_limit,
@@ -83,9 +84,45 @@ def _cannot_train(budget: MemoryBudget, requested: float | None,
     return int_limit(1, 1, 1, requested, reasons, binding=binding, enabled=False)
 
 
+def _measured_max(measured: MeasuredBatch, model: str, rule_max: int, clip_cap: int,
+                  ) -> tuple[int, Reason, bool]:
+    """B-6 measured: the maximum a batch probe allows, its reason, and whether it binds.
+
+    Without the user's choice the smaller of the rules' maximum and the measured fit is used;
+    with it, the measured fit (the rules' value came from tables for typical 10 s slices).
+    The clip cap (B-8) holds either way.
+    """
+    params = {"model": model, "fit": measured.largest_fit, "fail": measured.first_failure,
+              "table": rule_max}
+    if measured.largest_fit is None:
+        return 1, Reason("B-6", "The batch probe found that even a {model} batch of 1 runs "
+                                "out of memory on this card with this dataset: remove the "
+                                "longest clips, or close other programs using the GPU.",
+                         params), True
+    fit = min(measured.largest_fit, clip_cap)
+    if measured.use:
+        return fit, Reason("B-6", "You chose the measured value: the batch probe found that a "
+                                  "{model} batch of {fit} fits this card with this dataset "
+                                  "(the rules give {table}).", params), True
+    if measured.largest_fit < rule_max and measured.first_failure is not None:
+        return fit, Reason("B-6", "The batch probe measured {fit} as the largest {model} batch "
+                                  "that fits this card with this dataset, below the {table} "
+                                  "the rules give: the smaller is used.", params), True
+    if measured.largest_fit < rule_max:   # the search ended before an out-of-memory error
+        return fit, Reason("B-6", "The batch probe found that a {model} batch of {fit} fits "
+                                  "this card with this dataset (it did not try more), below "
+                                  "the {table} the rules give: the smaller is used.",
+                           params), True
+    return rule_max, Reason("B-6", "The batch probe found that a {model} batch of {fit} fits "
+                                   "this card with this dataset, more than the {table} the "
+                                   "rules give; the rules' value is kept unless you choose "
+                                   "the measured one.", params), False
+
+
 def _batch_limit(budget: MemoryBudget, dataset: DatasetSummary, table_max: int,
                  table_reason: Reason, default: int, requested: float | None,
-                 extra: list[Reason]) -> Limit:
+                 extra: list[Reason], measured: MeasuredBatch | None = None,
+                 model: str = "") -> Limit:
     """What both batch limits share: B-4 scaling, B-8 clip cap, the binding rule, CPU (H-2)."""
     if not budget.on_gpu:
         # The CPU uses the smallest row (H-2); the table, slice and B-5 texts speak of cards
@@ -107,12 +144,23 @@ def _batch_limit(budget: MemoryBudget, dataset: DatasetSummary, table_max: int,
     reasons = [table_reason, *budget.reasons]
     reasons += [r for r in (long_slices, clip_reason) if r is not None]
     reasons += extra
+    if measured is not None:
+        clip_cap = dataset.clip_count if dataset.clip_count and dataset.clip_count > 0 else \
+            max(maximum, measured.largest_fit or 1)
+        maximum, probe_reason, binds = _measured_max(measured, model, maximum, clip_cap)
+        reasons.append(probe_reason)
+        if binds:
+            binding = probe_reason
+        if measured.use and measured.largest_fit and measured.largest_fit > clip_cap:
+            binding = _clip_cap(dataset, measured.largest_fit)[1] or binding   # B-8 still
     return int_limit(1, maximum, min(default, maximum), requested, reasons, binding=binding)
 
 
 def sovits_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_DATASET,
-                       requested: float | None = None) -> Limit:
-    """B-1, B-3, B-4, B-5, B-8: the SoVITS batch size range for this memory and dataset."""
+                       requested: float | None = None,
+                       measured: MeasuredBatch | None = None) -> Limit:
+    """B-1, B-3, B-4, B-5, B-8: the SoVITS batch size range for this memory and dataset;
+    with ``measured`` (a batch probe on this card, B-6) as :func:`_measured_max` says."""
     table_max = _table_max(SOVITS_MAX_BATCH, budget)
     if table_max is None:  # below 6 GB: cannot train (H-1)
         return _cannot_train(budget, requested, list(budget.reasons))
@@ -126,12 +174,14 @@ def sovits_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_D
                            {"min": MIN_TRAINING_VRAM_GB, "min_batch": SOVITS_MAX_BATCH[0]})
     default = _half_vram_rule(budget.gb) if budget.gb > MIN_TRAINING_VRAM_GB else 1
     return _batch_limit(budget, dataset, table_max, table_reason, default, requested,
-                        [rule_of_thumb] if budget.on_gpu else [])
+                        [rule_of_thumb] if budget.on_gpu else [], measured, "SoVITS")
 
 
 def gpt_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_DATASET,
-                    dpo: bool = False, requested: float | None = None) -> Limit:
-    """B-2, B-3, B-4, B-8, D-2: the GPT batch size range, from the DPO row when DPO is on."""
+                    dpo: bool = False, requested: float | None = None,
+                    measured: MeasuredBatch | None = None) -> Limit:
+    """B-2, B-3, B-4, B-8, D-2: the GPT batch size range, from the DPO row when DPO is on;
+    ``measured`` is a batch probe of GPT with the same DPO setting (B-6)."""
     table = GPT_MAX_BATCH_DPO if dpo else GPT_MAX_BATCH
     table_max = _table_max(table, budget)
     if table_max is None:
@@ -151,7 +201,7 @@ def gpt_batch_limit(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_DATA
                               {"max": table_max, "row": row, "reference": REFERENCE_SLICE_S})
     # No rule gives a GPT default; the B-5 half-memory rule keeps it off the edge.
     return _batch_limit(budget, dataset, table_max, table_reason, _half_vram_rule(budget.gb),
-                        requested, [])
+                        requested, [], measured, "GPT")
 
 
 def dpo_advice(budget: MemoryBudget, dataset: DatasetSummary = DEFAULT_DATASET,

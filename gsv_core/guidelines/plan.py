@@ -25,6 +25,7 @@ from gsv_core.guidelines.results import (
     DpoAdvice,
     Goal,
     Limit,
+    MeasuredBatch,
     MemoryBudget,
     Notice,
     Reason,
@@ -89,14 +90,18 @@ def training_limits(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_D
                     sovits_batch: float | None = None, gpt_batch: float | None = None,
                     sovits_epochs: float | None = None, gpt_epochs: float | None = None,
                     lr_weight: float | None = None, sovits_save_every: float | None = None,
-                    gpt_save_every: float | None = None) -> TrainingLimits:
+                    gpt_save_every: float | None = None,
+                    sovits_measured: MeasuredBatch | None = None,
+                    gpt_measured: MeasuredBatch | None = None,
+                    gpt_dpo_measured: MeasuredBatch | None = None) -> TrainingLimits:
     """Clamp the given control values (None = default) to the guidelines.
 
     ``dpo`` None takes the advice for ``goal`` (D-1..D-3). DPO asked for on a
     card that cannot do it is turned off, with the D-2 reason in ``warnings``;
     on an unproofread or unchecked dataset it stays on with the D-3 warning
     (the UI asks for a confirmation) and, until ``dpo_confirmed``, a D-3
-    entry in ``blockers``.
+    entry in ``blockers``. ``*_measured`` are batch probes on this card and dataset (B-6);
+    the GPT one that applies is the one of the DPO setting that runs.
     """
     decision = decide_device(profile, gpu_index, dataset)
     budget = memory_budget(profile, decision)
@@ -120,8 +125,9 @@ def training_limits(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_D
     gpt_rounds = gpt_epochs_limit(gpt_epochs)
     return TrainingLimits(
         decision=decision, budget=budget, gpt_budget=gpt_budget,
-        sovits_batch=sovits_batch_limit(budget, dataset, sovits_batch),
-        gpt_batch=gpt_batch_limit(gpt_budget, dataset, dpo_on, gpt_batch),
+        sovits_batch=sovits_batch_limit(budget, dataset, sovits_batch, sovits_measured),
+        gpt_batch=gpt_batch_limit(gpt_budget, dataset, dpo_on, gpt_batch,
+                                  gpt_dpo_measured if dpo_on else gpt_measured),
         sovits_epochs=sovits_rounds, gpt_epochs=gpt_rounds, lr_weight=lr_weight_limit(lr_weight),
         sovits_save_every=save_every_limit(int(sovits_rounds.value), sovits_save_every),
         gpt_save_every=save_every_limit(int(gpt_rounds.value), gpt_save_every),

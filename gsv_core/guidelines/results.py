@@ -204,3 +204,19 @@ class MemoryBudget:
     scale: float
     on_gpu: bool
     reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class MeasuredBatch:
+    """A batch probe's answer for this card and dataset (``gsv_core.train.batch_probe``).
+
+    largest_fit: the largest batch whose real steps fit; None when even batch 1 ran out.
+    first_failure: the smallest batch that ran out of memory; None when none did (the search
+        then stopped at its ceiling, the data's item count or its time limit).
+    use: the user chose the measured value over the table's (else the smaller one is used).
+    """
+
+    largest_fit: int | None
+    first_failure: int | None = None
+    use: bool = False
+
