@@ -32,12 +32,13 @@ import torch
 
 from gsv_core.atomic_write import write_atomically
 from gsv_core.errors import ConfigError
+from gsv_core.guidelines import MeasuredBatch
 from gsv_core.prepare import ExperimentFiles
 from gsv_core.train.config import ModelKind, TrainConfig
 from gsv_core.train.reporting import TrainReporter
 
-__all__ = ["STEPS_PER_TRY", "ProbeResult", "Search", "load_probe", "probe_batch", "probe_path",
-           "run_probe", "search_largest_batch"]
+__all__ = ["STEPS_PER_TRY", "ProbeResult", "Search", "load_probe", "measured_batch",
+           "probe_batch", "probe_path", "run_probe", "search_largest_batch"]
 
 STEPS_PER_TRY = 2
 GROWTH = 1.5            # each larger try is this much larger (at least one more)
@@ -140,6 +141,13 @@ def load_probe(files: ExperimentFiles, kind: ModelKind, dpo: bool, card: str,
     return result if result.data == current else None
 
 
+def measured_batch(result: ProbeResult | None, use: bool = False) -> MeasuredBatch | None:
+    """A saved probe as the guidelines take it (``use``: the user chose the measured value)."""
+    if result is None:
+        return None
+    return MeasuredBatch(result.largest_fit, result.first_failure, use=use)
+
+
 def data_fingerprint(files: ExperimentFiles, kind: ModelKind) -> str:
     """What the probe's answer depends on in the experiment: its lists (they name the clips
     and give the lengths) and, when this project formatted it, the manifest of what each
@@ -171,8 +179,8 @@ class _Trial:
 
     def __init__(self, config: TrainConfig, reporter: TrainReporter) -> None:
         self.config, self.reporter = config, reporter
-        self.device = torch.device("cuda", 0) if config.device == "cuda" else torch.device(
-            config.device)
+        self.device = (torch.device("cuda", config.gpus[0]) if config.device == "cuda"
+                       else torch.device(config.device))
         self.peaks: dict[int, float | None] = {}
 
     @property
@@ -303,11 +311,13 @@ def _card(device: torch.device) -> tuple[str, float | None]:
 
 
 def probe_batch(config: TrainConfig, reporter: TrainReporter, *, start: int,
-                ceiling: int | None = None,
-                time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> ProbeResult:
+                ceiling: int | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+                card: tuple[str, float | None] | None = None) -> ProbeResult:
     """Measure the largest batch of ``config.kind`` (with ``config.dpo``) on its device and
     save it beside the experiment; ``start`` is the first size tried (the table's value),
-    ``ceiling`` the largest (default: 4 × start, and never more items than the data has)."""
+    ``ceiling`` the largest (default: 4 × start, and never more items than the data has).
+    ``card`` is the (name, GB) the result is saved for, as the guidelines name the card
+    (``GpuInfo.name``, ``vram_gb``); default: as torch names the device."""
     began = time.monotonic()
     trial: _Trial = (_SovitsTrial if config.kind == "sovits" else _GptTrial)(config, reporter)
     top = min(ceiling or 4 * max(start, 1), trial.items)
@@ -327,10 +337,10 @@ def probe_batch(config: TrainConfig, reporter: TrainReporter, *, start: int,
         return "time" if time.monotonic() - began > time_limit_s else None
 
     found = search_largest_batch(fits, start, top, give_up)
-    card, memory_gb = _card(trial.device)
+    card_name, memory_gb = card if card is not None else _card(trial.device)
     files = ExperimentFiles.of(config.space, config.experiment)
     result = ProbeResult(
-        kind=config.kind, dpo=config.dpo and config.kind == "gpt", card=card,
+        kind=config.kind, dpo=config.dpo and config.kind == "gpt", card=card_name,
         memory_gb=memory_gb, data=data_fingerprint(files, config.kind),
         largest_fit=found.largest_fit, first_failure=found.first_failure,
         limited_by=found.limited_by if not (found.limited_by == "ceiling"
@@ -356,9 +366,12 @@ def _summary(result: ProbeResult) -> str:
 
 
 def run_probe(ctx: Any, config: dict[str, Any], start: int, ceiling: int | None = None,
-              time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
+              time_limit_s: float = DEFAULT_TIME_LIMIT_S, card_name: str | None = None,
+              card_gb: float | None = None) -> dict[str, Any]:
     """Job target (``gsv_core.jobs``): :func:`probe_batch` on ``config`` (a TrainConfig as a
-    dict); the result is the saved probe as a dict."""
+    dict), saved for ``card_name``/``card_gb`` when given; the result is the probe as a dict."""
     parsed = TrainConfig.from_json(json.dumps(config, ensure_ascii=False), "the probe's run")
-    result = probe_batch(parsed, ctx, start=start, ceiling=ceiling, time_limit_s=time_limit_s)
+    card = (card_name, card_gb) if card_name is not None else None
+    result = probe_batch(parsed, ctx, start=start, ceiling=ceiling, time_limit_s=time_limit_s,
+                         card=card)
     return dataclasses.asdict(result)

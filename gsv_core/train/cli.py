@@ -198,6 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--write-config", action="store_true",
                         help="only write logs/<exp>/train-<kind>.json (for torchrun on "
                              "several nodes) and print its path")
+    probe = parser.add_argument_group(
+        "batch probe", "Measure the largest batch that really fits the card for this "
+        "experiment (a few real steps at growing sizes on its longest clips), instead of "
+        "training. The measurement is saved beside the experiment; later runs on the same "
+        "card and data use the smaller of it and the tables (B-6).")
+    probe.add_argument("--probe", action="store_true",
+                       help="measure and save the largest batch, then exit (GPU only)")
+    probe.add_argument("--probe-time-limit", type=finite_number, default=300.0, metavar="S",
+                       help="end the measurement after S seconds with what is known (300)")
+    probe.add_argument("--use-measured-batch", action="store_true",
+                       help="allow the batch up to the measured value even above the tables")
     return parser
 
 
@@ -252,10 +263,37 @@ def _limits(args: argparse.Namespace, profile: MachineProfile,
                           "Leave --gpus out to train on the best usable card, or --device cpu.")
     per_kind = {f"{args.kind}_batch": args.batch, f"{args.kind}_epochs": args.epochs,
                 f"{args.kind}_save_every": args.save_every}
-    return training_limits(profile, data.summary, gpu_index=gpu_index,
-                           dpo=args.dpo if args.kind == "gpt" else False,
-                           dpo_confirmed=args.confirm_dpo, lr_weight=args.lr_weight,
-                           **per_kind)
+
+    def limits(**measured: Any) -> TrainingLimits:
+        return training_limits(profile, data.summary, gpu_index=gpu_index,
+                               dpo=args.dpo if args.kind == "gpt" else False,
+                               dpo_confirmed=args.confirm_dpo, lr_weight=args.lr_weight,
+                               **per_kind, **measured)
+
+    rules_only = limits()
+    if args.probe:   # the probe starts from the rules' value, never from an older measurement
+        return rules_only
+    return limits(**_measurements(args, profile, rules_only))
+
+
+def _measurements(args: argparse.Namespace, profile: MachineProfile,
+                  limits: TrainingLimits) -> dict[str, Any]:
+    """The saved batch probes for the card the guidelines chose and this experiment's data."""
+    from gsv_core.prepare import ExperimentFiles
+    from gsv_core.train.batch_probe import load_probe, measured_batch
+
+    device = limits.decision.device
+    if not device.startswith("cuda"):
+        return {}
+    gpu = next(g for g in profile.gpus if g.index == int(device.split(":", 1)[1]))
+    files = ExperimentFiles.of(Workspace(Path(args.workspace)), args.exp)
+    use = args.use_measured_batch
+
+    def saved(kind: str, dpo: bool) -> Any:
+        return measured_batch(load_probe(files, kind, dpo, gpu.name, gpu.vram_gb), use)  # type: ignore[arg-type]
+
+    return {"sovits_measured": saved("sovits", False), "gpt_measured": saved("gpt", False),
+            "gpt_dpo_measured": saved("gpt", True)}
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -396,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write_config:
         print(config.write(run_config_path(config)))
         return EXIT_OK
+    if args.probe:
+        return _probe(args, config)
     print(f"gsv-studio train: {describe(config)}", file=sys.stderr, flush=True)
     cards = config.gpus if config.device == "cuda" else ()
     try:
@@ -425,6 +465,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gsv-studio train: training failed (exit code {code}; see the messages above)",
               file=sys.stderr)
     return code
+
+
+def _probe(args: argparse.Namespace, config: TrainConfig) -> int:
+    """``--probe``: measure the largest batch on the config's card and save it."""
+    from gsv_core.prepare import ExperimentFiles
+    from gsv_core.train.batch_probe import probe_batch, probe_path
+
+    if config.device != "cuda":
+        print("gsv-studio train: error: --probe measures GPU memory, and this run is on the "
+              f"{config.device.upper()}, where every batch fits. Run it on a machine with an "
+              "NVIDIA GPU.", file=sys.stderr)
+        return EXIT_USAGE
+    profile = _profile(args.device)
+    gpu = next(g for g in profile.gpus if g.index == config.gpus[0])
+    start = int(getattr(_limits(args, profile, _dataset_fields(args, config.space)),
+                        f"{config.kind}_batch").max)
+    reporter = LineReporter(args.events, prefix="probe: ")
+    try:
+        result = probe_batch(config, reporter, start=start, time_limit_s=args.probe_time_limit,
+                             card=(gpu.name, gpu.vram_gb))
+    except INPUT_ERRORS as exc:
+        print(f"gsv-studio train: error: {_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        print(f"gsv-studio train: the batch probe failed: {_error(exc)}", file=sys.stderr)
+        return EXIT_CRASH
+    finally:
+        reporter.close()
+    print(probe_path(ExperimentFiles.of(config.space, config.experiment), config.kind,
+                     result.dpo))
+    return EXIT_OK
 
 
 if __name__ == "__main__":
