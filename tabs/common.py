@@ -347,14 +347,19 @@ def refresh_live(ctx: AppContext, inputs: Sequence[gr.components.Component],
     Gradio's default ("once") drops an edit made while a refresh is in flight, and
     "always_last" sends it only after that refresh has written its answer over the edit.
     ``refresh`` is a pure function of all the values, so a request sent before the previous
-    answer arrived is clamped as completely as any other. Returns the event, for ``.then``.
+    answer arrived is clamped as completely as any other. A text box triggers when it is left
+    or Enter is pressed, not on every key. Returns the event, for ``.then``.
     """
 
     def handler(*values: object) -> object:
         return refresh(ctx, *values)
 
     ctx.live_refreshes.append(LiveRefresh(handler, list(inputs), list(outputs)))
-    return gr.on([user_edit(component) for component in inputs] + [ctx.app.load], handler,
+    triggers = []
+    for component in inputs:   # a text box counts once typed (leaving it, Enter), not per key
+        triggers += ([component.blur, component.submit] if isinstance(component, gr.Textbox)
+                     else [user_edit(component)])
+    return gr.on([*triggers, ctx.app.load], handler,
                  inputs=list(inputs), outputs=list(outputs), show_progress="hidden",
                  trigger_mode="multiple")
 

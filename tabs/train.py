@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from gsv_core.errors import GsvError
 from gsv_core.guidelines import (
     DpoAdvice,
     TrainingLimits,
@@ -20,11 +21,20 @@ from gsv_core.guidelines import (
     training_limits,
 )
 from gsv_core.i18n import Translator
+from gsv_core.train.probe_launch import (
+    find_probe,
+    probe_card,
+    probe_job_text,
+    probe_lines,
+    saved_measurements,
+    start_probe,
+)
 from tabs import train_run
 from tabs.common import (
     AUTO_GPU,
     AppContext,
     GovernedControl,
+    error_markdown,
     governed_control,
     governed_update,
     gpu_choices,
@@ -35,6 +45,17 @@ from tabs.common import (
     why_accordion,
     why_markdown,
 )
+
+
+@dataclass
+class ProbeArea:
+    """The auto batch probe: measure, stop, what was measured, and whether to use it."""
+
+    start: gr.Button
+    stop: gr.Button
+    status: gr.Markdown     # what the saved probes say (every refresh)
+    job: gr.Markdown        # how the last probe run here went
+    use_measured: gr.Checkbox
 
 
 @dataclass
@@ -59,6 +80,7 @@ class TrainTab:
     apply_plan: gr.Button
     plan_md: gr.Markdown
     run: train_run.RunArea
+    probe: ProbeArea
 
     def controls(self) -> list[GovernedControl]:
         """The governed controls, in ``refresh``'s argument order."""
@@ -68,13 +90,14 @@ class TrainTab:
     def value_inputs(self) -> list[gr.components.Component]:
         """The inputs of ``refresh``, in its argument order (before the dataset fields)."""
         return [self.gpu, self.dpo, self.dpo_confirm,
-                *(control.slider for control in self.controls())]
+                *(control.slider for control in self.controls()), self.experiment,
+                self.probe.use_measured]
 
     def outputs(self) -> list[gr.components.Component]:
         """What ``render`` returns, in order: every control (slider and fixed), then the texts."""
         return [*(part for control in self.controls() for part in control.outputs()),
                 self.dpo, self.dpo_confirm, self.device_md, self.heat_md, self.sovits_why,
-                self.gpt_why, self.warnings_md]
+                self.gpt_why, self.warnings_md, self.probe.status]
 
 
 def build(ctx: AppContext) -> TrainTab:
@@ -132,13 +155,36 @@ def build(ctx: AppContext) -> TrainTab:
             gpt_why = why_accordion(t, "gpt-why")
             start_gpt = train_run.start_button(ctx, "gpt")
     warnings_md = gr.Markdown(elem_id="train-warnings")
+    probe = build_probe(ctx)
     run = train_run.build(ctx, start_sovits, start_gpt)
     tab = TrainTab(gpu, device_md, heat_md, experiment, sovits_batch, sovits_epochs,
                    sovits_save_every, lr_weight, sovits_why, dpo, dpo_confirm, gpt_batch,
-                   gpt_epochs, gpt_save_every, gpt_why, warnings_md, goal, apply_plan, plan_md, run)
+                   gpt_epochs, gpt_save_every, gpt_why, warnings_md, goal, apply_plan, plan_md, run,
+                   probe)
     ctx.gpu_choice = gpu
     ctx.dpo = dpo
     return tab
+
+
+def build_probe(ctx: AppContext) -> ProbeArea:
+    t = ctx.t
+    with gr.Accordion(t("Measure the batch sizes on this card (auto batch probe)"), open=False,
+                      elem_id="train-probe-box"):
+        gr.Markdown(t("The tables are for 10 s slices on a typical card. The probe runs a few "
+                      "real training steps on this experiment's longest clips at growing batch "
+                      "sizes until the card runs out of memory (SoVITS, then GPT with the DPO "
+                      "setting above; a few minutes). The limits then use the smaller of the "
+                      "table and the measurement (B-6)."))
+        status = gr.Markdown(elem_id="train-probe-status")
+        job = gr.Markdown(elem_id="train-probe-job")
+        use_measured = gr.Checkbox(value=False, label=t("Use the measured batch sizes"),
+                                   elem_id="train-use-measured",
+                                   info=t("Let the batch go up to what the probe measured on "
+                                          "this card, even above the tables."))
+        with gr.Row():
+            start = gr.Button(t("Measure the largest batches"), elem_id="train-probe")
+            stop = gr.Button(t("Stop measuring"), variant="stop", elem_id="train-probe-stop")
+    return ProbeArea(start, stop, status, job, use_measured)
 
 
 def dpo_info(advice: DpoAdvice, t: Translator, shown: set[str]) -> str:
@@ -184,28 +230,52 @@ def render(limits: TrainingLimits, ctx: AppContext) -> tuple:
     )
 
 
-def current_limits(ctx: AppContext, gpu: int | None, dpo: bool, dpo_confirmed: bool,
-                   sovits_batch: float | None, sovits_epochs: float | None,
-                   sovits_save_every: float | None, lr_weight: float | None,
-                   gpt_batch: float | None, gpt_epochs: float | None,
-                   gpt_save_every: float | None, minutes: float | None,
-                   p95_slice_s: float | None, clip_count: float | None, quality: str | None,
-                   reviewed_pct: float | None) -> TrainingLimits:
-    """The engine's limits for the tab's current values (None: empty box → the default)."""
+def limits_pair(ctx: AppContext, gpu: int | None, dpo: bool, dpo_confirmed: bool,
+                sovits_batch: float | None, sovits_epochs: float | None,
+                sovits_save_every: float | None, lr_weight: float | None,
+                gpt_batch: float | None, gpt_epochs: float | None,
+                gpt_save_every: float | None, experiment: str | None, use_measured: bool,
+                minutes: float | None, p95_slice_s: float | None, clip_count: float | None,
+                quality: str | None, reviewed_pct: float | None,
+                ) -> tuple[TrainingLimits, TrainingLimits]:
+    """The engine's limits for the tab's current values (None: empty box → the default):
+    with the batch probes saved for the chosen card and experiment, and without them."""
     dataset = dataset_from_fields(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
-    return training_limits(
-        ctx.profile, dataset.summary, gpu_index=gpu_index(gpu), dpo=bool(dpo),
-        dpo_confirmed=bool(dpo_confirmed), sovits_batch=sovits_batch, gpt_batch=gpt_batch,
-        sovits_epochs=sovits_epochs, gpt_epochs=gpt_epochs, lr_weight=lr_weight,
-        sovits_save_every=sovits_save_every, gpt_save_every=gpt_save_every)
+
+    def limits(**measured: object) -> TrainingLimits:
+        return training_limits(
+            ctx.profile, dataset.summary, gpu_index=gpu_index(gpu), dpo=bool(dpo),
+            dpo_confirmed=bool(dpo_confirmed), sovits_batch=sovits_batch, gpt_batch=gpt_batch,
+            sovits_epochs=sovits_epochs, gpt_epochs=gpt_epochs, lr_weight=lr_weight,
+            sovits_save_every=sovits_save_every, gpt_save_every=gpt_save_every,
+            **measured)  # type: ignore[arg-type]
+
+    rules = limits()
+    measured = saved_measurements(ctx.workspace, (experiment or "").strip(),
+                                  probe_card(ctx.profile, rules), bool(use_measured))
+    return (limits(**measured) if measured else rules), rules
+
+
+def current_limits(ctx: AppContext, *values: object) -> TrainingLimits:
+    """The limits the controls follow (``limits_pair``'s first)."""
+    return limits_pair(ctx, *values)[0]  # type: ignore[arg-type]
+
+
+def probe_markdown(ctx: AppContext, experiment: object, limits: TrainingLimits,
+                   rules: TrainingLimits) -> str:
+    lines = probe_lines(ctx.workspace, (str(experiment or "")).strip(), ctx.profile, limits,
+                        rules, ctx.t)
+    return "\n".join(f"- {line}" for line in lines)
 
 
 def refresh(ctx: AppContext, *values: object) -> tuple:
-    """Re-clamp every control to the guidelines for the current card, DPO and dataset.
+    """Re-clamp every control to the guidelines for the current card, DPO, dataset and the
+    card's saved batch probes.
 
-    ``values`` are ``TrainTab.value_inputs`` then the dataset fields (``current_limits``).
+    ``values`` are ``TrainTab.value_inputs`` then the dataset fields (``limits_pair``).
     """
-    return render(current_limits(ctx, *values), ctx)
+    limits, rules = limits_pair(ctx, *values)  # type: ignore[arg-type]
+    return (*render(limits, ctx), probe_markdown(ctx, values[10], limits, rules))
 
 
 def apply_recommended(ctx: AppContext, goal: str, *values: object) -> tuple:
@@ -213,18 +283,23 @@ def apply_recommended(ctx: AppContext, goal: str, *values: object) -> tuple:
 
     ``values`` are those of ``refresh``; returns ``render``'s outputs, then the change list.
     """
-    gpu, *_, minutes, p95_slice_s, clip_count, quality, reviewed_pct = values
+    gpu, *_, experiment, use_measured, minutes, p95_slice_s, clip_count, quality, \
+        reviewed_pct = values
+    current, rules = limits_pair(ctx, *values)  # type: ignore[arg-type]
+    measured = saved_measurements(ctx.workspace, str(experiment or "").strip(),
+                                  probe_card(ctx.profile, rules), bool(use_measured))
     plan = plan_from_fields(ctx.profile, minutes=minutes, p95_slice_s=p95_slice_s,
                             clip_count=clip_count, quality=quality, reviewed_pct=reviewed_pct,
-                            goal=goal, gpu_index=gpu_index(gpu))
-    changes = plan_changes(current_limits(ctx, *values), plan)
+                            goal=goal, gpu_index=gpu_index(gpu), **measured)
+    changes = plan_changes(current, plan)
     t = ctx.t
     if changes:
         summary = t("The recommended plan changed:") + "\n" + "\n".join(
             f"- {reason_markdown(reason, t)}" for reason in changes)
     else:
         summary = t("The controls already follow the recommended plan.")
-    return (*render(plan.limits, ctx), summary)
+    return (*render(plan.limits, ctx), probe_markdown(ctx, experiment, plan.limits, rules),
+            summary)
 
 
 def wire(tab: TrainTab, ctx: AppContext) -> None:
@@ -240,3 +315,44 @@ def wire(tab: TrainTab, ctx: AppContext) -> None:
         show_progress="hidden"))
     train_run.wire(tab.run, ctx, tab.experiment, inputs,
                    lambda *values: current_limits(ctx, *values), after=live)
+    wire_probe(tab, ctx, inputs)
+
+
+def measure(ctx: AppContext, values: tuple, progress: object) -> str:
+    """Start the batch probe on the chosen card and follow it to its end (progress bar)."""
+    from gsv_core.job_watch import JobWatcher
+
+    t = ctx.t
+    _, rules = limits_pair(ctx, *values)  # type: ignore[arg-type]
+    try:
+        handle = start_probe(ctx.workspace, str(values[10] or "").strip(), ctx.profile, rules)
+    except GsvError as error:
+        return error_markdown(error, t)
+    final = JobWatcher(handle).follow(lambda snapshot: progress(  # type: ignore[operator]
+        snapshot.steps or (0, None), desc=snapshot.message or t("starting")))
+    return probe_job_text(final, t)
+
+
+def stop_measuring(ctx: AppContext, experiment: str | None) -> str:
+    handle = find_probe(ctx.workspace, (experiment or "").strip())
+    if handle is None or not handle.is_running():
+        return "ℹ️ " + ctx.t("No batch probe is running for this experiment.")
+    handle.stop()
+    from gsv_core.job_watch import JobWatcher
+
+    return probe_job_text(JobWatcher(handle).poll(), ctx.t)
+
+
+def wire_probe(tab: TrainTab, ctx: AppContext, inputs: list) -> None:
+    area = tab.probe
+
+    def start(*values: object, progress=gr.Progress()) -> str:  # noqa: B008
+        return measure(ctx, values, progress)
+
+    # Then every tab refreshes (chain_refreshes): the limits follow the new measurement.
+    ctx.programmatic_changes.append(area.start.click(
+        start, inputs=inputs, outputs=[area.job], concurrency_id="train-probe",
+        concurrency_limit=None))
+    area.stop.click(lambda name: stop_measuring(ctx, name), inputs=[tab.experiment],
+                    outputs=[area.job], concurrency_id="train-probe-stop",
+                    concurrency_limit=None, show_progress="hidden")

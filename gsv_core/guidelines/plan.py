@@ -173,7 +173,8 @@ class TrainPlan:
 
 def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET,
               goal: Goal = "best", *, gpu_index: int | None = None,
-              dpo: bool | None = None, dpo_confirmed: bool = False) -> TrainPlan:
+              dpo: bool | None = None, dpo_confirmed: bool = False,
+              **measured: MeasuredBatch | None) -> TrainPlan:
     """A full recommended training plan for this machine and dataset.
 
     ``dpo`` None lets the plan decide: on when available and advisable for
@@ -181,12 +182,14 @@ def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET
     slower). True/False forces the toggle, and the GPT batch follows it (D-2).
     This one function is the recommendation everywhere: the plan command and
     the training tab's "Use the recommended plan" button both call it (through
-    ``plan_from_fields`` when they start from raw fields).
+    ``plan_from_fields`` when they start from raw fields). ``measured`` are
+    ``training_limits``' batch probe arguments (``sovits_measured``…), so the plan stays
+    within a measurement on this card.
     """
     if goal not in ("best", "fast"):
         raise ValueError(f"goal must be 'best' or 'fast', got {goal!r}")
     limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo, goal=goal,
-                             dpo_confirmed=dpo_confirmed)
+                             dpo_confirmed=dpo_confirmed, **measured)
     return TrainPlan(limits=limits, emotion=emotion_advice(dataset),
                      dataset_length=dataset_length_advice(dataset))
 
@@ -195,7 +198,8 @@ def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,
                      p95_slice_s: float | None = None, clip_count: float | None = None,
                      quality: str | None = None, reviewed_pct: float | None = None,
                      goal: Goal = "best", gpu_index: int | None = None,
-                     dpo: bool | None = None, dpo_confirmed: bool = False) -> TrainPlan:
+                     dpo: bool | None = None, dpo_confirmed: bool = False,
+                     **measured: MeasuredBatch | None) -> TrainPlan:
     """``recommend`` from the raw dataset fields, as the UI button and the plan command have them.
 
     Both call this, so identical inputs give identical plans. Refused fields
@@ -204,7 +208,7 @@ def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,
     """
     dataset = dataset_from_fields(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
     plan = recommend(profile, dataset.summary, goal, gpu_index=gpu_index, dpo=dpo,
-                     dpo_confirmed=dpo_confirmed)
+                     dpo_confirmed=dpo_confirmed, **measured)
     return replace(plan, dataset_problems=dataset.problems)
 
 

@@ -9,10 +9,10 @@ second shows the memory a run keeps; the longest items are the worst batch the l
 buckets can form. A failed try frees its memory before the next one. A time limit ends the
 search with what is known so far ("at least N fits").
 
-Nothing is written but the result (``logs/<exp>/batch-probe-<kind>.json``), keyed by the
-card and by the data it was measured on: :func:`load_probe` returns it only while both still
-match. Runs as a background job (``gsv_core.train.batch_probe:run_probe``) or from
-``gsv-studio train probe``.
+Nothing is written but the result (``logs/<exp>/batch-probe-<kind>.json``, see
+``probe_results``), keyed by the card and by the data it was measured on. Runs as a
+background job (:func:`run_probes` for the Training tab, :func:`run_probe` for one model) or
+from ``gsv-studio train KIND --probe``.
 """
 
 from __future__ import annotations
@@ -25,25 +25,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from gsv_core.atomic_write import write_atomically
 from gsv_core.errors import ConfigError
-from gsv_core.guidelines import MeasuredBatch
 from gsv_core.prepare import ExperimentFiles
-from gsv_core.train.config import ModelKind, TrainConfig
+from gsv_core.train.config import TrainConfig
+from gsv_core.train.probe_results import (
+    DEFAULT_TIME_LIMIT_S,
+    ProbeResult,
+    data_fingerprint,
+    probe_path,
+)
 from gsv_core.train.reporting import TrainReporter
 
-__all__ = ["STEPS_PER_TRY", "ProbeResult", "Search", "load_probe", "measured_batch",
-           "probe_batch", "probe_path", "run_probe", "search_largest_batch"]
+__all__ = ["STEPS_PER_TRY", "Search", "probe_batch", "run_probe", "run_probes",
+           "search_largest_batch"]
 
 STEPS_PER_TRY = 2
 GROWTH = 1.5            # each larger try is this much larger (at least one more)
-DEFAULT_TIME_LIMIT_S = 300.0
-RESULT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -90,77 +92,6 @@ def search_largest_batch(fits: Callable[[int], bool], start: int, ceiling: int,
             size = (low + high) // 2
     return Search(low or None, high, "memory" if high is not None else "ceiling",
                   tuple(tried))
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """One probe, as saved. ``card``/``memory_gb`` and ``data`` say what it is valid for."""
-
-    kind: ModelKind
-    dpo: bool
-    card: str
-    memory_gb: float | None
-    data: str
-    largest_fit: int | None
-    first_failure: int | None
-    limited_by: str
-    tried: tuple[tuple[int, bool, float | None], ...]   # (batch, fitted, peak GiB reserved)
-    seconds: float
-    measured_at: str
-    version: int = RESULT_VERSION
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> ProbeResult:
-        data = json.loads(text)
-        data["tried"] = tuple(tuple(t) for t in data["tried"])
-        return cls(**data)
-
-
-def probe_path(files: ExperimentFiles, kind: ModelKind, dpo: bool) -> Path:
-    return files.folder / f"batch-probe-{kind}{'-dpo' if kind == 'gpt' and dpo else ''}.json"
-
-
-def load_probe(files: ExperimentFiles, kind: ModelKind, dpo: bool, card: str,
-               memory_gb: float | None) -> ProbeResult | None:
-    """The saved probe for this card and the experiment's current data, else None (none
-    saved, unreadable, another card, or the data changed since: it no longer applies)."""
-    path = probe_path(files, kind, dpo)
-    try:
-        result = ProbeResult.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-    if result.version != RESULT_VERSION or result.card != card or result.memory_gb != memory_gb:
-        return None
-    try:
-        current = data_fingerprint(files, kind)
-    except OSError:
-        return None
-    return result if result.data == current else None
-
-
-def measured_batch(result: ProbeResult | None, use: bool = False) -> MeasuredBatch | None:
-    """A saved probe as the guidelines take it (``use``: the user chose the measured value)."""
-    if result is None:
-        return None
-    return MeasuredBatch(result.largest_fit, result.first_failure, use=use)
-
-
-def data_fingerprint(files: ExperimentFiles, kind: ModelKind) -> str:
-    """What the probe's answer depends on in the experiment: its lists (they name the clips
-    and give the lengths) and, when this project formatted it, the manifest of what each
-    output was made from. Any re-formatting rewrites them, so an old probe never applies to
-    new data."""
-    paths = [files.name2text, files.name2semantic]
-    if files.manifest.is_file():
-        paths.append(files.manifest)
-    parts = []
-    for path in paths:
-        stat = path.stat()
-        parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return "|".join(parts)
 
 
 # --- trying one batch size ----------------------------------------------------------------
@@ -375,3 +306,31 @@ def run_probe(ctx: Any, config: dict[str, Any], start: int, ceiling: int | None 
     result = probe_batch(parsed, ctx, start=start, ceiling=ceiling, time_limit_s=time_limit_s,
                          card=card)
     return dataclasses.asdict(result)
+
+
+def run_probes(ctx: Any, configs: list[dict[str, Any]], starts: list[int],
+               time_limit_s: float = DEFAULT_TIME_LIMIT_S, card_name: str | None = None,
+               card_gb: float | None = None) -> dict[str, Any]:
+    """Job target of the Training tab's probe (``gsv_core.train.probe_launch``): each config
+    in turn, then the card's lock released; the result is ``{"probes": [probe dicts]}``
+    (fewer when stopped)."""
+    from gsv_core.train.launch import release_gpu_locks
+
+    parsed = [TrainConfig.from_json(json.dumps(c, ensure_ascii=False), f"probe {n + 1}")
+              for n, c in enumerate(configs)]
+    card = (card_name, card_gb) if card_name is not None else None
+    results = []
+    try:
+        for config, start in zip(parsed, starts, strict=True):
+            if ctx.should_stop():
+                break
+            results.append(dataclasses.asdict(probe_batch(
+                config, ctx, start=start, time_limit_s=time_limit_s, card=card)))
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()   # the next model starts with the card empty
+    finally:
+        if parsed:
+            release_gpu_locks(parsed[0].space, ctx.job_dir)
+    return {"probes": results}
+

@@ -280,7 +280,7 @@ def _measurements(args: argparse.Namespace, profile: MachineProfile,
                   limits: TrainingLimits) -> dict[str, Any]:
     """The saved batch probes for the card the guidelines chose and this experiment's data."""
     from gsv_core.prepare import ExperimentFiles
-    from gsv_core.train.batch_probe import load_probe, measured_batch
+    from gsv_core.train.probe_results import load_probe, measured_batch
 
     device = limits.decision.device
     if not device.startswith("cuda"):
@@ -470,7 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _probe(args: argparse.Namespace, config: TrainConfig) -> int:
     """``--probe``: measure the largest batch on the config's card and save it."""
     from gsv_core.prepare import ExperimentFiles
-    from gsv_core.train.batch_probe import probe_batch, probe_path
+    from gsv_core.train.batch_probe import probe_batch
+    from gsv_core.train.probe_results import probe_path
 
     if config.device != "cuda":
         print("gsv-studio train: error: --probe measures GPU memory, and this run is on the "

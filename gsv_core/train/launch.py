@@ -53,6 +53,7 @@ __all__ = [
     "hold_gpu_locks",
     "release_gpu_locks",
     "running_trainings",
+    "start_gpu_job",
     "start_training",
 ]
 
@@ -309,13 +310,33 @@ def start_training(configs: Sequence[TrainConfig]) -> JobHandle:
             raise ConfigError(f"{' and '.join(busy)} of the experiment {experiment!r} is "
                               "already training.",
                               "Wait for it to end or stop it; starting again then resumes.")
-        _check_free(workspace, cards)
-        handle = start_job(TRAIN_TARGET, args, folder=jobs_folder(workspace, experiment),
-                           env=env, label=JOB_LABEL)
-        record = {"job_dir": str(handle.job_dir), "job_id": handle.id,
-                  "experiment": experiment, "kinds": kinds, "pid": handle.spec.get("pid"),
-                  "create_time": handle.spec.get("create_time")}
-        _take(workspace, cards, record)
+        handle = _start_holding(workspace, experiment, cards, TRAIN_TARGET, args, env,
+                                kinds, JOB_LABEL)
     logger.info("training job %s on %s (pid %s)", handle.id,
                 ", ".join(f"GPU {i}" for i in cards) or "the CPU", os.getpid())
+    return handle
+
+
+def start_gpu_job(workspace: Workspace, experiment: str, cards: Sequence[int], target: str,
+                  args: dict[str, Any], *, kinds: Sequence[str], label: str) -> JobHandle:
+    """Start ``target`` as a job of ``experiment`` that holds ``cards`` like a training does
+    (the batch probe); it sees only those cards, and must call :func:`release_gpu_locks` as
+    it ends. Raises the HardwareError of :func:`start_training` when a card is busy."""
+    env = {"CUDA_VISIBLE_DEVICES": ",".join(map(str, cards))} if cards else {}
+    with _guard(workspace):
+        return _start_holding(workspace, experiment, cards, target, args, env, list(kinds),
+                              label)
+
+
+def _start_holding(workspace: Workspace, experiment: str, cards: Sequence[int], target: str,
+                   args: dict[str, Any], env: dict[str, str], kinds: list[str],
+                   label: str) -> JobHandle:
+    """Under the guard: check the cards are free, start the job, write it into their locks."""
+    _check_free(workspace, cards)
+    handle = start_job(target, args, folder=jobs_folder(workspace, experiment), env=env,
+                       label=label)
+    record = {"job_dir": str(handle.job_dir), "job_id": handle.id, "experiment": experiment,
+              "kinds": kinds, "pid": handle.spec.get("pid"),
+              "create_time": handle.spec.get("create_time")}
+    _take(workspace, cards, record)
     return handle

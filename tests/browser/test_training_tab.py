@@ -102,8 +102,12 @@ def test_switching_the_gpu_refreshes_once_and_pops_no_error(app_url, page,
                                                             tmp_path: Path) -> None:
     """Item 2: one pick is one request per listening tab; the limits follow the new card."""
     url = app_url(TWO_CARDS)
-    gpu_id = next(c["id"] for c in json.loads(page.request.get(url + "config").text())[
-        "components"] if c.get("props", {}).get("elem_id") == "train-gpu")
+    config = json.loads(page.request.get(url + "config").text())
+    gpu_id = next(c["id"] for c in config["components"]
+                  if c.get("props", {}).get("elem_id") == "train-gpu")
+    # the events the pick itself triggers (not those chained after them, such as the plan)
+    direct = {index for index, dep in enumerate(config["dependencies"])
+              if [gpu_id, "select"] in [list(target) for target in dep["targets"]]}
     open_training_tab(page, url)
     joins: list[dict] = []
     page.on("request", lambda request: joins.append(json.loads(request.post_data))
@@ -114,7 +118,7 @@ def test_switching_the_gpu_refreshes_once_and_pops_no_error(app_url, page,
     expect()(batch_max).to_have_attribute("max", "5", timeout=TIMEOUT_MS)
     expect()(page.locator("#train-device")).to_contain_text("GPU 1", timeout=TIMEOUT_MS)
     page.screenshot(path=str(tmp_path / "gpu-1.png"), full_page=True)
-    picks = [join for join in joins if join.get("trigger_id") == gpu_id]
+    picks = [join for join in joins if join.get("fn_index") in direct]
     assert len(picks) == 2, picks  # the Training and the System tab, once each
     assert all(join["data"][0] == 1 for join in picks)
     assert page.locator(TOAST).count() == 0

@@ -19,14 +19,9 @@ import torch
 
 from gsv_core.jobs import start_job
 from gsv_core.prepare import ExperimentFiles
-from gsv_core.train import batch_probe
-from gsv_core.train.batch_probe import (
-    ProbeResult,
-    load_probe,
-    probe_batch,
-    probe_path,
-)
+from gsv_core.train.batch_probe import probe_batch
 from gsv_core.train.config import TrainConfig
+from gsv_core.train.probe_results import ProbeResult, load_probe, probe_path
 from gsv_core.workspace import Workspace
 from tests.infer_fixtures import tiny_fixture
 from tests.train_fixtures import write_formatted_experiment, write_tiny_pretrained_sovits
@@ -143,5 +138,5 @@ def test_the_probe_runs_as_a_background_job(space):
     result = ProbeResult(**{**status.result, "tried": tuple(tuple(t) for t in
                                                             status.result["tried"])})
     assert result.largest_fit == 2 and result.limited_by == "ceiling"
-    assert batch_probe.load_probe(ExperimentFiles.of(space, EXPERIMENT), "sovits", False,
+    assert load_probe(ExperimentFiles.of(space, EXPERIMENT), "sovits", False,
                                   "CPU", None) == result

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from gsv_core.prepare import ExperimentFiles
-from gsv_core.train.batch_probe import ProbeResult, data_fingerprint, probe_path
 from gsv_core.train.config import TrainConfig
+from gsv_core.train.probe_results import ProbeResult, data_fingerprint, probe_path
 from gsv_core.workspace import Workspace
 from tests.integration.test_train_cli import run_cli
 from tests.integration.test_train_job import formatted

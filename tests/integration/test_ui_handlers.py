@@ -25,7 +25,8 @@ CONTROLS = {"sovits_batch": 11, "sovits_epochs": 10, "sovits_save_every": 3, "lr
 NO_DATASET = {"minutes": None, "p95_slice_s": None, "clip_count": None, "quality": "unknown",
               "reviewed_pct": 0}
 OUTPUTS = [f"{name}{part}" for name in CONTROLS for part in ("", "_fixed")] + [
-    "dpo", "dpo_confirm", "device", "heat", "sovits_why", "gpt_why", "warnings"]
+    "dpo", "dpo_confirm", "device", "heat", "sovits_why", "gpt_why", "warnings", "probe"]
+PROBE_INPUTS = {"experiment": "my_voice", "use_measured": False}   # nothing measured here
 TWO_CARDS = "NVIDIA GeForce RTX 4090:24;NVIDIA GeForce RTX 3060:12"
 DATASET_OUTPUTS = ["slice", "slice_fixed", "slice_why", "advice", "minutes", "p95", "clips",
                    "quality", "reviewed"]
@@ -47,7 +48,7 @@ def context(fake_gpu) -> AppContext:
 def refresh_training(ctx: AppContext, gpu=AUTO_GPU, dpo=False, confirm=False, **changes) -> dict:
     values = {**CONTROLS, **NO_DATASET, **changes}
     result = train.refresh(ctx, gpu, dpo, confirm, *(values[k] for k in CONTROLS),
-                           *(values[k] for k in NO_DATASET))
+                           *PROBE_INPUTS.values(), *(values[k] for k in NO_DATASET))
     assert len(result) == len(OUTPUTS)
     return dict(zip(OUTPUTS, result, strict=True))
 
@@ -129,7 +130,7 @@ def test_chinese_ui_gives_chinese_reasons(fake_gpu) -> None:
     zh = Translator("zh_CN")
     ctx = make_context(zh)
     binding = train.current_limits(ctx, AUTO_GPU, True, False, *CONTROLS.values(),
-                                   *NO_DATASET.values()).gpt_batch.binding
+                                   *PROBE_INPUTS.values(), *NO_DATASET.values()).gpt_batch.binding
     info = refresh_training(ctx, dpo=True)["gpt_batch"]["info"]
     assert zh(binding.key).format(**binding.params) in info and "[D-2]" in info
 
@@ -286,15 +287,15 @@ def test_recommended_plan_says_what_it_changed_and_why(context) -> None:
              "quality": "good", "reviewed_pct": 100}
     values = {**CONTROLS, "sovits_epochs": 60}
     result = train.apply_recommended(context, "best", 0, False, False, *values.values(),
-                                     *clean.values())
+                                     *PROBE_INPUTS.values(), *clean.values())
     assert len(result) == len(OUTPUTS) + 1
     outputs, summary = dict(zip(OUTPUTS, result[:-1], strict=True)), result[-1]
     assert outputs["dpo"]["value"] is True and outputs["sovits_epochs"]["value"] == 10
     assert "DPO on" in summary and "[D-1]" in summary
     assert "SoVITS rounds 60 → 10" in summary and "[R-2]" in summary
     again = train.apply_recommended(context, "best", 0, True, False,
-                                    *(u["value"] for u in result[:len(OUTPUTS) - 7:2]),
-                                    *clean.values())
+                                    *(u["value"] for u in result[:len(OUTPUTS) - 8:2]),
+                                    *PROBE_INPUTS.values(), *clean.values())
     assert again[-1] == "The controls already follow the recommended plan."
 
 
@@ -305,7 +306,8 @@ def test_recommended_plan_sets_every_control(fake_gpu, goal: str, dpo: bool,
     clean = {"minutes": 90, "p95_slice_s": 9, "clip_count": 700, "quality": "good",
              "reviewed_pct": 100}
     result = train.apply_recommended(make_context(), goal, AUTO_GPU, False, False,
-                                     *CONTROLS.values(), *clean.values())
+                                     *CONTROLS.values(), *PROBE_INPUTS.values(),
+                                     *clean.values())
     outputs = dict(zip(OUTPUTS, result[:-1], strict=True))
     assert outputs["dpo"]["value"] is dpo and outputs["gpt_batch"]["maximum"] == gpt_max
     assert outputs["sovits_batch"]["value"] == 11 and outputs["sovits_epochs"]["value"] == 10

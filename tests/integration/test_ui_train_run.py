@@ -97,7 +97,8 @@ def limits_of(ctx: AppContext):
 
 # gpu, dpo, dpo_confirm, the 7 governed sliders (None: defaults), the 5 dataset fields;
 # SoVITS rounds 2, GPT rounds 2, save every round. On the CPU the batch is 1.
-VALUES = (AUTO_GPU, False, False, None, 2, 1, None, None, 2, 1, None, None, None, None, None)
+VALUES = (AUTO_GPU, False, False, None, 2, 1, None, None, 2, 1, EXPERIMENT, False, None, None,
+          None, None, None)   # card, DPO, 7 controls, experiment, use measured, dataset
 
 
 def start(run_tab, ctx, watchers, which="both", safety=True):
