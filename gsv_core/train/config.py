@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +19,7 @@ from typing import Any, Literal
 from gsv_core.errors import ConfigError
 from gsv_core.workspace import Workspace
 
-__all__ = ["CONFIG_VERSION", "ModelKind", "Precision", "TrainConfig"]
+__all__ = ["CONFIG_VERSION", "EXTRA_KEYS", "ModelKind", "Precision", "TrainConfig"]
 
 ModelKind = Literal["sovits", "gpt"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
@@ -26,6 +28,44 @@ _KINDS = ("sovits", "gpt")
 _PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 _ADVICE = ("Start the run from the Training tab or `gsv-studio train`, which write a "
            "valid config.")
+
+
+def _whole_at_least_1(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
+
+
+def _positive_number(value: Any) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, int | float)
+            and math.isfinite(value) and value > 0)
+
+
+def _target(value: Any) -> bool:
+    return isinstance(value, str) and value.count(":") == 1 and all(value.split(":"))
+
+
+# What each ``extra`` key must be, and how to say it.
+EXTRA_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "trainer": (_target, 'a "module:function" name'),
+    "processes": (_whole_at_least_1, "a whole number of at least 1"),
+    "min_items": (_whole_at_least_1, "a whole number of at least 1"),
+    "grad_accumulation": (_whole_at_least_1, "a whole number of at least 1"),
+    "dpo_weight": (_positive_number, "a number above 0"),
+}
+
+
+def _check_extra(extra: dict[str, Any]) -> None:
+    if not isinstance(extra, dict):
+        raise ConfigError(f"extra must be an object of settings, not {extra!r}",
+                          advice=_ADVICE)
+    for key, value in extra.items():
+        if key in EXTRA_KEYS:
+            valid, wanted = EXTRA_KEYS[key]
+            if not valid(value):
+                raise ConfigError(f"extra.{key} must be {wanted}, not {value!r}",
+                                  advice=_ADVICE)
+        elif "trainer" not in extra:
+            raise ConfigError(f"extra.{key} is not a setting (known: "
+                              f"{', '.join(sorted(EXTRA_KEYS))})", advice=_ADVICE)
 
 
 @dataclass(frozen=True)
@@ -39,6 +79,14 @@ class TrainConfig:
     supports it, else fp16 with a grad scaler, fp32 on CPU/MPS. ``max_steps`` ends the run
     early after that many optimizer steps in total (tests, the batch probe); the final
     weights are still exported. ``pretrained_*`` None = the registry's official file.
+
+    ``extra`` holds the settings no screen shows (:data:`EXTRA_KEYS`): ``trainer``
+    ("module:function", a stand-in trainer for tests), ``processes`` (DDP processes on one
+    device), ``min_items`` (SoVITS: items a round repeats the clips up to; upstream 100),
+    ``grad_accumulation`` (GPT: batches per optimizer step; upstream 4) and ``dpo_weight``
+    (GPT: the DPO term's weight). A known key with a bad value is an error naming it; other
+    keys are refused too (a typo would be silently ignored), unless a stand-in ``trainer``
+    is named, whose own settings they are.
     """
 
     kind: ModelKind
@@ -80,6 +128,7 @@ class TrainConfig:
             raise ConfigError(f"lr_weight must be above 0, not {self.lr_weight!r}",
                                  advice=_ADVICE)
         object.__setattr__(self, "gpus", tuple(int(g) for g in self.gpus))
+        _check_extra(self.extra)
 
     @property
     def space(self) -> Workspace:
