@@ -101,10 +101,18 @@ class JobContext:
     def has_result(self) -> bool:
         return self._has_result
 
-    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
-        """``done`` of ``total`` units of work (``total`` None when unknown), for a bar."""
-        self._writer.write("progress", done=float(done),
-                           total=None if total is None else float(total), message=str(message))
+    def progress(self, done: float, total: float | None = None, message: str = "",
+                 model: str | None = None) -> None:
+        """``done`` of ``total`` units of work (``total`` None when unknown), for a bar.
+
+        ``model`` names the part of the job the progress is of, when several parts run at
+        once (two trainings in parallel relay their progress into one job's events)."""
+        fields: dict[str, Any] = {"done": float(done),
+                                  "total": None if total is None else float(total),
+                                  "message": str(message)}
+        if model is not None:
+            fields["model"] = str(model)
+        self._writer.write("progress", **fields)
 
     def log(self, message: str, level: str = "info") -> None:
         """A line for the user's log view (developers' logs go to ``logging``)."""

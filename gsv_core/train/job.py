@@ -210,7 +210,7 @@ def _start_child(ctx: JobContext, config: TrainConfig) -> _Child:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, config.gpus))
     # stdin closed; the output goes to the job's stdout.log / stderr.log
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env)
-    return _Child(config, process, _Relay(ctx, events), stop_file)
+    return _Child(config, process, _Relay(ctx, events, config.kind), stop_file)
 
 
 def _run_children(ctx: JobContext, children: Sequence[_Child]) -> list[TrainResult]:
@@ -254,10 +254,11 @@ def _run_children(ctx: JobContext, children: Sequence[_Child]) -> list[TrainResu
 
 
 class _Relay:
-    """Copies the events a child wrote since the last call into the job's events."""
+    """Copies the events a child wrote since the last call into the job's events, its
+    progress named with the child's model."""
 
-    def __init__(self, ctx: JobContext, path: Path) -> None:
-        self.ctx, self.path, self.offset = ctx, path, 0
+    def __init__(self, ctx: JobContext, path: Path, model: str) -> None:
+        self.ctx, self.path, self.offset, self.model = ctx, path, 0, model
         self.result: dict[str, Any] | None = None
         self.failure: Mapping[str, Any] | None = None
 
@@ -266,8 +267,9 @@ class _Relay:
         for event in events:
             data = dict(event.data)
             if event.kind == "progress":
+                # named: two runs in parallel relay into one job's progress
                 self.ctx.progress(data.get("done", 0), data.get("total"),
-                                  str(data.get("message", "")))
+                                  str(data.get("message", "")), model=self.model)
             elif event.kind == "log":
                 self.ctx.log(str(data.get("message", "")), str(data.get("level", "info")))
             elif event.kind == "metric":

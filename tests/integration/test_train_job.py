@@ -261,6 +261,10 @@ def test_sovits_and_gpt_on_two_cards_train_at_once_each_seeing_its_own_card(
                                                                  "visible": "1"}
     assert [e["model"] for e in kinds_of(handle, "exported")] == ["gpt", "sovits"]
     assert not gpu_lock_path(space, 0).exists() and not gpu_lock_path(space, 1).exists()
+    # each relayed progress event names its run (they interleave in one job's events)
+    progress = kinds_of(handle, "progress")
+    assert {e.get("model") for e in progress} == {"sovits", "gpt"}
+    assert all(e["total"] == 3 for e in progress)
 
 
 def test_in_parallel_a_failure_stops_the_other_run_and_fails_the_job(tmp_path: Path) -> None:

@@ -227,3 +227,15 @@ def test_gpus_of_the_job_from_its_configs():
     cpu = fold.snapshot("j", Path("/j"), {"configs": [{"kind": "sovits", "device": "cpu",
                                                        "gpus": []}]}, JobStatus("running"))
     assert cpu.gpus == ()
+
+
+def test_progress_relayed_from_two_parallel_runs_stays_with_its_model():
+    """Two runs on two cards relay into one job; each progress event names its model."""
+    make = Events()
+    fold = TrainingEvents(queue_kinds(ARGS))
+    fold.add([make("progress", done=0, total=None, message="SoVITS: spectrograms",
+                   model="sovits"),
+              make("progress", done=0, total=None, message="GPT: loading", model="gpt"),
+              make("progress", done=1, total=None, message="SoVITS: models", model="sovits")])
+    assert fold.progress["sovits"].message == "SoVITS: models"
+    assert fold.progress["gpt"].message == "GPT: loading"
