@@ -1,0 +1,202 @@
+"""Classify every clip of a ``.list`` with emotion2vec through funasr (issue 12 item 1).
+
+The model folder is checked first (``models.check_model_folder``: a missing file would make
+funasr go to the hub) and loaded with ``disable_update=True``, never ``trust_remote_code``.
+funasr is imported here, on first use only: the import takes 9-16 s, and this runs in the
+classification job's child process. Clips are read as float32 at 16 kHz (the model's rate)
+and passed in batches; funasr answers in input order, with the nine scores in the order of
+the folder's ``tokens.txt``, which is checked to be :data:`~gsv_core.emotion.results.LABELS`.
+
+Results go beside the list (``<list>.emotion.tsv``, ``results``), rewritten after every
+batch: a stopped or crashed run keeps the finished clips, and the next run classifies only
+the others. A clip already classified is not classified again unless ``again`` is set; a
+person's corrections and review marks survive either way (``results.merge``). A clip that
+cannot be read, or is under 25 ms (the model's shortest input), is reported with its line
+and skipped; the others finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gsv_core.dataset.annotations import Clip, read_list
+from gsv_core.emotion.models import check_model_folder, read_labels
+from gsv_core.emotion.results import (
+    LABELS,
+    EmotionRow,
+    merge,
+    read_results,
+    results_path,
+    write_results,
+)
+from gsv_core.errors import DatasetError, GsvError, ModelMissing
+
+__all__ = ["MIN_SAMPLES", "SAMPLE_RATE", "ClassifyResult", "ClipProblem", "Emotion2vec",
+           "classify_list"]
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+MIN_SAMPLES = 400          # 25 ms: shorter input is smaller than the conv stack's field
+Progress = Callable[[float, float, str], None]   # (done, total, message)
+
+
+@dataclass(frozen=True)
+class ClipProblem:
+    """A clip left out, with its ``.list`` line and what to do."""
+
+    line_number: int
+    path: str
+    message: str
+
+
+@dataclass
+class ClassifyResult:
+    """What a run did: clips classified now, kept from before, and left out."""
+
+    results_path: Path
+    total: int
+    classified: int = 0
+    kept: int = 0
+    problems: list[ClipProblem] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if not self.problems and not self.stopped else 1
+
+
+class Emotion2vec:
+    """An emotion2vec model loaded through funasr (``classify`` many clips at once)."""
+
+    def __init__(self, model_dir: str | os.PathLike[str], device: str = "cpu") -> None:
+        folder = check_model_folder(model_dir)
+        labels = read_labels(folder / "tokens.txt")
+        if labels != LABELS:
+            raise ModelMissing(f"{folder / 'tokens.txt'} lists {', '.join(labels)}, not the "
+                               f"nine emotion2vec_plus labels ({', '.join(LABELS)}).",
+                               "Use an emotion2vec_plus model folder (large, base or seed).",
+                               expected_paths=(os.fspath(folder / "tokens.txt"),))
+        import torch
+
+        with contextlib.redirect_stdout(sys.stderr):  # funasr prints its version to stdout
+            from funasr import AutoModel
+
+            try:
+                self._model = AutoModel(model=os.fspath(folder), disable_update=True,
+                                        device=device, ncpu=torch.get_num_threads(),
+                                        disable_pbar=True, log_level="WARNING")
+            except (AssertionError, KeyError, TypeError, ValueError, RuntimeError,
+                    OSError) as exc:
+                raise ModelMissing(f"funasr could not load the emotion2vec model in "
+                                   f"{os.fspath(folder)!r}.", "The folder's files may be "
+                                   "damaged or of another version; download it again.",
+                                   expected_paths=(os.fspath(folder),),
+                                   details=repr(exc)) from exc
+        self.folder, self.device = folder, device
+        logger.info("emotion2vec loaded from %s on %s", folder, device)
+
+    def classify(self, clips: Sequence[np.ndarray]) -> list[tuple[float, ...]]:
+        """The nine scores of each clip (float32 at 16 kHz, at least 25 ms), in order."""
+        with contextlib.redirect_stdout(sys.stderr):
+            out = self._model.generate(input=list(clips), granularity="utterance",
+                                       extract_embedding=False, fs=SAMPLE_RATE,
+                                       batch_size=len(clips), disable_pbar=True)
+        if len(out) != len(clips):
+            raise RuntimeError(f"emotion2vec answered {len(out)} results for {len(clips)} "
+                               "clips.")
+        scores = []
+        for item in out:
+            values = tuple(float(s) for s in item["scores"])
+            if len(values) != len(LABELS):
+                raise RuntimeError(f"emotion2vec gave {len(values)} scores, not "
+                                   f"{len(LABELS)}.")
+            scores.append(values)
+        return scores
+
+
+def _row(path: str, scores: tuple[float, ...]) -> EmotionRow:
+    best = int(np.argmax(scores))
+    return EmotionRow(path=path, label=LABELS[best], score=scores[best], scores=scores)
+
+
+def _read(clip: Clip) -> np.ndarray:
+    from gsv_core.audio import load_audio
+
+    audio = load_audio(clip.audio_path, SAMPLE_RATE).astype(np.float32, copy=False)
+    if audio.shape[0] < MIN_SAMPLES:
+        raise DatasetError(f"the clip is {audio.shape[0] / SAMPLE_RATE * 1000:.0f} ms long, "
+                           "under the 25 ms emotion2vec needs.",
+                           "Remove it from the list, or slice the recording again.")
+    return audio
+
+
+def classify_list(list_path: str | os.PathLike[str],
+                  model: Emotion2vec | Callable[[], Emotion2vec], *, batch_size: int = 8,
+                  audio_dir: str | os.PathLike[str] | None = None, again: bool = False,
+                  progress: Progress | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> ClassifyResult:
+    """Classify the clips of ``list_path`` (see the module docstring) and write the results.
+
+    ``model`` may be a function that loads it: it is called only when a clip needs it, so a
+    run with nothing left to do does not wait for funasr.
+
+    Raises:
+        DatasetError: the list cannot be read.
+        ModelMissing: the model folder is not an emotion2vec_plus folder.
+    """
+    if batch_size < 1:
+        raise DatasetError(f"batch size {batch_size} is below 1.", "Use 1 or more.")
+    labels = read_list(list_path, audio_dir=audio_dir)
+    out = results_path(list_path)
+    previous = read_results(out)
+    done = {row.path: row for row in previous} if not again else {}
+    clips = list(labels.clips)
+    result = ClassifyResult(out, len(clips))
+    kept_rows = {clip.wav: done[clip.wav] for clip in clips if clip.wav in done}
+    result.kept = len(kept_rows)
+    todo = [clip for clip in clips if clip.wav not in kept_rows]
+    fresh: dict[str, EmotionRow] = {}
+    loaded: Emotion2vec | None = model if isinstance(model, Emotion2vec) else None
+
+    def save() -> None:
+        rows = [kept_rows.get(c.wav) or fresh.get(c.wav) for c in clips]
+        write_results(out, merge(previous, [r for r in rows if r is not None]))
+
+    finished = result.kept
+    if progress is not None:
+        progress(finished, len(clips), "emotions: starting")
+    for first in range(0, len(todo), batch_size):
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            break
+        batch, audio = [], []
+        for clip in todo[first:first + batch_size]:
+            try:
+                audio.append(_read(clip))
+                batch.append(clip)
+            except (GsvError, OSError, ValueError, RuntimeError) as exc:
+                message = exc.message if isinstance(exc, GsvError) else str(exc)
+                result.problems.append(ClipProblem(clip.line_number, clip.wav, message))
+        if batch:
+            if loaded is None:
+                loaded = model()  # type: ignore[operator]
+            for clip, scores in zip(batch, loaded.classify(audio), strict=True):
+                fresh[clip.wav] = _row(clip.wav, scores)
+            result.classified += len(batch)
+            save()
+        chunk = todo[first:first + batch_size]
+        finished += len(chunk)
+        if progress is not None:
+            progress(finished, len(clips), f"emotions: {Path(chunk[-1].wav).name}")
+    if not todo or result.classified == 0:
+        save()   # kept rows (a list whose clips were all classified before) still written
+    return result
