@@ -9,6 +9,7 @@
     gsv-studio prepare --list L --exp E  format for training (``prepare/cli.py``)
     gsv-studio asr IN_DIR ...         transcribe clips into a .list (``dataset/asr_cli.py``)
     gsv-studio train sovits|gpt --exp E  fine-tune within the guidelines (``train/cli.py``)
+    gsv-studio emotion LIST --model DIR  tag each clip's emotion (``emotion/cli.py``)
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gsv_core.dataset.asr_cli import main as asr_main
 
         return asr_main(args[1:])
+    if args[:1] == ["emotion"]:
+        from gsv_core.emotion.cli import main as emotion_main
+
+        return emotion_main(args[1:])
     if args[:1] == ["train"]:
         from gsv_core.train.cli import main as train_main
 

@@ -8,8 +8,14 @@ downloaded (recipe: shared/research/wave2-deps.md §3).
 
 from __future__ import annotations
 
+import socket
 import warnings
 from pathlib import Path
+
+import pytest
+
+from gsv_core.dataset.annotations import Clip, write_list
+from tests.infer_fixtures import write_voiced_wav
 
 TOKENS = ["生气/angry", "厌恶/disgusted", "恐惧/fearful", "开心/happy", "中立/neutral",
           "其他/other", "难过/sad", "吃惊/surprised", "<unk>"]
@@ -70,3 +76,37 @@ def build_tiny_emotion2vec(folder: Path, **shape: int) -> Path:
         model = Emotion2vec(model_conf=conf, vocab_size=len(TOKENS))
     torch.save(model.state_dict(), folder / "model.pt")
     return folder
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Refuse every connection that leaves this machine (and record the attempts)."""
+    attempts: list[object] = []
+    real_connect = socket.socket.connect
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") \
+                and not host.startswith("/"):
+            attempts.append(address)
+            raise OSError(f"network access in a test: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield attempts
+    assert attempts == [], f"the test tried to go online: {attempts}"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return build_tiny_emotion2vec(tmp_path_factory.mktemp("emotion2vec") / "tiny")
+
+
+def make_list(root: Path, seconds=(1.2, 2.0, 0.8, 1.5)) -> Path:
+    clips = []
+    for index, length in enumerate(seconds):
+        path = write_voiced_wav(root / "clips" / f"clip_{index}.wav", length, 32_000, seed=index)
+        clips.append(Clip(str(path), "spk", "zh", "你好。", path))
+    list_path = root / "voice.list"
+    write_list(list_path, clips)
+    return list_path

@@ -10,43 +10,18 @@ test (``offline``): nothing may go to a hub.
 from __future__ import annotations
 
 import math
-import socket
 from pathlib import Path
 
 import pytest
 
-from gsv_core.dataset.annotations import Clip, write_list
 from gsv_core.emotion.classify import Emotion2vec, classify_list
 from gsv_core.emotion.results import LABELS, read_results, results_path, write_results
 from gsv_core.errors import ModelMissing
-from tests.emotion_fixtures import build_tiny_emotion2vec
+from tests import emotion_fixtures
+from tests.emotion_fixtures import make_list
 from tests.infer_fixtures import write_voiced_wav
 
-pytestmark = pytest.mark.slow   # funasr's import takes 10-16 s, once per session
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Refuse every connection that leaves this machine (and record the attempts)."""
-    attempts: list[object] = []
-    real_connect = socket.socket.connect
-
-    def connect(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") \
-                and not host.startswith("/"):
-            attempts.append(address)
-            raise OSError(f"network access in a test: {address}")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    yield attempts
-    assert attempts == [], f"the test tried to go online: {attempts}"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return build_tiny_emotion2vec(tmp_path_factory.mktemp("emotion2vec") / "tiny")
+offline, tiny_model = emotion_fixtures.offline, emotion_fixtures.tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +29,8 @@ def model(tiny_model) -> Emotion2vec:
     return Emotion2vec(tiny_model)
 
 
-def make_list(root: Path, seconds=(1.2, 2.0, 0.8, 1.5)) -> Path:
-    clips = []
-    for index, length in enumerate(seconds):
-        path = write_voiced_wav(root / "clips" / f"clip_{index}.wav", length, 32_000, seed=index)
-        clips.append(Clip(str(path), "spk", "zh", "你好。", path))
-    list_path = root / "voice.list"
-    write_list(list_path, clips)
-    return list_path
+
+pytestmark = pytest.mark.slow   # funasr's import takes 10-16 s, once per session
 
 
 def test_every_clip_gets_a_label_and_nine_scores_in_list_order(model, tmp_path, offline):
