@@ -25,7 +25,11 @@ from gsv_core.emotion.review import (
     table_rows,
 )
 from gsv_core.errors import GsvError
-from gsv_core.guidelines import dataset_from_fields, emotion_advice
+from gsv_core.guidelines import (
+    EMOTION_BALANCE_MIN_SHARE,
+    dataset_from_fields,
+    emotion_advice,
+)
 from tabs.common import (
     AppContext,
     GovernedControl,
@@ -62,6 +66,8 @@ class EmotionTab:
     tag: gr.Dropdown
     mark: gr.Button
     next_clip: gr.Button
+    export: gr.Button
+    export_md: gr.Markdown
 
     def filters(self) -> list[gr.components.Component]:
         return [self.list_path, self.label_filter, self.below, self.unreviewed_only]
@@ -133,9 +139,16 @@ def build(ctx: AppContext) -> EmotionTab:
             with gr.Row():
                 mark = gr.Button(t("Mark reviewed"), elem_id="emotion-mark")
                 next_clip = gr.Button(t("Next unreviewed"), elem_id="emotion-next")
+    gr.Markdown(t("Export writes a copy of the list with the emotion in its speaker field, one "
+                  "list per emotion, and reference candidates per emotion for the Inference "
+                  "tab; the list itself is never changed."))
+    export_button = gr.Button(t("Export emotion lists and references"),
+                              elem_id="emotion-export")
+    export_md = gr.Markdown(elem_id="emotion-export-status")
     return EmotionTab(advice_md, model_dir, list_path, batch, again, run, stop, status,
                       label_filter, below, unreviewed_only, show, counts_md, plot, table,
-                      gr.State(""), clip_md, audio, tag, mark, next_clip)
+                      gr.State(""), clip_md, audio, tag, mark, next_clip, export_button,
+                      export_md)
 
 
 def refresh(ctx: AppContext, minutes: float | None, p95_slice_s: float | None,
@@ -170,7 +183,43 @@ def view(ctx: AppContext, list_path: str | None, label: str, below: float | None
     text = t("{reviewed} of {total} tags reviewed ({corrected} corrected); {shown} shown.",
              reviewed=done.reviewed, total=done.total, corrected=done.corrected,
              shown=len(shown))
-    return table_rows(shown), text, distribution_figure(rows, t)
+    return table_rows(shown), text + "\n\n" + balance_markdown(ctx, rows), \
+        distribution_figure(rows, t)
+
+
+def balance_markdown(ctx: AppContext, rows: list) -> str:
+    """The emotion balance: each emotion's share of the minutes, and those too rare (E-1)."""
+    from gsv_core.emotion.export import clip_durations
+    from gsv_core.emotion.results import balance
+
+    t = ctx.t
+    found = balance(rows, clip_durations(rows))
+    shares = ", ".join(f"{t(LABEL_TEXT[label])} {found.minutes[label]:.1f} min "
+                       f"({found.shares[label]:.0%})" for label in LABELS
+                       if found.minutes[label] > 0)
+    text = t("Minutes per emotion: {shares}.", shares=shares) if shares else ""
+    if found.rare:
+        text += "\n\n⚠️ " + t("Under {share:.0%} of the minutes: {emotions}. The voice will "
+                                "rarely sound like that; record more of it if it matters.",
+                                share=EMOTION_BALANCE_MIN_SHARE,
+                                emotions=", ".join(t(LABEL_TEXT[label]) for label in found.rare))
+    return text
+
+
+def export(ctx: AppContext, list_path: str) -> str:
+    from gsv_core.emotion.export import export_emotions
+
+    t = ctx.t
+    try:
+        result = export_emotions(list_path)
+    except GsvError as error:
+        return error_markdown(error, t)
+    files = "\n".join(f"- `{path}`" for path in result.written)
+    emotions = ", ".join(f"{t(LABEL_TEXT[label])} {len(items)}"
+                         for label, items in result.candidates.items())
+    return ("✅ " + t("Written beside the list (the list itself is unchanged):") + "\n" + files
+            + "\n\n" + t("Reference candidates (3 to 10 s) per emotion: {emotions}.",
+                           emotions=emotions or "–"))
 
 
 def open_clip(ctx: AppContext, list_path: str | None, clip: str | None) -> tuple:
@@ -307,5 +356,7 @@ def wire(tab: EmotionTab, ctx: AppContext) -> None:
                    outputs=edit_outputs, show_progress="hidden")
     tab.mark.click(marked, inputs=[tab.list_path, tab.clip, *filters[1:]],
                    outputs=edit_outputs, show_progress="hidden")
+    tab.export.click(lambda list_path: export(ctx, list_path), inputs=[tab.list_path],
+                     outputs=[tab.export_md], show_progress="hidden")
     tab.next_clip.click(following, inputs=[tab.list_path, tab.clip, tab.label_filter],
                         outputs=tab.clip_outputs(), show_progress="hidden")

@@ -56,6 +56,12 @@ def test_classify_correct_a_tag_mark_one_reviewed_and_see_the_counts(page, tmp_p
         expect()(clip).to_contain_text("not reviewed yet", timeout=30_000)
         page.locator("#emotion-mark").click()
         expect()(counts).to_contain_text("2 of 3 tags reviewed", timeout=30_000)
+        expect()(counts).to_contain_text("Minutes per emotion")
+        page.locator("#emotion-export").click()
+        exported = page.locator("#emotion-export-status")
+        expect()(exported).to_contain_text("voice.emotion.list", timeout=30_000)
+        expect()(exported).to_contain_text("voice.references.json")
+        assert (list_path.parent / "voice.emotion.list").is_file()
         page.screenshot(path=str(tmp_path / "emotion.png"), full_page=True)
         assert page.locator(TOAST).count() == 0
     finally:
