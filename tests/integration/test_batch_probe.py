@@ -56,7 +56,7 @@ class Recorder:
 
 @pytest.fixture
 def space(tmp_path: Path) -> Workspace:
-    write_formatted_experiment(tmp_path, EXPERIMENT, clips=3)
+    write_formatted_experiment(tmp_path, EXPERIMENT, clips=2)   # each SoVITS try costs seconds
     write_tiny_pretrained_sovits(Workspace(tmp_path).pretrained_v2_dir)
     return Workspace(tmp_path)
 
@@ -71,21 +71,21 @@ def config(space: Workspace, kind: str, **changes: Any) -> TrainConfig:
 def test_sovits_probe_on_the_cpu_fits_every_item_and_saves_a_matching_result(space):
     reporter = Recorder()
     result = probe_batch(config(space, "sovits"), reporter, start=1)
-    assert (result.largest_fit, result.first_failure, result.limited_by) == (3, None, "clips")
-    assert [size for size, fitted, _ in result.tried] == [1, 2, 3]
+    assert (result.largest_fit, result.first_failure, result.limited_by) == (2, None, "clips")
+    assert [size for size, fitted, _ in result.tried] == [1, 2]
     assert all(fitted for _, fitted, _ in result.tried)
     assert (result.card, result.memory_gb) == ("CPU", None)
     files = ExperimentFiles.of(space, EXPERIMENT)
     saved = json.loads(probe_path(files, "sovits", False).read_text(encoding="utf-8"))
-    assert saved["largest_fit"] == 3
+    assert saved["largest_fit"] == 2
     assert load_probe(files, "sovits", False, "CPU", None) == result
     assert load_probe(files, "sovits", False, "NVIDIA GeForce RTX 4090", 24) is None
     assert reporter.events == [("batch_probe", {"probe": asdict(result)})]
-    assert "Largest sovits batch that fits: 3" in reporter.logs[-1]
+    assert "Largest sovits batch that fits: 2" in reporter.logs[-1]
 
 
 def test_a_changed_dataset_makes_the_saved_probe_stale(space):
-    probe_batch(config(space, "sovits"), Recorder(), start=3)
+    probe_batch(config(space, "sovits"), Recorder(), start=2)
     files = ExperimentFiles.of(space, EXPERIMENT)
     assert load_probe(files, "sovits", False, "CPU", None) is not None
     rows = files.name2text.read_text(encoding="utf-8").splitlines()
@@ -100,15 +100,14 @@ def test_out_of_memory_above_a_size_is_the_edge_and_later_tries_still_run(space,
     real_call = SovitsStep.__call__
 
     def step_that_runs_out(self, batch):
-        if batch.size > 2:
+        if batch.size > 1:
             raise torch.OutOfMemoryError("CUDA out of memory (stand-in)")
         return real_call(self, batch)
 
     monkeypatch.setattr(SovitsStep, "__call__", step_that_runs_out)
-    result = probe_batch(config(space, "sovits"), Recorder(), start=3)
-    assert (result.largest_fit, result.first_failure, result.limited_by) == (2, 3, "memory")
-    assert [(size, fitted) for size, fitted, _ in result.tried] == [(3, False), (1, True),
-                                                                     (2, True)]
+    result = probe_batch(config(space, "sovits"), Recorder(), start=2)
+    assert (result.largest_fit, result.first_failure, result.limited_by) == (1, 2, "memory")
+    assert [(size, fitted) for size, fitted, _ in result.tried] == [(2, False), (1, True)]
 
 
 def test_a_stop_ends_the_probe_with_what_it_knows(space):
@@ -117,10 +116,10 @@ def test_a_stop_ends_the_probe_with_what_it_knows(space):
 
 
 def test_gpt_probe_with_and_without_dpo(space):
-    plain = probe_batch(config(space, "gpt"), Recorder(), start=2, ceiling=3)
-    assert (plain.largest_fit, plain.limited_by) == (3, "clips")
-    dpo = probe_batch(config(space, "gpt", dpo=True), Recorder(), start=1, ceiling=2)
-    assert (dpo.largest_fit, dpo.limited_by, dpo.dpo) == (2, "ceiling", True)
+    plain = probe_batch(config(space, "gpt"), Recorder(), start=1, ceiling=3)
+    assert (plain.largest_fit, plain.limited_by) == (2, "clips")
+    dpo = probe_batch(config(space, "gpt", dpo=True), Recorder(), start=1, ceiling=1)
+    assert (dpo.largest_fit, dpo.limited_by, dpo.dpo) == (1, "ceiling", True)
     files = ExperimentFiles.of(space, EXPERIMENT)
     assert probe_path(files, "gpt", True) != probe_path(files, "gpt", False)
     assert load_probe(files, "gpt", True, "CPU", None) == dpo
@@ -131,12 +130,12 @@ def test_the_probe_runs_as_a_background_job(space):
     run = asdict(config(space, "sovits"))
     run["gpus"] = list(run["gpus"])
     handle = start_job("gsv_core.train.batch_probe:run_probe",
-                       {"config": run, "start": 2, "ceiling": 2},
+                       {"config": run, "start": 1, "ceiling": 1},
                        folder=space.root / "jobs", label="batch probe")
     status = handle.wait(timeout_s=600)
     assert status.state == "succeeded", status
     result = ProbeResult(**{**status.result, "tried": tuple(tuple(t) for t in
                                                             status.result["tried"])})
-    assert result.largest_fit == 2 and result.limited_by == "ceiling"
+    assert result.largest_fit == 1 and result.limited_by == "ceiling"
     assert load_probe(ExperimentFiles.of(space, EXPERIMENT), "sovits", False,
                                   "CPU", None) == result
