@@ -375,3 +375,16 @@ def chain_refreshes(ctx: AppContext) -> None:
         for live in ctx.live_refreshes:
             event.then(live.handler, inputs=live.inputs, outputs=live.outputs,
                        show_progress="hidden")
+
+
+def follow_job(handle: object, progress: Callable[..., object], t: Translator) -> object:
+    """Follow a background job until it ends, moving a ``gr.Progress`` bar with its progress
+    events; returns its last :class:`~gsv_core.job_watch.JobSnapshot`."""
+    from gsv_core.job_watch import JobWatcher
+
+    def update(snapshot: object) -> None:
+        progress(snapshot.steps or (0, None),  # type: ignore[attr-defined]
+                 desc=snapshot.message or t("starting"))  # type: ignore[attr-defined]
+
+    return JobWatcher(handle).follow(update)  # type: ignore[arg-type]
+

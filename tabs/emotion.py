@@ -34,6 +34,7 @@ from tabs.common import (
     AppContext,
     GovernedControl,
     error_markdown,
+    follow_job,
     governed_control,
     governed_update,
     notice_markdown,
@@ -267,7 +268,6 @@ def classify(ctx: AppContext, list_path: str, model_dir: str, batch: float | Non
              again: bool, progress: Progress) -> str:
     """Start the classification job and follow it to its end (progress bar)."""
     from gsv_core.emotion.job import classification_plan, start_classification
-    from gsv_core.job_watch import JobWatcher
 
     t = ctx.t
     try:
@@ -276,9 +276,7 @@ def classify(ctx: AppContext, list_path: str, model_dir: str, batch: float | Non
                                       again=bool(again))
     except GsvError as error:
         return error_markdown(error, t)
-    final = JobWatcher(handle).follow(lambda snapshot: progress(  # type: ignore[operator]
-        snapshot.steps or (0, None), desc=snapshot.message or t("starting")))
-    return job_text(ctx, final)
+    return job_text(ctx, follow_job(handle, progress, t))
 
 
 def job_text(ctx: AppContext, snapshot: object) -> str:

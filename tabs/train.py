@@ -35,6 +35,7 @@ from tabs.common import (
     AppContext,
     GovernedControl,
     error_markdown,
+    follow_job,
     governed_control,
     governed_update,
     gpu_choices,
@@ -320,17 +321,13 @@ def wire(tab: TrainTab, ctx: AppContext) -> None:
 
 def measure(ctx: AppContext, values: tuple, progress: object) -> str:
     """Start the batch probe on the chosen card and follow it to its end (progress bar)."""
-    from gsv_core.job_watch import JobWatcher
-
     t = ctx.t
     _, rules = limits_pair(ctx, *values)  # type: ignore[arg-type]
     try:
         handle = start_probe(ctx.workspace, str(values[10] or "").strip(), ctx.profile, rules)
     except GsvError as error:
         return error_markdown(error, t)
-    final = JobWatcher(handle).follow(lambda snapshot: progress(  # type: ignore[operator]
-        snapshot.steps or (0, None), desc=snapshot.message or t("starting")))
-    return probe_job_text(final, t)
+    return probe_job_text(follow_job(handle, progress, t), t)  # type: ignore[arg-type]
 
 
 def stop_measuring(ctx: AppContext, experiment: str | None) -> str:

@@ -35,7 +35,7 @@ from gsv_core.errors import GsvError
 from gsv_core.i18n import Translator, mark
 from gsv_core.job_watch import JobSnapshot, JobWatcher
 from gsv_core.jobs import JobHandle
-from tabs.common import AppContext, error_markdown
+from tabs.common import AppContext, error_markdown, follow_job
 
 DETAIL_LINES = 20   # lines of an error's details (bad list lines, a crash's stderr) shown
 
@@ -213,10 +213,7 @@ def follow(ctx: AppContext, handle: JobHandle, progress: Progress,
     """Follow ``handle`` until it ends, moving the progress bar; the final status and table."""
     t = ctx.t
 
-    def update(snapshot: JobSnapshot) -> None:
-        progress(snapshot.steps or (0, None), desc=snapshot.message or t("starting"))
-
-    final = JobWatcher(handle).follow(update)
+    final = follow_job(handle, progress, t)
     text = status_markdown(t, final)
     return ("ℹ️ " + note + "\n\n" + text if note else text), failures_update(final)
 
