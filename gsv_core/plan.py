@@ -42,7 +42,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gsv_core.errors import ConfigError
+from gsv_core.errors import ConfigError, DatasetError
 from gsv_core.guidelines import (
     Limit,
     TrainPlan,
@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reviewed", type=_reviewed_pct, default=0.0, metavar="F|P%",
                         help="share of labels proofread by a person: a fraction (0.5) or a "
                              "percentage (50%%)")
+    parser.add_argument("--emotion-list", metavar="LIST", default=None,
+                        help="the dataset's .list: its emotion tags (LIST.emotion.tsv, from "
+                             "gsv-studio emotion) say whether E-1 was done and how much was "
+                             "reviewed")
     parser.add_argument("--goal", choices=("best", "fast"), default="best",
                         help="'best' quality or 'fast' training")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -295,9 +299,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         index_problem = _gpu_index_problem(profile, args.gpu_index)
         if problems or index_problem:
             return _usage_error(" ".join([*problems, *filter(None, [index_problem])]))
+        state = None
+        if args.emotion_list is not None:
+            from gsv_core.emotion.results import emotion_state
+
+            state = emotion_state(args.emotion_list)
         plan = plan_from_fields(profile, **fields, goal=args.goal, gpu_index=args.gpu_index,
-                                dpo=args.dpo, dpo_confirmed=args.confirm_dpo)
-    except ConfigError as exc:
+                                dpo=args.dpo, dpo_confirmed=args.confirm_dpo,
+                                emotion_state=state)
+    except (ConfigError, DatasetError) as exc:
         return _usage_error(str(exc))
     data = plan_to_dict(plan, profile)
     _print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else format_plan(data))

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gsv_core.atomic_write import write_atomically
-from gsv_core.guidelines.emotion_rules import emotion_balance_warning
+from gsv_core.guidelines.emotion_rules import EmotionState, emotion_balance_warning
 
-__all__ = ["COLUMNS", "LABELS", "EmotionBalance", "EmotionRow", "balance", "merge",
-           "read_results", "results_path", "write_results"]
+__all__ = ["COLUMNS", "LABELS", "EmotionBalance", "EmotionRow", "balance", "emotion_state",
+           "merge", "read_results", "results_path", "write_results"]
 
 # emotion2vec_plus's tokens.txt order (funasr returns scores in it); "unknown" is its <unk>.
 LABELS = ("angry", "disgusted", "fearful", "happy", "neutral", "other", "sad", "surprised",
@@ -107,3 +107,14 @@ def balance(rows: Iterable[EmotionRow], durations_s: dict[str, float]) -> Emotio
     rare = tuple(label for label in LABELS if total and label not in ("other", "unknown")
                  and emotion_balance_warning(shares[label]))
     return EmotionBalance(minutes, shares, rare)
+
+
+def emotion_state(list_path: str | os.PathLike[str]) -> EmotionState:
+    """How far the list's clips are tagged and proofread (E-1), from the tags beside it."""
+    from gsv_core.dataset.annotations import read_list
+
+    clips = {clip.wav for clip in read_list(list_path, check_audio=False).clips}
+    rows = [row for row in read_results(results_path(list_path)) if row.path in clips]
+    return EmotionState(classified=len(rows), total=len(clips),
+                        reviewed=sum(row.reviewed for row in rows))
+

@@ -11,6 +11,7 @@ from gsv_core.guidelines.dataset_rules import (
     emotion_advice,
     slice_length_limit,
 )
+from gsv_core.guidelines.emotion_rules import EmotionState, emotion_state_notice
 from gsv_core.guidelines.hardware_rules import (
     decide_device,
     gpu_memory_budget,
@@ -174,6 +175,7 @@ class TrainPlan:
 def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET,
               goal: Goal = "best", *, gpu_index: int | None = None,
               dpo: bool | None = None, dpo_confirmed: bool = False,
+              emotion_state: EmotionState | None = None,
               **measured: MeasuredBatch | None) -> TrainPlan:
     """A full recommended training plan for this machine and dataset.
 
@@ -184,14 +186,16 @@ def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET
     the training tab's "Use the recommended plan" button both call it (through
     ``plan_from_fields`` when they start from raw fields). ``measured`` are
     ``training_limits``' batch probe arguments (``sovits_measured``…), so the plan stays
-    within a measurement on this card.
+    within a measurement on this card. ``emotion_state`` (the tags beside the dataset's
+    list) turns the E-1 advice into what was done and how much was reviewed.
     """
     if goal not in ("best", "fast"):
         raise ValueError(f"goal must be 'best' or 'fast', got {goal!r}")
     limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo, goal=goal,
                              dpo_confirmed=dpo_confirmed, **measured)
-    return TrainPlan(limits=limits, emotion=emotion_advice(dataset),
-                     dataset_length=dataset_length_advice(dataset))
+    emotion = (emotion_advice(dataset) if emotion_state is None
+               else emotion_state_notice(dataset, emotion_state))
+    return TrainPlan(limits=limits, emotion=emotion, dataset_length=dataset_length_advice(dataset))
 
 
 def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,
@@ -199,6 +203,7 @@ def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,
                      quality: str | None = None, reviewed_pct: float | None = None,
                      goal: Goal = "best", gpu_index: int | None = None,
                      dpo: bool | None = None, dpo_confirmed: bool = False,
+                     emotion_state: EmotionState | None = None,
                      **measured: MeasuredBatch | None) -> TrainPlan:
     """``recommend`` from the raw dataset fields, as the UI button and the plan command have them.
 
@@ -208,7 +213,7 @@ def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,
     """
     dataset = dataset_from_fields(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
     plan = recommend(profile, dataset.summary, goal, gpu_index=gpu_index, dpo=dpo,
-                     dpo_confirmed=dpo_confirmed, **measured)
+                     dpo_confirmed=dpo_confirmed, emotion_state=emotion_state, **measured)
     return replace(plan, dataset_problems=dataset.problems)
 
 
