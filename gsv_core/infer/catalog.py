@@ -35,9 +35,11 @@ from gsv_core.workspace import Workspace
 __all__ = [
     "LIST_LANGUAGE_MODES",
     "DatasetClip",
+    "EmotionReference",
     "WeightCatalog",
     "WeightFile",
     "dataset_clips",
+    "emotion_references",
     "weight_catalog",
 ]
 
@@ -163,6 +165,18 @@ def _clip(line: str, list_file: Path, root: Path) -> DatasetClip | None:
                        list_file)
 
 
+def _lists(workspace: Workspace) -> list[Path]:
+    """The ``output/asr_opt/*.list`` files by name, without the Emotion tab's exports
+    (``voice.emotion.list``, ``voice.happy.list``…): their clips are those of ``voice.list``."""
+    from gsv_core.emotion.results import LABELS
+
+    files = sorted(workspace.asr_dir.glob("*.list"))
+    names = {f.name for f in files}
+    return [f for f in files
+            if not (f.stem.rsplit(".", 1)[-1] in {"emotion", *LABELS} and "." in f.stem
+                    and f"{f.stem.rsplit('.', 1)[0]}.list" in names)]
+
+
 def dataset_clips(workspace: Workspace, limit: int = MAX_DATASET_CLIPS) -> list[DatasetClip]:
     """Clips of every ``output/asr_opt/*.list`` (files by name, lines in order).
 
@@ -173,7 +187,7 @@ def dataset_clips(workspace: Workspace, limit: int = MAX_DATASET_CLIPS) -> list[
     clips: list[DatasetClip] = []
     if not workspace.asr_dir.is_dir():
         return clips
-    for list_file in sorted(workspace.asr_dir.glob("*.list")):
+    for list_file in _lists(workspace):
         skipped = 0
         try:
             lines = list_file.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -194,3 +208,33 @@ def dataset_clips(workspace: Workspace, limit: int = MAX_DATASET_CLIPS) -> list[
             log.info("%s: %d lines skipped (malformed, unknown language or missing audio)",
                      list_file, skipped)
     return clips
+
+
+@dataclass(frozen=True)
+class EmotionReference:
+    """A reference candidate of one emotion (the Emotion tab's export), as a dataset clip."""
+
+    emotion: str
+    clip: DatasetClip
+    score: float
+
+
+def emotion_references(workspace: Workspace) -> list[EmotionReference]:
+    """The candidates of every ``output/asr_opt/<list>.references.json``, per list in the
+    order they were ranked (3-10 s, most confident first); gone clips are left out."""
+    from gsv_core.emotion.export import read_references
+
+    found: list[EmotionReference] = []
+    if not workspace.asr_dir.is_dir():
+        return found
+    for list_file in _lists(workspace):
+        for emotion, candidates in read_references(list_file).items():
+            for candidate in candidates:
+                mode = LIST_LANGUAGE_MODES.get(candidate.language.lower())
+                path = Path(candidate.path)
+                if mode is None or not path.is_file():
+                    continue
+                found.append(EmotionReference(emotion, DatasetClip(
+                    path, candidate.text, mode, list_file), candidate.score))
+    return found
+

@@ -73,7 +73,8 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     ab = tab.compare
     tab.models.refresh.click(partial(refresh, ctx), inputs=[tab.models.gpt, tab.models.sovits],
                              outputs=tab.models.outputs()).then(
-        partial(reference.refresh, ctx), outputs=[tab.reference.dataset_clip]).then(
+        partial(reference.refresh, ctx),
+        outputs=[tab.reference.dataset_clip, tab.reference.emotion_clip]).then(
         partial(compare_section.refresh, ctx), inputs=[ab.experiment],
         outputs=[ab.experiment, ab.epochs])
     ab.experiment.select(partial(compare_section.pick_experiment, ctx), inputs=[ab.experiment],
@@ -81,6 +82,10 @@ def wire(tab: InferTab, ctx: AppContext) -> None:
     tab.reference.dataset_clip.select(partial(reference.pick_clip, ctx),
                                       inputs=[tab.reference.dataset_clip],
                                       outputs=[tab.reference.text, tab.reference.language])
+    tab.reference.emotion_clip.select(partial(reference.pick_emotion, ctx),
+                                      inputs=[tab.reference.emotion_clip],
+                                      outputs=[tab.reference.dataset_clip, tab.reference.text,
+                                               tab.reference.language])
     for slider in tab.sampling.sliders():
         echo_range(slider, ctx.t)
     refresh_live(ctx, [tab.sampling.batch.slider], tab.sampling.batch.outputs(),

@@ -91,10 +91,41 @@ def test_picking_a_dataset_clip_fills_its_text_and_language(fake_gpu, tmp_path) 
     (ws.asr_dir / "slicer_opt.list").write_text(
         f"{ws.slicer_dir / 'a.wav'}|spk|JA|こんにちは\n", encoding="utf-8")
     ctx = context(ws)
-    assert [value for _, value in reference.refresh(ctx)["choices"]] == [
+    assert [value for _, value in reference.refresh(ctx)[0]["choices"]] == [
         str(ws.slicer_dir / "a.wav")]
     text, language = reference.pick_clip(ctx, str(ws.slicer_dir / "a.wav"))
     assert (text["value"], language["value"]) == ("こんにちは", "all_ja")
+
+
+def test_an_exported_emotion_reference_is_offered_and_fills_the_reference(fake_gpu,
+                                                                         tmp_path) -> None:
+    """The Emotion tab's export beside an asr_opt list: its candidates are offered by
+    emotion, its variant lists are not listed again as dataset clips."""
+    from gsv_core.emotion.export import export_emotions
+    from gsv_core.emotion.results import LABELS, EmotionRow, results_path, write_results
+    from tabs.infer.sections import reference
+    from tests.infer_fixtures import write_voiced_wav
+
+    fake_gpu(GPU)
+    ws = Workspace(tmp_path / "ws").create()
+    clips = [write_voiced_wav(ws.slicer_dir / f"{name}.wav", seconds, 16_000)
+             for name, seconds in (("a", 4.0), ("b", 5.0))]
+    list_path = ws.asr_dir / "voice.list"
+    list_path.write_text("".join(f"{clip}|spk|ZH|第{i}句。\n" for i, clip in enumerate(clips)),
+                         encoding="utf-8")
+    scores = tuple(0.9 if label == "happy" else 0.0125 for label in LABELS)
+    write_results(results_path(list_path), [EmotionRow(str(clip), "happy", 0.9, scores)
+                                            for clip in clips])
+    export_emotions(list_path)
+    ctx = context(ws)
+    clips_update, emotions_update = reference.refresh(ctx)
+    assert [value for _, value in clips_update["choices"]] == [str(c) for c in clips]
+    offered = emotions_update["choices"]
+    assert [value for _, value in offered] == [str(c) for c in clips]
+    assert offered[0][0].startswith("happy · a.wav (0.90) — 第0句。")
+    clip, text, language = reference.pick_emotion(ctx, str(clips[1]))
+    assert (clip["value"], text["value"], language["value"]) == (str(clips[1]), "第1句。",
+                                                                 "all_zh")
 
 
 def test_the_results_folder_goes_with_the_app_and_a_killed_apps_at_the_next_start(

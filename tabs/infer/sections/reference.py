@@ -8,7 +8,12 @@ from dataclasses import dataclass
 import gradio as gr
 
 from gsv_core.i18n import Translator
-from gsv_core.infer.catalog import DatasetClip, dataset_clips
+from gsv_core.infer.catalog import (
+    DatasetClip,
+    EmotionReference,
+    dataset_clips,
+    emotion_references,
+)
 from tabs.common import AppContext
 from tabs.infer.choices import TEXT_LANGUAGES
 
@@ -17,6 +22,7 @@ from tabs.infer.choices import TEXT_LANGUAGES
 class ReferenceInputs:
     audio: gr.Audio
     dataset_clip: gr.Dropdown
+    emotion_clip: gr.Dropdown   # fills dataset_clip, text and language; not a run input
     text: gr.Textbox
     language: gr.Dropdown
     prompt_free: gr.Checkbox
@@ -39,6 +45,14 @@ def _clip_choices(clips: list[DatasetClip]) -> list[tuple[str, str]]:
              str(clip.audio_path)) for clip in clips]
 
 
+def _emotion_choices(t: Translator, found: list[EmotionReference]) -> list[tuple[str, str]]:
+    from gsv_core.emotion.review import LABEL_TEXT
+
+    return [(f"{t(LABEL_TEXT.get(ref.emotion, ref.emotion))} · {ref.clip.audio_path.name} "
+             f"({ref.score:.2f}) — {ref.clip.text[:50]}", str(ref.clip.audio_path))
+            for ref in found]
+
+
 def build(ctx: AppContext) -> ReferenceInputs:
     t = ctx.t
     audio = gr.Audio(type="filepath", sources=["upload", "microphone"],
@@ -48,6 +62,11 @@ def build(ctx: AppContext) -> ReferenceInputs:
         label=t("…or a clip of your dataset"), elem_id="infer-ref-clip",
         info=t("Clips of output/asr_opt/*.list; picking one fills in its text and language. "
                "An uploaded clip takes precedence."))
+    emotion_clip = gr.Dropdown(
+        _emotion_choices(t, emotion_references(ctx.workspace)), value=None,
+        label=t("…or a reference that sounds"), elem_id="infer-ref-emotion",
+        info=t("The Emotion tab's reference candidates per emotion (export them there): "
+               "picking one takes that clip, its text and its language."))
     text = gr.Textbox(label=t("Reference text"), lines=2, elem_id="infer-ref-text",
                       info=t("Exactly what the reference clip says."))
     language = language_dropdown(t, t("Reference language"),
@@ -61,7 +80,8 @@ def build(ctx: AppContext) -> ReferenceInputs:
                           elem_id="infer-extra-refs")
     gr.Markdown(t("Extra clips of the same voice: their timbre is averaged with the "
                   "reference's, for a steadier voice."), elem_classes=["gsv-info"])
-    return ReferenceInputs(audio, dataset_clip, text, language, prompt_free, extra_audio)
+    return ReferenceInputs(audio, dataset_clip, emotion_clip, text, language, prompt_free,
+                           extra_audio)
 
 
 def pick_clip(ctx: AppContext, audio_path: str | None) -> tuple[dict, dict]:
@@ -72,5 +92,16 @@ def pick_clip(ctx: AppContext, audio_path: str | None) -> tuple[dict, dict]:
     return gr.update(), gr.update()
 
 
-def refresh(ctx: AppContext) -> dict:
-    return gr.update(choices=_clip_choices(dataset_clips(ctx.workspace)))
+def pick_emotion(ctx: AppContext, audio_path: str | None) -> tuple[dict, dict, dict]:
+    """The picked candidate becomes the dataset clip, with its text and language."""
+    for ref in emotion_references(ctx.workspace):
+        if str(ref.clip.audio_path) == audio_path:
+            return (gr.update(value=audio_path), gr.update(value=ref.clip.text),
+                    gr.update(value=ref.clip.language))
+    return gr.update(), gr.update(), gr.update()
+
+
+def refresh(ctx: AppContext) -> tuple[dict, dict]:
+    """New choices for the dataset clip and the emotion reference pickers."""
+    return (gr.update(choices=_clip_choices(dataset_clips(ctx.workspace))),
+            gr.update(choices=_emotion_choices(ctx.t, emotion_references(ctx.workspace))))
