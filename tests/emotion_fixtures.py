@@ -21,7 +21,12 @@ TOKENS = ["生气/angry", "厌恶/disgusted", "恐惧/fearful", "开心/happy", 
           "其他/other", "难过/sad", "吃惊/surprised", "<unk>"]
 
 
-def model_conf(dim: int = 32, depth: int = 2, heads: int = 2) -> dict:
+TINY_ENCODER = "[(32,10,5)] + [(32,3,2)]*4 + [(32,2,2)] + [(32,2,2)]"
+REAL_ENCODER = "[(512,10,5)] + [(512,3,2)]*4 + [(512,2,2)] + [(512,2,2)]"  # emotion2vec_plus
+
+
+def model_conf(dim: int = 32, depth: int = 2, heads: int = 2,
+               encoder: str = TINY_ENCODER) -> dict:
     audio = {"type": "AUDIO", "prenet_depth": 1, "prenet_layerdrop": 0.0,
              "prenet_dropout": 0.0, "start_drop_path_rate": 0.0, "end_drop_path_rate": 0.0,
              "num_extra_tokens": 2, "init_extra_token_zero": False, "mask_noise_std": 0.01,
@@ -34,7 +39,7 @@ def model_conf(dim: int = 32, depth: int = 2, heads: int = 2) -> dict:
              "learned_alibi_scale": True, "learned_alibi_scale_per_head": True,
              "learned_alibi_scale_per_layer": False, "num_alibi_heads": heads,
              "model_depth": depth, "decoder": None, "extractor_mode": "layer_norm",
-             "feature_encoder_spec": "[(32,10,5)] + [(32,3,2)]*4 + [(32,2,2)] + [(32,2,2)]",
+             "feature_encoder_spec": encoder,
              "conv_pos_width": 15, "conv_pos_groups": 4, "conv_pos_depth": 1,
              "conv_pos_pre_ln": False}
     return {"loss_beta": 0.0, "loss_scale": None, "depth": depth, "start_drop_path_rate": 0.0,
@@ -56,13 +61,14 @@ def model_conf(dim: int = 32, depth: int = 2, heads: int = 2) -> dict:
             "normalize": True, "modalities": {"audio": audio}}
 
 
-def build_tiny_emotion2vec(folder: Path, **shape: int) -> Path:
-    """Write the folder; ``shape`` (dim, depth, heads) gives larger models for benchmarks."""
+def build_tiny_emotion2vec(folder: Path, **shape: int | str) -> Path:
+    """Write the folder; ``shape`` (dim, depth, heads, encoder) gives larger models for
+    benchmarks (``bench/bench_emotion.py`` builds the large model's shape)."""
     import torch
     import yaml
 
     folder.mkdir(parents=True, exist_ok=True)
-    conf = model_conf(**shape)
+    conf = model_conf(**shape)  # type: ignore[arg-type]
     config = {"model": "Emotion2vec", "model_conf": conf, "tokenizer": "CharTokenizer",
               "tokenizer_conf": {"unk_symbol": "<unk>", "split_with_space": True}}
     (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True),

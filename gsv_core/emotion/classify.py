@@ -75,9 +75,19 @@ class ClassifyResult:
 
 
 class Emotion2vec:
-    """An emotion2vec model loaded through funasr (``classify`` many clips at once)."""
+    """An emotion2vec model loaded through funasr (``classify`` many clips at once).
 
-    def __init__(self, model_dir: str | os.PathLike[str], device: str = "cpu") -> None:
+    funasr's own ``generate`` runs emotion2vec one clip at a time whatever its batch size,
+    which leaves a GPU mostly idle. ``batched`` (default: on CUDA) runs a batch as one
+    forward pass instead: each clip normalised on its own as funasr does, zero-padded with a
+    padding mask, and its frames averaged over its own length only. The scores then differ
+    from funasr's one-at-a-time ones by about 1e-3 for a clip much shorter than its batch's
+    longest (the positional convolution sees the padding); :func:`classify_list` batches
+    clips of similar lengths, which keeps that smaller. ``batched=False`` is funasr's path.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike[str], device: str = "cpu", *,
+                 batched: bool | None = None) -> None:
         folder = check_model_folder(model_dir)
         labels = read_labels(folder / "tokens.txt")
         if labels != LABELS:
@@ -102,10 +112,14 @@ class Emotion2vec:
                                    expected_paths=(os.fspath(folder),),
                                    details=repr(exc)) from exc
         self.folder, self.device = folder, device
-        logger.info("emotion2vec loaded from %s on %s", folder, device)
+        self.batched = device.startswith("cuda") if batched is None else batched
+        logger.info("emotion2vec loaded from %s on %s (%s)", folder, device,
+                    "batched" if self.batched else "one clip at a time")
 
     def classify(self, clips: Sequence[np.ndarray]) -> list[tuple[float, ...]]:
         """The nine scores of each clip (float32 at 16 kHz, at least 25 ms), in order."""
+        if self.batched and len(clips) > 1:
+            return self._classify_batch(clips)
         with contextlib.redirect_stdout(sys.stderr):
             out = self._model.generate(input=list(clips), granularity="utterance",
                                        extract_embedding=False, fs=SAMPLE_RATE,
@@ -123,9 +137,50 @@ class Emotion2vec:
         return scores
 
 
+    def _classify_batch(self, clips: Sequence[np.ndarray]) -> list[tuple[float, ...]]:
+        import torch
+        import torch.nn.functional as F
+
+        inner = self._model.model
+        device = next(inner.parameters()).device
+        waves = [torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32))
+                 for clip in clips]
+        if getattr(inner.cfg, "normalize", False):   # per clip, as funasr does it
+            waves = [F.layer_norm(wave, wave.shape) for wave in waves]
+        longest = max(wave.shape[0] for wave in waves)
+        source = torch.zeros(len(waves), longest)
+        padding = torch.ones(len(waves), longest, dtype=torch.bool)
+        for row, wave in enumerate(waves):
+            source[row, :wave.shape[0]] = wave
+            padding[row, :wave.shape[0]] = False
+        with torch.inference_mode():
+            out = inner.extract_features(source.to(device), padding_mask=padding.to(device))
+            frames = out["x"]
+            mask = out.get("padding_mask")
+            valid = (torch.ones(frames.shape[:2], device=frames.device) if mask is None
+                     else (~mask).to(frames.dtype))
+            pooled = (frames * valid[..., None]).sum(1) / valid.sum(1, keepdim=True)
+            scores = torch.softmax(inner.proj(pooled).float(), dim=-1).cpu()
+        if scores.shape[1] != len(LABELS):
+            raise RuntimeError(f"emotion2vec gave {scores.shape[1]} scores, not "
+                               f"{len(LABELS)}.")
+        return [tuple(float(s) for s in row) for row in scores]
+
+
 def _row(path: str, scores: tuple[float, ...]) -> EmotionRow:
     best = int(np.argmax(scores))
     return EmotionRow(path=path, label=LABELS[best], score=scores[best], scores=scores)
+
+
+def _frames(clip: Clip) -> int:
+    """The clip's length from its header (0 when unreadable: it fails, reported, later)."""
+    import soundfile
+
+    try:
+        info = soundfile.info(os.fspath(clip.audio_path))
+    except (OSError, RuntimeError):
+        return 0
+    return int(info.frames * SAMPLE_RATE / max(info.samplerate, 1))
 
 
 def _read(clip: Clip) -> np.ndarray:
@@ -163,7 +218,9 @@ def classify_list(list_path: str | os.PathLike[str],
     result = ClassifyResult(out, len(clips))
     kept_rows = {clip.wav: done[clip.wav] for clip in clips if clip.wav in done}
     result.kept = len(kept_rows)
-    todo = [clip for clip in clips if clip.wav not in kept_rows]
+    # similar lengths batched together: less padding (see Emotion2vec); the results file
+    # keeps the list's order whatever the order of work
+    todo = sorted((clip for clip in clips if clip.wav not in kept_rows), key=_frames)
     fresh: dict[str, EmotionRow] = {}
     loaded: Emotion2vec | None = model if isinstance(model, Emotion2vec) else None
 
@@ -199,4 +256,5 @@ def classify_list(list_path: str | os.PathLike[str],
             progress(finished, len(clips), f"emotions: {Path(chunk[-1].wav).name}")
     if not todo or result.classified == 0:
         save()   # kept rows (a list whose clips were all classified before) still written
+    result.problems.sort(key=lambda problem: problem.line_number)
     return result
