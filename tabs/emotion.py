@@ -85,7 +85,7 @@ def _label_choices(t: Callable[..., str]) -> list[tuple[str, str]]:
 
 
 def build(ctx: AppContext) -> EmotionTab:
-    from gsv_core.emotion.job import classification_plan
+    from gsv_core.emotion.job import batch_limit
 
     t = ctx.t
     advice_md = gr.Markdown(elem_id="emotion-advice")
@@ -98,7 +98,7 @@ def build(ctx: AppContext) -> EmotionTab:
                                value=str(ctx.workspace.default_list_file),
                                elem_id="emotion-list", info=t("The clips to classify."))
     with gr.Row():
-        batch = governed_control(classification_plan(ctx.profile).batch,
+        batch = governed_control(batch_limit(ctx.profile),
                                  t("Clips classified together"), t, "emotion-batch",
                                  fixed_default=True)
         again = gr.Checkbox(value=False, label=t("Classify every clip again"),
@@ -160,9 +160,9 @@ def refresh(ctx: AppContext, minutes: float | None, p95_slice_s: float | None,
 
 
 def refresh_batch(ctx: AppContext, requested: float | None) -> tuple:
-    from gsv_core.emotion.job import classification_plan
+    from gsv_core.emotion.job import batch_limit
 
-    return governed_update(classification_plan(ctx.profile, batch=requested).batch, ctx.t)
+    return governed_update(batch_limit(ctx.profile, requested), ctx.t)
 
 
 # --- the view ---------------------------------------------------------------------------------

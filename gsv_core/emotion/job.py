@@ -25,7 +25,7 @@ from gsv_core.job_watch import find_job
 from gsv_core.jobs import JobHandle, jobs_folder, start_job
 from gsv_core.workspace import Workspace
 
-__all__ = ["CLASSIFY_TARGET", "ClassificationPlan", "classification_plan",
+__all__ = ["CLASSIFY_TARGET", "ClassificationPlan", "batch_limit", "classification_plan",
            "find_classification", "run_classification", "start_classification"]
 
 CLASSIFY_TARGET = "gsv_core.emotion.job:run_classification"
@@ -55,6 +55,16 @@ def classification_plan(profile: MachineProfile, device: str = "auto",
         index = int(choice.device.split(":", 1)[1])
         vram = next((gpu.vram_gb for gpu in profile.gpus if gpu.index == index), None)
     return ClassificationPlan(choice.device, choice.note, emotion_batch_limit(vram, batch))
+
+
+def batch_limit(profile: MachineProfile, batch: float | None = None) -> Limit:
+    """The E-1 batch limit for the card ``auto`` would pick (the NVIDIA card with the most
+    memory), without asking torch whether CUDA works: the UI shows it while it builds, and
+    importing torch there costs seconds. A run resolves the device (``classification_plan``)
+    and clamps the batch again."""
+    cards = [gpu for gpu in profile.gpus if gpu.vendor == "nvidia"]
+    vram = max((gpu.vram_gb for gpu in cards), default=None)
+    return emotion_batch_limit(vram, batch)
 
 
 def run_classification(ctx: Any, list_path: str, model_dir: str, device: str = "cpu",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gsv_core.cli import main
-from gsv_core.emotion.job import classification_plan, start_classification
+from gsv_core.emotion.job import batch_limit, classification_plan, start_classification
 from gsv_core.emotion.results import read_results, results_path
 from gsv_core.errors import ModelMissing
 from gsv_core.hardware import detect_machine
@@ -28,6 +28,13 @@ def test_the_plan_takes_the_cpu_batch_and_says_why_a_gpu_is_not_used():
     card = detect_machine({"GSV_FAKE_GPU": "NVIDIA GeForce RTX 4090:24"})
     on_card = classification_plan(card)   # this torch has no CUDA: the CPU, and why
     assert on_card.device == "cpu" and "RTX 4090" in on_card.note
+
+
+def test_the_uis_batch_limit_follows_the_largest_card_without_asking_torch():
+    card = detect_machine({"GSV_FAKE_GPU": "NVIDIA GeForce RTX 4090:24"})
+    assert batch_limit(card).max == 42          # (24 GB - 3 GB) / 0.5 GB a clip (E-1)
+    assert batch_limit(card, 99).value == 42
+    assert batch_limit(CPU).max == 4
 
 
 def test_the_job_classifies_the_list_with_progress(tiny_model, tmp_path):
