@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from gsv_core.atomic_write import write_atomically
-from gsv_core.errors import ConfigError
+from gsv_core.errors import ConfigError, HardwareError
 from gsv_core.prepare import ExperimentFiles
 from gsv_core.train.config import TrainConfig
 from gsv_core.train.probe_results import (
@@ -250,6 +250,11 @@ def probe_batch(config: TrainConfig, reporter: TrainReporter, *, start: int,
     ``card`` is the (name, GB) the result is saved for, as the guidelines name the card
     (``GpuInfo.name``, ``vram_gb``); default: as torch names the device."""
     began = time.monotonic()
+    if config.device == "cuda" and not torch.cuda.is_available():   # say so before any work
+        raise HardwareError(f"The batch probe runs on a CUDA GPU, and this torch "
+                            f"({torch.__version__}) cannot use one here.",
+                            "Run it where the NVIDIA driver and the CUDA build of torch are "
+                            "installed (the set-up scripts install it with an NVIDIA GPU).")
     trial: _Trial = (_SovitsTrial if config.kind == "sovits" else _GptTrial)(config, reporter)
     top = min(ceiling or 4 * max(start, 1), trial.items)
     reporter.log(f"Probing {config.kind} batches from {min(start, top)} up to {top} "
