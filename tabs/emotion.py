@@ -51,6 +51,7 @@ class EmotionTab:
     list_path: gr.Textbox
     batch: GovernedControl
     again: gr.Checkbox
+    embeddings: gr.Checkbox
     run: gr.Button
     stop: gr.Button
     status: gr.Markdown
@@ -105,6 +106,10 @@ def build(ctx: AppContext) -> EmotionTab:
                             elem_id="emotion-again",
                             info=t("Otherwise only clips without a tag are classified; "
                                    "corrections and review marks are kept either way."))
+        embeddings = gr.Checkbox(value=False, label=t("Keep the embeddings"),
+                                 elem_id="emotion-embeddings",
+                                 info=t("Also save each clip's emotion2vec embedding beside "
+                                        "the list (.emotion.embeddings.npz), for later use."))
     with gr.Row():
         run = gr.Button(t("Classify emotions"), variant="primary", elem_id="emotion-run")
         stop = gr.Button(t("Stop"), variant="stop", elem_id="emotion-stop")
@@ -146,7 +151,8 @@ def build(ctx: AppContext) -> EmotionTab:
     export_button = gr.Button(t("Export emotion lists and references"),
                               elem_id="emotion-export")
     export_md = gr.Markdown(elem_id="emotion-export-status")
-    return EmotionTab(advice_md, model_dir, list_path, batch, again, run, stop, status,
+    return EmotionTab(advice_md, model_dir, list_path, batch, again, embeddings, run, stop,
+                      status,
                       label_filter, below, unreviewed_only, show, counts_md, plot, table,
                       gr.State(""), clip_md, audio, tag, mark, next_clip, export_button,
                       export_md)
@@ -265,7 +271,7 @@ def _edited(ctx: AppContext, action: Callable[[], object], list_path: str, clip:
 # --- running --------------------------------------------------------------------------------
 
 def classify(ctx: AppContext, list_path: str, model_dir: str, batch: float | None,
-             again: bool, progress: Progress) -> str:
+             again: bool, embeddings: bool, progress: Progress) -> str:
     """Start the classification job and follow it to its end (progress bar)."""
     from gsv_core.emotion.job import classification_plan, start_classification
 
@@ -273,7 +279,7 @@ def classify(ctx: AppContext, list_path: str, model_dir: str, batch: float | Non
     try:
         plan = classification_plan(ctx.profile, batch=batch)
         handle = start_classification(ctx.workspace, list_path, model_dir, plan,
-                                      again=bool(again))
+                                      again=bool(again), embeddings=bool(embeddings))
     except GsvError as error:
         return error_markdown(error, t)
     return job_text(ctx, follow_job(handle, progress, t))
@@ -314,11 +320,12 @@ def wire(tab: EmotionTab, ctx: AppContext) -> None:
     start_lock = threading.Lock()
 
     def run(list_path: str, model_dir: str, batch: float | None, again: bool,
-            progress=gr.Progress()) -> str:  # noqa: B008
+            embeddings: bool, progress=gr.Progress()) -> str:  # noqa: B008
         with start_lock:   # two clicks start one job at a time
-            return classify(ctx, list_path, model_dir, batch, again, progress)
+            return classify(ctx, list_path, model_dir, batch, again, embeddings, progress)
 
-    tab.run.click(run, inputs=[tab.list_path, tab.model_dir, tab.batch.slider, tab.again],
+    tab.run.click(run, inputs=[tab.list_path, tab.model_dir, tab.batch.slider, tab.again,
+                               tab.embeddings],
                   outputs=[tab.status], concurrency_id="emotion-run",
                   concurrency_limit=None).then(
         lambda *values: view(ctx, *values), inputs=filters, outputs=tab.view_outputs(),

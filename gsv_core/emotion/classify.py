@@ -40,7 +40,7 @@ from gsv_core.emotion.results import (
 from gsv_core.errors import DatasetError, GsvError, ModelMissing
 
 __all__ = ["MIN_SAMPLES", "SAMPLE_RATE", "ClassifyResult", "ClipProblem", "Emotion2vec",
-           "classify_list"]
+           "classify_list", "embeddings_path", "read_embeddings", "save_embeddings"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +118,17 @@ class Emotion2vec:
 
     def classify(self, clips: Sequence[np.ndarray]) -> list[tuple[float, ...]]:
         """The nine scores of each clip (float32 at 16 kHz, at least 25 ms), in order."""
+        return self.classify_with_embeddings(clips, embeddings=False)[0]
+
+    def classify_with_embeddings(self, clips: Sequence[np.ndarray], embeddings: bool = True,
+                                 ) -> tuple[list[tuple[float, ...]], list[np.ndarray]]:
+        """The scores and, with ``embeddings``, each clip's utterance embedding (its frames'
+        mean, float32 ``[D]``, what funasr returns as ``feats``); [] without."""
         if self.batched and len(clips) > 1:
-            return self._classify_batch(clips)
+            return self._classify_batch(clips, embeddings)
         with contextlib.redirect_stdout(sys.stderr):
             out = self._model.generate(input=list(clips), granularity="utterance",
-                                       extract_embedding=False, fs=SAMPLE_RATE,
+                                       extract_embedding=embeddings, fs=SAMPLE_RATE,
                                        batch_size=len(clips), disable_pbar=True)
         if len(out) != len(clips):
             raise RuntimeError(f"emotion2vec answered {len(out)} results for {len(clips)} "
@@ -134,10 +140,13 @@ class Emotion2vec:
                 raise RuntimeError(f"emotion2vec gave {len(values)} scores, not "
                                    f"{len(LABELS)}.")
             scores.append(values)
-        return scores
+        vectors = [np.asarray(item["feats"], dtype=np.float32) for item in out] \
+            if embeddings else []
+        return scores, vectors
 
 
-    def _classify_batch(self, clips: Sequence[np.ndarray]) -> list[tuple[float, ...]]:
+    def _classify_batch(self, clips: Sequence[np.ndarray], embeddings: bool,
+                        ) -> tuple[list[tuple[float, ...]], list[np.ndarray]]:
         import torch
         import torch.nn.functional as F
 
@@ -164,12 +173,41 @@ class Emotion2vec:
         if scores.shape[1] != len(LABELS):
             raise RuntimeError(f"emotion2vec gave {scores.shape[1]} scores, not "
                                f"{len(LABELS)}.")
-        return [tuple(float(s) for s in row) for row in scores]
+        vectors = list(pooled.float().cpu().numpy()) if embeddings else []
+        return [tuple(float(s) for s in row) for row in scores], vectors
 
 
 def _row(path: str, scores: tuple[float, ...]) -> EmotionRow:
     best = int(np.argmax(scores))
     return EmotionRow(path=path, label=LABELS[best], score=scores[best], scores=scores)
+
+
+def embeddings_path(list_path: str | os.PathLike[str]) -> Path:
+    path = Path(list_path)
+    return path.with_name(path.name + ".emotion.embeddings.npz")
+
+
+def read_embeddings(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Clip path → utterance embedding ({} when there is no file yet)."""
+    file = Path(path)
+    if not file.is_file():
+        return {}
+    with np.load(file, allow_pickle=False) as data:
+        return {str(p): v for p, v in zip(data["paths"], data["vectors"], strict=True)}
+
+
+def save_embeddings(path: str | os.PathLike[str], new: dict[str, np.ndarray]) -> None:
+    """Add ``new`` to the file (atomically; a clip classified again replaces its vector)."""
+    import io
+
+    from gsv_core.atomic_write import write_atomically
+
+    kept = {**read_embeddings(path), **new}
+    buffer = io.BytesIO()
+    np.savez(buffer, paths=np.array(list(kept), dtype=str),
+             vectors=np.stack([np.asarray(v, dtype=np.float32) for v in kept.values()]))
+    data = buffer.getvalue()
+    write_atomically(path, lambda handle: handle.write(data))
 
 
 def _frames(clip: Clip) -> int:
@@ -198,11 +236,13 @@ def classify_list(list_path: str | os.PathLike[str],
                   model: Emotion2vec | Callable[[], Emotion2vec], *, batch_size: int = 8,
                   audio_dir: str | os.PathLike[str] | None = None, again: bool = False,
                   progress: Progress | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> ClassifyResult:
+                  should_stop: Callable[[], bool] | None = None,
+                  embeddings: bool = False) -> ClassifyResult:
     """Classify the clips of ``list_path`` (see the module docstring) and write the results.
 
     ``model`` may be a function that loads it: it is called only when a clip needs it, so a
-    run with nothing left to do does not wait for funasr.
+    run with nothing left to do does not wait for funasr. ``embeddings`` also keeps each
+    classified clip's utterance embedding in ``<list>.emotion.embeddings.npz``.
 
     Raises:
         DatasetError: the list cannot be read.
@@ -246,8 +286,12 @@ def classify_list(list_path: str | os.PathLike[str],
         if batch:
             if loaded is None:
                 loaded = model()  # type: ignore[operator]
-            for clip, scores in zip(batch, loaded.classify(audio), strict=True):
-                fresh[clip.wav] = _row(clip.wav, scores)
+            scores, vectors = loaded.classify_with_embeddings(audio, embeddings)
+            for clip, clip_scores in zip(batch, scores, strict=True):
+                fresh[clip.wav] = _row(clip.wav, clip_scores)
+            if embeddings:
+                save_embeddings(embeddings_path(list_path),
+                                dict(zip((c.wav for c in batch), vectors, strict=True)))
             result.classified += len(batch)
             save()
         chunk = todo[first:first + batch_size]

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder relative clip paths are read from")
     parser.add_argument("--again", action="store_true",
                         help="classify every clip again (corrections and review marks stay)")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="also keep each clip's utterance embedding in "
+                             "LIST.emotion.embeddings.npz")
     return parser
 
 
@@ -75,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = classify_list(args.list, lambda: Emotion2vec(args.model, plan.device),
                                batch_size=int(batch.value), audio_dir=args.audio_dir,
-                               again=args.again, progress=print_progress)
+                               again=args.again, progress=print_progress,
+                               embeddings=args.embeddings)
     except KeyboardInterrupt:
         print("gsv-studio emotion: stopped; what was tagged is kept (run again to continue)",
               file=sys.stderr)

@@ -69,7 +69,8 @@ def batch_limit(profile: MachineProfile, batch: float | None = None) -> Limit:
 
 def run_classification(ctx: Any, list_path: str, model_dir: str, device: str = "cpu",
                        batch_size: int = 4, again: bool = False,
-                       audio_dir: str | None = None) -> dict[str, Any]:
+                       audio_dir: str | None = None,
+                       embeddings: bool = False) -> dict[str, Any]:
     """Job target: classify ``list_path`` (see ``classify.classify_list``)."""
     from gsv_core.emotion.classify import Emotion2vec, classify_list
 
@@ -80,7 +81,7 @@ def run_classification(ctx: Any, list_path: str, model_dir: str, device: str = "
         return Emotion2vec(model_dir, device)
 
     result = classify_list(list_path, load, batch_size=batch_size, audio_dir=audio_dir,
-                           again=again, should_stop=ctx.should_stop,
+                           again=again, should_stop=ctx.should_stop, embeddings=embeddings,
                            progress=lambda done, total, message: ctx.progress(done, total,
                                                                                message))
     for problem in result.problems:
@@ -92,7 +93,7 @@ def run_classification(ctx: Any, list_path: str, model_dir: str, device: str = "
 
 def start_classification(workspace: Workspace, list_path: str | os.PathLike[str],
                          model_dir: str | os.PathLike[str], plan: ClassificationPlan, *,
-                         again: bool = False) -> JobHandle:
+                         again: bool = False, embeddings: bool = False) -> JobHandle:
     """Start classifying ``list_path`` in the background with ``plan``; returns at once.
 
     Raises:
@@ -105,7 +106,8 @@ def start_classification(workspace: Workspace, list_path: str | os.PathLike[str]
         env["CUDA_VISIBLE_DEVICES"] = device.split(":", 1)[1]
         device = "cuda:0"
     args = {"list_path": os.fspath(Path(list_path).resolve()), "model_dir": os.fspath(folder),
-            "device": device, "batch_size": int(plan.batch.value), "again": again}
+            "device": device, "batch_size": int(plan.batch.value), "again": again,
+            "embeddings": embeddings}
     return start_job(CLASSIFY_TARGET, args, folder=jobs_folder(workspace), env=env,
                      label=JOB_LABEL)
 

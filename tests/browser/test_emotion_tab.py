@@ -37,6 +37,7 @@ def test_classify_correct_a_tag_mark_one_reviewed_and_see_the_counts(page, tmp_p
         page.get_by_role("tab", name="Emotion").click()
         box = page.locator("#emotion-list textarea, #emotion-list input").first
         box.fill(str(list_path))
+        page.locator("#emotion-embeddings input[type=checkbox]").check()
         page.locator("#emotion-run").click()
         expect()(page.locator("#emotion-status")).to_contain_text("3 clips tagged now",
                                                                    timeout=TIMEOUT_MS)
@@ -62,6 +63,7 @@ def test_classify_correct_a_tag_mark_one_reviewed_and_see_the_counts(page, tmp_p
         expect()(exported).to_contain_text("voice.emotion.list", timeout=30_000)
         expect()(exported).to_contain_text("voice.references.json")
         assert (list_path.parent / "voice.emotion.list").is_file()
+        assert (list_path.parent / "voice.list.emotion.embeddings.npz").is_file()
         page.screenshot(path=str(tmp_path / "emotion.png"), full_page=True)
         assert page.locator(TOAST).count() == 0
     finally:

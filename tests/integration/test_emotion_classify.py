@@ -124,3 +124,23 @@ def test_a_folder_that_is_not_emotion2vec_is_refused_before_funasr(tmp_path, off
         Emotion2vec(tmp_path / "model")
     with pytest.raises(ModelMissing, match="does not exist"):
         Emotion2vec(tmp_path / "typo")
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_embeddings_are_kept_per_clip_and_added_to_on_a_later_run(tiny_model, tmp_path,
+                                                                  batched):
+    from gsv_core.emotion.classify import embeddings_path, read_embeddings
+
+    list_path = make_list(tmp_path)
+    model = Emotion2vec(tiny_model, batched=batched)
+    asked = []
+    classify_list(list_path, model, batch_size=2, embeddings=True,
+                  should_stop=lambda: asked.append(1) or len(asked) > 1)
+    first = read_embeddings(embeddings_path(list_path))
+    assert len(first) == 2
+    classify_list(list_path, model, batch_size=2, embeddings=True)
+    vectors = read_embeddings(embeddings_path(list_path))
+    assert sorted(Path(p).name for p in vectors) == [f"clip_{i}.wav" for i in range(4)]
+    assert {v.shape for v in vectors.values()} == {(32,)}      # the tiny model's width
+    assert all(v.dtype.name == "float32" for v in vectors.values())
+
