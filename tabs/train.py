@@ -238,9 +238,10 @@ def limits_pair(ctx: AppContext, gpu: int | None, dpo: bool, dpo_confirmed: bool
                 gpt_save_every: float | None, experiment: str | None, use_measured: bool,
                 minutes: float | None, p95_slice_s: float | None, clip_count: float | None,
                 quality: str | None, reviewed_pct: float | None,
-                ) -> tuple[TrainingLimits, TrainingLimits]:
+                ) -> tuple[TrainingLimits, TrainingLimits, dict[str, object]]:
     """The engine's limits for the tab's current values (None: empty box → the default):
-    with the batch probes saved for the chosen card and experiment, and without them."""
+    with the batch probes saved for the chosen card and experiment, without them, and those
+    measurements (``training_limits``' ``*_measured`` arguments, {} when there are none)."""
     dataset = dataset_from_fields(minutes, p95_slice_s, clip_count, quality, reviewed_pct)
 
     def limits(**measured: object) -> TrainingLimits:
@@ -254,7 +255,7 @@ def limits_pair(ctx: AppContext, gpu: int | None, dpo: bool, dpo_confirmed: bool
     rules = limits()
     measured = saved_measurements(ctx.workspace, (experiment or "").strip(),
                                   probe_card(ctx.profile, rules), bool(use_measured))
-    return (limits(**measured) if measured else rules), rules
+    return (limits(**measured) if measured else rules), rules, measured
 
 
 def current_limits(ctx: AppContext, *values: object) -> TrainingLimits:
@@ -275,7 +276,7 @@ def refresh(ctx: AppContext, *values: object) -> tuple:
 
     ``values`` are ``TrainTab.value_inputs`` then the dataset fields (``limits_pair``).
     """
-    limits, rules = limits_pair(ctx, *values)  # type: ignore[arg-type]
+    limits, rules, _ = limits_pair(ctx, *values)  # type: ignore[arg-type]
     return (*render(limits, ctx), probe_markdown(ctx, values[10], limits, rules))
 
 
@@ -284,11 +285,8 @@ def apply_recommended(ctx: AppContext, goal: str, *values: object) -> tuple:
 
     ``values`` are those of ``refresh``; returns ``render``'s outputs, then the change list.
     """
-    gpu, *_, experiment, use_measured, minutes, p95_slice_s, clip_count, quality, \
-        reviewed_pct = values
-    current, rules = limits_pair(ctx, *values)  # type: ignore[arg-type]
-    measured = saved_measurements(ctx.workspace, str(experiment or "").strip(),
-                                  probe_card(ctx.profile, rules), bool(use_measured))
+    gpu, *_, experiment, _, minutes, p95_slice_s, clip_count, quality, reviewed_pct = values
+    current, rules, measured = limits_pair(ctx, *values)  # type: ignore[arg-type]
     plan = plan_from_fields(ctx.profile, minutes=minutes, p95_slice_s=p95_slice_s,
                             clip_count=clip_count, quality=quality, reviewed_pct=reviewed_pct,
                             goal=goal, gpu_index=gpu_index(gpu), **measured)
@@ -322,7 +320,7 @@ def wire(tab: TrainTab, ctx: AppContext) -> None:
 def measure(ctx: AppContext, values: tuple, progress: object) -> str:
     """Start the batch probe on the chosen card and follow it to its end (progress bar)."""
     t = ctx.t
-    _, rules = limits_pair(ctx, *values)  # type: ignore[arg-type]
+    _, rules, _ = limits_pair(ctx, *values)  # type: ignore[arg-type]
     try:
         handle = start_probe(ctx.workspace, str(values[10] or "").strip(), ctx.profile, rules)
     except GsvError as error:

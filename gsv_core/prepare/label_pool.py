@@ -61,7 +61,7 @@ class PolyphoneSource:
 
 def worker_count(labels: int, cpus: int | None = None) -> int:
     """Worker processes for ``labels`` labels on ``cpus`` cores; 0 = clean in this process."""
-    cpus = os.cpu_count() or 1 if cpus is None else cpus
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
     if labels < MIN_LABELS:
         return 0
     workers = min(MAX_WORKERS, cpus - KEPT_CORES, labels // LABELS_PER_WORKER)

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -40,6 +41,7 @@ from gsv_core.train.probe_results import (
     probe_path,
 )
 from gsv_core.train.reporting import TrainReporter
+from gsv_core.workspace import Workspace
 
 __all__ = ["STEPS_PER_TRY", "Search", "probe_batch", "run_probe", "run_probes",
            "search_largest_batch"]
@@ -206,7 +208,8 @@ class _GptTrial(_Trial):
         dataset = load_gpt_dataset(files)
         durations = [clip.duration_s for clip in dataset.clips]
         self._dataset, self._collate = dataset, collate_gpt
-        self._longest = sorted(range(len(dataset.clips)), key=lambda i: -durations[i])
+        longest = sorted(range(len(dataset.clips)), key=lambda i: -durations[i])
+        self._longest_items = [dataset.items.index(clip) for clip in longest]  # an item each
         self.model = load_gpt(gpt._pretrained(config), device=self.device).train()
         self._gpt = gpt
         self._precision = gpt._precision(config, self.device)
@@ -223,10 +226,7 @@ class _GptTrial(_Trial):
                                             self.config.dpo)
 
     def _steps(self, size: int) -> None:
-        rows = []
-        for clip_index in self._longest[:size]:
-            item = self._dataset.items.index(clip_index)
-            rows.append(self._dataset[(item, self.config.seed)])
+        rows = [self._dataset[(item, self.config.seed)] for item in self._longest_items[:size]]
         batch = self._collate(rows, dpo=self.config.dpo).to(self.device)
         for _ in range(STEPS_PER_TRY):
             self.stepper.step([batch])
@@ -321,21 +321,18 @@ def run_probes(ctx: Any, configs: list[dict[str, Any]], starts: list[int],
     (fewer when stopped)."""
     from gsv_core.train.launch import release_gpu_locks
 
-    parsed = [TrainConfig.from_json(json.dumps(c, ensure_ascii=False), f"probe {n + 1}")
-              for n, c in enumerate(configs)]
-    card = (card_name, card_gb) if card_name is not None else None
     results = []
     try:
-        for config, start in zip(parsed, starts, strict=True):
+        for config, start in zip(configs, starts, strict=True):
             if ctx.should_stop():
                 break
-            results.append(dataclasses.asdict(probe_batch(
-                config, ctx, start=start, time_limit_s=time_limit_s, card=card)))
+            results.append(run_probe(ctx, config, start, time_limit_s=time_limit_s,
+                                     card_name=card_name, card_gb=card_gb))
             gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()   # the next model starts with the card empty
     finally:
-        if parsed:
-            release_gpu_locks(parsed[0].space, ctx.job_dir)
+        if configs:
+            release_gpu_locks(Workspace(Path(str(configs[0]["workspace"]))), ctx.job_dir)
     return {"probes": results}
 

@@ -279,21 +279,10 @@ def _limits(args: argparse.Namespace, profile: MachineProfile,
 def _measurements(args: argparse.Namespace, profile: MachineProfile,
                   limits: TrainingLimits) -> dict[str, Any]:
     """The saved batch probes for the card the guidelines chose and this experiment's data."""
-    from gsv_core.prepare import ExperimentFiles
-    from gsv_core.train.probe_results import load_probe, measured_batch
+    from gsv_core.train.probe_launch import probe_card, saved_measurements
 
-    device = limits.decision.device
-    if not device.startswith("cuda"):
-        return {}
-    gpu = next(g for g in profile.gpus if g.index == int(device.split(":", 1)[1]))
-    files = ExperimentFiles.of(Workspace(Path(args.workspace)), args.exp)
-    use = args.use_measured_batch
-
-    def saved(kind: str, dpo: bool) -> Any:
-        return measured_batch(load_probe(files, kind, dpo, gpu.name, gpu.vram_gb), use)  # type: ignore[arg-type]
-
-    return {"sovits_measured": saved("sovits", False), "gpt_measured": saved("gpt", False),
-            "gpt_dpo_measured": saved("gpt", True)}
+    return saved_measurements(Workspace(Path(args.workspace)), args.exp,
+                              probe_card(profile, limits), args.use_measured_batch)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -29,6 +29,7 @@ from gsv_core.train.probe_results import (
     load_probe,
     measured_batch,
 )
+from gsv_core.train.run_form import KIND_NAMES
 from gsv_core.workspace import Workspace
 
 __all__ = ["PROBE_LABEL", "PROBE_TARGET", "find_probe", "probe_card", "probe_job_text",
@@ -37,7 +38,6 @@ __all__ = ["PROBE_LABEL", "PROBE_TARGET", "find_probe", "probe_card", "probe_job
 PROBE_TARGET = "gsv_core.train.batch_probe:run_probes"
 PROBE_LABEL = "Batch probe"
 Translate = Callable[..., str]
-_NAMES = {"sovits": "SoVITS", "gpt": "GPT"}
 
 
 def probe_card(profile: MachineProfile, limits: TrainingLimits) -> GpuInfo | None:
@@ -73,7 +73,7 @@ def saved_measurements(workspace: Workspace | None, experiment: str | None,
 
 
 def _result_line(result: ProbeResult, table: int, t: Translate) -> str:
-    model = _NAMES[result.kind] + (" + DPO" if result.dpo else "")
+    model = KIND_NAMES[result.kind] + (" + DPO" if result.dpo else "")
     if result.largest_fit is None:
         return t(mark("{model}: even batch 1 ran out of memory."), model=model)
     if result.first_failure is not None:
