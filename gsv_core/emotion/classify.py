@@ -40,7 +40,7 @@ from gsv_core.emotion.results import (
 from gsv_core.errors import DatasetError, GsvError, ModelMissing
 
 __all__ = ["MIN_SAMPLES", "SAMPLE_RATE", "ClassifyResult", "ClipProblem", "Emotion2vec",
-           "classify_list", "embeddings_path", "read_embeddings", "save_embeddings"]
+           "classify_list", "embeddings_path", "read_embeddings", "write_embeddings"]
 
 logger = logging.getLogger(__name__)
 
@@ -196,13 +196,12 @@ def read_embeddings(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         return {str(p): v for p, v in zip(data["paths"], data["vectors"], strict=True)}
 
 
-def save_embeddings(path: str | os.PathLike[str], new: dict[str, np.ndarray]) -> None:
-    """Add ``new`` to the file (atomically; a clip classified again replaces its vector)."""
+def write_embeddings(path: str | os.PathLike[str], kept: dict[str, np.ndarray]) -> None:
+    """Write every clip's vector (atomically: a crash leaves the old file whole)."""
     import io
 
     from gsv_core.atomic_write import write_atomically
 
-    kept = {**read_embeddings(path), **new}
     buffer = io.BytesIO()
     np.savez(buffer, paths=np.array(list(kept), dtype=str),
              vectors=np.stack([np.asarray(v, dtype=np.float32) for v in kept.values()]))
@@ -256,7 +255,11 @@ def classify_list(list_path: str | os.PathLike[str],
     done = {row.path: row for row in previous} if not again else {}
     clips = list(labels.clips)
     result = ClassifyResult(out, len(clips))
-    kept_rows = {clip.wav: done[clip.wav] for clip in clips if clip.wav in done}
+    vectors_file = embeddings_path(list_path)
+    vectors = read_embeddings(vectors_file) if embeddings else {}
+    # with embeddings asked for, a clip tagged by an earlier run without them is done again
+    kept_rows = {clip.wav: done[clip.wav] for clip in clips
+                 if clip.wav in done and (not embeddings or clip.wav in vectors)}
     result.kept = len(kept_rows)
     # similar lengths batched together: less padding (see Emotion2vec); the results file
     # keeps the list's order whatever the order of work
@@ -286,12 +289,12 @@ def classify_list(list_path: str | os.PathLike[str],
         if batch:
             if loaded is None:
                 loaded = model()  # type: ignore[operator]
-            scores, vectors = loaded.classify_with_embeddings(audio, embeddings)
+            scores, batch_vectors = loaded.classify_with_embeddings(audio, embeddings)
             for clip, clip_scores in zip(batch, scores, strict=True):
                 fresh[clip.wav] = _row(clip.wav, clip_scores)
-            if embeddings:
-                save_embeddings(embeddings_path(list_path),
-                                dict(zip((c.wav for c in batch), vectors, strict=True)))
+            if embeddings:   # the file read once above, rewritten from memory
+                vectors.update(zip((c.wav for c in batch), batch_vectors, strict=True))
+                write_embeddings(vectors_file, vectors)
             result.classified += len(batch)
             save()
         chunk = todo[first:first + batch_size]

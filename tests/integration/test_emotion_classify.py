@@ -144,3 +144,22 @@ def test_embeddings_are_kept_per_clip_and_added_to_on_a_later_run(tiny_model, tm
     assert {v.shape for v in vectors.values()} == {(32,)}      # the tiny model's width
     assert all(v.dtype.name == "float32" for v in vectors.values())
 
+
+def test_asking_for_embeddings_later_classifies_the_clips_that_lack_one(model, tmp_path):
+    from dataclasses import replace
+
+    from gsv_core.emotion.classify import embeddings_path, read_embeddings
+
+    list_path = make_list(tmp_path)
+    classify_list(list_path, model)
+    path = results_path(list_path)
+    rows = read_results(path)
+    rows[0] = replace(rows[0], reviewed=True, corrected="sad")
+    write_results(path, rows)
+    later = classify_list(list_path, model, embeddings=True)
+    assert (later.kept, later.classified) == (0, 4)
+    assert len(read_embeddings(embeddings_path(list_path))) == 4
+    assert read_results(path)[0].corrected == "sad"       # the correction survives
+    again = classify_list(list_path, model, embeddings=True)
+    assert (again.kept, again.classified) == (4, 0)
+
