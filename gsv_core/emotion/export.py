@@ -21,6 +21,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import soundfile
@@ -66,8 +67,19 @@ def _variant(list_path: Path, middle: str) -> Path:
 
 
 def _duration(path: Path) -> float | None:
+    """The file's length in seconds, None when it cannot be read. The Emotion tab asks for
+    every clip on each redraw, so a header is read once per file version (size, time)."""
     try:
-        return float(soundfile.info(os.fspath(path)).duration)
+        stat = path.stat()
+    except OSError:
+        return None
+    return _header_seconds(os.fspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=1 << 16)
+def _header_seconds(path: str, size: int, mtime_ns: int) -> float | None:
+    try:
+        return float(soundfile.info(path).duration)
     except (OSError, RuntimeError, soundfile.LibsndfileError):
         return None
 
