@@ -30,11 +30,11 @@ from gsv_core.atomic_write import write_atomically
 from gsv_core.dataset.annotations import Clip, read_list, write_list
 from gsv_core.emotion.results import LABELS, EmotionRow, read_results, results_path
 from gsv_core.errors import ConfigError
+from gsv_core.infer.options import MAX_REFERENCE_S, MIN_REFERENCE_S
 
 __all__ = ["MAX_REFERENCE_S", "MIN_REFERENCE_S", "ExportResult", "ReferenceCandidate",
            "clip_durations", "export_emotions", "read_references", "references_path"]
 
-MIN_REFERENCE_S, MAX_REFERENCE_S = 3.0, 10.0   # the reference clip's allowed length
 CANDIDATES_PER_EMOTION = 5
 
 

@@ -29,7 +29,9 @@ __all__ = [
     "CUT_METHODS_ORDER",
     "LANGUAGE_MODES",
     "MAX_FRAGMENT_INTERVAL_S",
+    "MAX_REFERENCE_S",
     "MAX_SEED",
+    "MIN_REFERENCE_S",
     "RANDOM_SEED",
     "READINGS",
     "STREAMING_MODES",
@@ -44,6 +46,7 @@ STREAMING_MODES = (0, 1, 2, 3)  # whole, per segment, token chunks, fixed-length
 MAX_SEED = 2**32 - 1  # upstream's set_seed draws seeds in [0, 2**32 - 1]
 RANDOM_SEED = -1  # "pick one": the seed drawn is reported with the result, to reproduce it
 MAX_FRAGMENT_INTERVAL_S = 10.0  # a pause longer than this is a typing mistake
+MIN_REFERENCE_S, MAX_REFERENCE_S = 3.0, 10.0  # the reference clip's length (reference.py)
 SPEED_RANGE = (0.25, 4.0)  # beyond this SoVITS' frame resampling turns to noise / silence
 TEMPERATURE_MAX = 10.0
 NOISE_SCALE_MAX = 2.0

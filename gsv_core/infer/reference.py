@@ -35,7 +35,7 @@ import torch
 from gsv_core.audio import HUBERT_SAMPLE_RATE, SAMPLE_RATE, resample
 from gsv_core.errors import ReferenceAudioError
 from gsv_core.features import HubertFeatures
-from gsv_core.infer.options import Reference
+from gsv_core.infer.options import MAX_REFERENCE_S, MIN_REFERENCE_S, Reference
 from gsv_core.infer.segments import END_MARKS
 from gsv_core.models.sovits import SoVITSGenerator
 from gsv_core.models.spectrogram import spectrogram
@@ -53,7 +53,6 @@ __all__ = [
     "read_clip",
 ]
 
-MIN_REFERENCE_S, MAX_REFERENCE_S = 3.0, 10.0
 # upstream: np.zeros(int(sampling_rate * 0.3)) with sampling_rate = 32000, appended at 16 kHz
 PROMPT_SILENCE_SAMPLES_16K = int(SAMPLE_RATE * 0.3)
 _LOUDNESS_DIVISOR_CAP = 2.0  # upstream divides a clip peaking above 1 by min(2, peak)
