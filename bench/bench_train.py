@@ -5,6 +5,7 @@
     python bench/bench_train.py --device cuda --model gpt-dpo --batch 6 --upstream ~/GPT-SoVITS
     python bench/bench_train.py --device cuda --model sovits --card-rows --seconds-list 10,15,20
     python bench/bench_train.py --device cpu --model gpt --size tiny --batch 1 --steps 1 --no-write
+    python bench/bench_train.py --device cuda --model sovits --batch 14 --steps 5 --profile
 
 What is measured. Full-size v2 models (``--size tiny``: small ones, for a smoke run on the
 CPU) with random weights, seeded; synthetic clips of ``--seconds`` (10) seconds, every clip
@@ -463,6 +464,46 @@ def run_card_rows(args: argparse.Namespace, device: torch.device) -> None:
     torch.cuda.set_per_process_memory_fraction(1.0, device)
 
 
+def run_profile(args: argparse.Namespace, device: torch.device) -> None:
+    """Our step under ``torch.profiler`` (``--profile``): one unprofiled pass first (cuDNN
+    plans, allocator), then ``--warmup`` + ``--steps`` steps profiled; prints the top
+    operators by device time and by host time, and how busy the device was (its kernels'
+    time over the wall time). Nothing is written to benchmarks.md; ``--profile-trace FILE``
+    keeps a Chrome trace."""
+    from torch.profiler import ProfilerActivity, profile
+
+    bench = _bench(args, device)
+    if isinstance(bench, SovitsBench):
+        models: Any = bench.ours_models()
+        run = lambda: bench.ours(args.batch, args.seconds, models)  # noqa: E731
+    else:
+        model = Text2SemanticDecoder(bench.config)
+        model.load_state_dict(bench.weights)
+        models = model.to(device)
+        run = lambda: bench.ours(args.batch, args.seconds, models)  # noqa: E731
+    run()
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    sync(device)
+    began = time.perf_counter()
+    with profile(activities=activities) as prof:
+        measured = run()
+        sync(device)
+    wall = time.perf_counter() - began
+    averages = prof.key_averages()
+    print(f"profiled: {measured.summary()}; wall {wall:.2f} s for {args.warmup + args.steps} "
+          f"steps (+ the bench's own set-up)")
+    if device.type == "cuda":
+        kernels = sum(getattr(e, "self_device_time_total", 0.0) for e in averages) / 1e6
+        print(f"device busy: kernels {kernels:.2f} s of {wall:.2f} s wall "
+              f"({100 * kernels / wall:.0f} %)")
+        print(averages.table(sort_by="self_device_time_total", row_limit=30))
+    print(averages.table(sort_by="self_cpu_time_total", row_limit=30))
+    if args.profile_trace is not None:
+        prof.export_chrome_trace(str(args.profile_trace))
+
+
 def _clear_grads(models: Any) -> None:
     modules = models if isinstance(models, tuple) else (models,)
     for module in modules:
@@ -500,6 +541,10 @@ def main() -> None:
                         help="with --card-rows: slice lengths to try, e.g. 10,15,20,30")
     parser.add_argument("--reserve-gb", type=float, default=0.5,
                         help="with --card-rows: card memory the allocator cannot use")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile our step (top operators, device busy time); no row")
+    parser.add_argument("--profile-trace", type=Path, default=None,
+                        help="with --profile: write a Chrome trace here")
     parser.add_argument("--no-write", action="store_true", help="do not touch benchmarks.md")
     parser.add_argument("--out", type=Path, default=BENCHMARKS_MD)
     args = parser.parse_args()
@@ -511,7 +556,9 @@ def main() -> None:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True  # both trainers turn TF32 on
         torch.backends.cudnn.allow_tf32 = True
-    if args.card_rows:
+    if args.profile:
+        run_profile(args, device)
+    elif args.card_rows:
         run_card_rows(args, device)
     else:
         run_compare(args, device)
