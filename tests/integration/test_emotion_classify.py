@@ -62,6 +62,24 @@ def test_the_batched_forward_gives_funasrs_one_at_a_time_scores(tiny_model, tmp_
     assert result.classified == 4 and len(read_results(results_path(list_path))) == 4
 
 
+def test_the_batched_forward_on_cuda_gives_funasrs_cpu_scores(tiny_model, tmp_path):
+    """What the Emotion tab runs on a GPU (batched by default there) against funasr's own
+    one-at-a-time path on the CPU. Skipped without a CUDA GPU (run on the device tool)."""
+    import torch
+
+    from gsv_core.audio import load_audio
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    make_list(tmp_path, seconds=(1.2, 2.0, 1.9, 1.5))
+    clips = [load_audio(tmp_path / "clips" / f"clip_{i}.wav", 16_000) for i in range(4)]
+    on_cpu = Emotion2vec(tiny_model, batched=False).classify(clips)
+    on_cuda = Emotion2vec(tiny_model, device="cuda")
+    assert on_cuda.batched   # the default on CUDA
+    for ours, theirs in zip(on_cuda.classify(clips), on_cpu, strict=True):
+        assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 5e-3
+
+
 def test_one_at_a_time_gives_the_scores_of_a_batch(model, tmp_path):
     list_path = make_list(tmp_path)
     classify_list(list_path, model, batch_size=4)
