@@ -264,6 +264,9 @@ class SovitsBench:
         optim_g, optim_d, _ = build_optimizers(generator, discriminator, 0.4,
                                                fused=device.type == "cuda")
         step_fn = SovitsStep(generator, discriminator, optim_g, optim_d, precision, device)
+        if args.compile != "none":   # the fixed-shape parts: the decoder and discriminator
+            generator.dec.compile(mode=_compile_mode(args))
+            discriminator.compile(mode=_compile_mode(args))
         batch = self.batch(batch_size, seconds)
 
         def step(index: int) -> None:
@@ -327,6 +330,8 @@ class GPTBench:
             model = model.to(device)
         precision = _gpt_precision(args.dtype, device)
         stepper = GPTStepper(model, device, precision, self.dpo)
+        if args.compile != "none":   # static first, dynamic after a new length
+            stepper.losses.compile(mode=_compile_mode(args))
         # on the host, pinned as the loader pins; each step's 4 go to the device before it
         pool = [collate_gpt(self.items(batch_size, seconds, seed), dpo=self.dpo)
                 for seed in range(self.pool_size())]
@@ -369,6 +374,10 @@ class GPTBench:
                         batch_size * GRAD_ACCUMULATION, device, args)
 
 
+def _compile_mode(args: argparse.Namespace) -> str | None:
+    return None if args.compile == "default" else args.compile
+
+
 def _gpt_precision(requested: str, device: torch.device) -> str:
     """As ``train.gpt`` chooses: auto = bf16 where supported, else fp16; fp32 off CUDA."""
     if device.type != "cuda":
@@ -394,7 +403,8 @@ def _settings(args: argparse.Namespace, batch: int, seconds: str) -> str:
         f", memory fraction {args.memory_fraction:.4f}"
     return (f"{args.model}, {size}, random weights, batch {batch}, {seconds} s clips on the "
             f"device (data loading not measured), step = {unit}, {args.warmup} warm-up + "
-            f"{args.steps} timed steps, our dtype {args.dtype}{fraction}")
+            f"{args.steps} timed steps, our dtype {args.dtype}{fraction}"
+            + ("" if args.compile == "none" else f", ours torch.compile({args.compile})"))
 
 
 def run_compare(args: argparse.Namespace, device: torch.device) -> None:
@@ -541,6 +551,11 @@ def main() -> None:
                         help="with --card-rows: slice lengths to try, e.g. 10,15,20,30")
     parser.add_argument("--reserve-gb", type=float, default=0.5,
                         help="with --card-rows: card memory the allocator cannot use")
+    parser.add_argument("--compile", default="none",
+                        choices=("none", "default", "reduce-overhead",
+                                 "max-autotune-no-cudagraphs"),
+                        help="torch.compile our step's modules (an experiment; the trainers "
+                             "do not compile)")
     parser.add_argument("--profile", action="store_true",
                         help="profile our step (top operators, device busy time); no row")
     parser.add_argument("--profile-trace", type=Path, default=None,
