@@ -105,7 +105,7 @@ def probe_row(space: Workspace, gpt_path: Path, kind: str, card: str, args: argp
     gb = total_gb if card == "full" else float(card)
     if device.type == "cuda":
         fraction = 1.0 if card == "full" else (gb - args.reserve_gb) / total_gb
-        torch.cuda.set_per_process_memory_fraction(min(fraction, 1.0), device)
+        torch.cuda.set_per_process_memory_fraction(min(fraction, 1.0), device.index or 0)
     table = table_value(kind, gb) if gb is not None else 1
     if table is None:
         return f"{kind} {card} GB: no table row (DPO needs 12 GB)"

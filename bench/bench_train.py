@@ -410,7 +410,7 @@ def _settings(args: argparse.Namespace, batch: int, seconds: str) -> str:
 def run_compare(args: argparse.Namespace, device: torch.device) -> None:
     bench = _bench(args, device)
     if args.memory_fraction is not None and device.type == "cuda":
-        torch.cuda.set_per_process_memory_fraction(args.memory_fraction, device)
+        torch.cuda.set_per_process_memory_fraction(args.memory_fraction, device.index or 0)
     ours = _run_side(lambda: bench.ours(args.batch, args.seconds), device)
     result = f"ours: {ours.summary()}"
     if args.memory_fraction is not None:
@@ -455,7 +455,7 @@ def run_card_rows(args: argparse.Namespace, device: torch.device) -> None:
         if batch is None:
             continue  # "—" in the table: not offered on this card
         fraction = min((gb * GIB - args.reserve_gb * GIB) / total, 1.0)
-        torch.cuda.set_per_process_memory_fraction(fraction, device)
+        torch.cuda.set_per_process_memory_fraction(fraction, device.index or 0)
         outcomes, longest = [], None
         for seconds in seconds_list:
             _clear_grads(models)
@@ -471,7 +471,7 @@ def run_card_rows(args: argparse.Namespace, device: torch.device) -> None:
                         f", card {gb} GB − {args.reserve_gb:g} GB reserve",
                         f"trains: {fits}; step median, peak reserved: " + "; ".join(outcomes))
         append_row(row, args.out, write=not args.no_write)
-    torch.cuda.set_per_process_memory_fraction(1.0, device)
+    torch.cuda.set_per_process_memory_fraction(1.0, device.index or 0)
 
 
 def run_profile(args: argparse.Namespace, device: torch.device) -> None:
