@@ -29,7 +29,6 @@ def model(tiny_model) -> Emotion2vec:
     return Emotion2vec(tiny_model)
 
 
-
 pytestmark = pytest.mark.slow   # funasr's import takes 10-16 s, once per session
 
 
@@ -45,19 +44,29 @@ def test_every_clip_gets_a_label_and_nine_scores_in_list_order(model, tmp_path, 
         assert row.score == max(row.scores)
 
 
-def test_the_batched_forward_gives_funasrs_one_at_a_time_scores(tiny_model, tmp_path):
-    """The batched path (the default on CUDA) against funasr's own, on the same clips."""
+def uneven_clips(tmp_path: Path) -> tuple[Path, list]:
+    """Four clips of different lengths (so a batch is padded), as a list and as 16 kHz."""
     from gsv_core.audio import load_audio
 
     list_path = make_list(tmp_path, seconds=(1.2, 2.0, 1.9, 1.5))
-    clips = [load_audio(tmp_path / "clips" / f"clip_{i}.wav", 16_000) for i in range(4)]
+    return list_path, [load_audio(tmp_path / "clips" / f"clip_{i}.wav", 16_000)
+                       for i in range(4)]
+
+
+def assert_same_scores(ours: list[list[float]], theirs: list[list[float]]) -> None:
+    """Scores within 5e-3 per label and the same winning label for every clip."""
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert max(abs(a - b) for a, b in zip(mine, reference, strict=True)) < 5e-3
+    assert [max(range(9), key=s.__getitem__) for s in ours] == [
+        max(range(9), key=s.__getitem__) for s in theirs]
+
+
+def test_the_batched_forward_gives_funasrs_one_at_a_time_scores(tiny_model, tmp_path):
+    """The batched path (the default on CUDA) against funasr's own, on the same clips."""
+    list_path, clips = uneven_clips(tmp_path)
     funasr_path = Emotion2vec(tiny_model, batched=False).classify(clips)
     batched_model = Emotion2vec(tiny_model, batched=True)
-    batched = batched_model.classify(clips)
-    for ours, theirs in zip(batched, funasr_path, strict=True):
-        assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 5e-3
-    assert [max(range(9), key=s.__getitem__) for s in batched] == [
-        max(range(9), key=s.__getitem__) for s in funasr_path]
+    assert_same_scores(batched_model.classify(clips), funasr_path)
     result = classify_list(list_path, batched_model, batch_size=4)
     assert result.classified == 4 and len(read_results(results_path(list_path))) == 4
 
@@ -67,17 +76,13 @@ def test_the_batched_forward_on_cuda_gives_funasrs_cpu_scores(tiny_model, tmp_pa
     one-at-a-time path on the CPU. Skipped without a CUDA GPU (run on the device tool)."""
     import torch
 
-    from gsv_core.audio import load_audio
-
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
-    make_list(tmp_path, seconds=(1.2, 2.0, 1.9, 1.5))
-    clips = [load_audio(tmp_path / "clips" / f"clip_{i}.wav", 16_000) for i in range(4)]
+    _, clips = uneven_clips(tmp_path)
     on_cpu = Emotion2vec(tiny_model, batched=False).classify(clips)
     on_cuda = Emotion2vec(tiny_model, device="cuda")
     assert on_cuda.batched   # the default on CUDA
-    for ours, theirs in zip(on_cuda.classify(clips), on_cpu, strict=True):
-        assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) < 5e-3
+    assert_same_scores(on_cuda.classify(clips), on_cpu)
 
 
 def test_one_at_a_time_gives_the_scores_of_a_batch(model, tmp_path):
