@@ -79,6 +79,10 @@ class AppContext:
     dataset: DatasetInputs | None = None
     gpu_choice: gr.Dropdown | None = None
     dpo: gr.Checkbox | None = None
+    # The Emotion tab's list, and its tag counts (they change whenever tags are made or
+    # reviewed): the Training tab states E-1 for that list.
+    emotion_list: gr.Textbox | None = None
+    emotion_counts: gr.Markdown | None = None
     # Events that set controls from code (which fires no user-edit event), and every tab's
     # live refresh: ``chain_refreshes`` re-runs all refreshes after each such event.
     programmatic_changes: list[gr.events.Dependency] = field(default_factory=list)

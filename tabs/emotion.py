@@ -151,6 +151,7 @@ def build(ctx: AppContext) -> EmotionTab:
     export_button = gr.Button(t("Export emotion lists and references"),
                               elem_id="emotion-export")
     export_md = gr.Markdown(elem_id="emotion-export-status")
+    ctx.emotion_list, ctx.emotion_counts = list_path, counts_md
     return EmotionTab(advice_md, model_dir, list_path, batch, again, embeddings, run, stop,
                       status,
                       label_filter, below, unreviewed_only, show, counts_md, plot, table,

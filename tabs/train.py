@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from gsv_core.emotion.results import readable_emotion_state
 from gsv_core.errors import GsvError
 from gsv_core.guidelines import (
     DpoAdvice,
     TrainingLimits,
     dataset_from_fields,
+    emotion_notice,
     plan_changes,
     plan_from_fields,
     training_limits,
@@ -80,6 +82,7 @@ class TrainTab:
     goal: gr.Radio
     apply_plan: gr.Button
     plan_md: gr.Markdown
+    emotion_md: gr.Markdown
     run: train_run.RunArea
     probe: ProbeArea
 
@@ -124,6 +127,7 @@ def build(ctx: AppContext) -> TrainTab:
         apply_plan = gr.Button(t("Use the recommended plan"), variant="primary", scale=0,
                                elem_id="train-apply-plan")
     plan_md = gr.Markdown(elem_id="train-plan")
+    emotion_md = gr.Markdown(elem_id="train-emotion")
     device_md = gr.Markdown(elem_id="train-device")
     heat_md = gr.Markdown(notice_markdown(limits.heat.reasons, t, "⚠️"), elem_id="train-heat")
     with gr.Row():
@@ -160,8 +164,8 @@ def build(ctx: AppContext) -> TrainTab:
     run = train_run.build(ctx, start_sovits, start_gpt)
     tab = TrainTab(gpu, device_md, heat_md, experiment, sovits_batch, sovits_epochs,
                    sovits_save_every, lr_weight, sovits_why, dpo, dpo_confirm, gpt_batch,
-                   gpt_epochs, gpt_save_every, gpt_why, warnings_md, goal, apply_plan, plan_md, run,
-                   probe)
+                   gpt_epochs, gpt_save_every, gpt_why, warnings_md, goal, apply_plan, plan_md,
+                   emotion_md, run, probe)
     ctx.gpu_choice = gpu
     ctx.dpo = dpo
     return tab
@@ -301,10 +305,26 @@ def apply_recommended(ctx: AppContext, goal: str, *values: object) -> tuple:
             summary)
 
 
+def emotion_markdown(ctx: AppContext, list_path: str | None, *fields: object) -> str:
+    """E-1 for the Emotion tab's list: recommended, done, and how much was reviewed (empty
+    when the rule has nothing to say: under an hour and nothing classified).
+
+    ``fields`` are the dataset summary's (``DatasetInputs.components`` order).
+    """
+    dataset = dataset_from_fields(*fields).summary  # type: ignore[arg-type]
+    state = readable_emotion_state(list_path)
+    notice = emotion_notice(dataset, state)
+    if not notice.show:
+        return ""
+    text = notice_markdown(notice.reasons, ctx.t, "⭐" if notice.recommended else "🏷️")
+    return text + (f" (`{str(list_path).strip()}`)" if state is not None else "")
+
+
 def wire(tab: TrainTab, ctx: AppContext) -> None:
     assert ctx.dataset is not None, "build the dataset tab before wiring the training tab"
     inputs = tab.value_inputs() + ctx.dataset.components()
     live = refresh_live(ctx, inputs, tab.outputs(), refresh)
+    _wire_emotion(tab, ctx)
 
     def plan_handler(goal: str, *values: object) -> tuple:
         return apply_recommended(ctx, goal, *values)
@@ -315,6 +335,19 @@ def wire(tab: TrainTab, ctx: AppContext) -> None:
     train_run.wire(tab.run, ctx, tab.experiment, inputs,
                    lambda *values: current_limits(ctx, *values), after=live)
     wire_probe(tab, ctx, inputs)
+
+
+def _wire_emotion(tab: TrainTab, ctx: AppContext) -> None:
+    """E-1 follows the Emotion tab's list, the dataset summary, and every change of the tags
+    (a classification or a review updates the Emotion tab's counts)."""
+    assert ctx.dataset is not None and ctx.emotion_list is not None, \
+        "build the emotion tab before wiring the training tab"
+    inputs = [ctx.emotion_list, *ctx.dataset.components()]
+    refresh_live(ctx, inputs, [tab.emotion_md], emotion_markdown)
+    if ctx.emotion_counts is not None:
+        ctx.emotion_counts.change(lambda *values: emotion_markdown(ctx, *values),
+                                  inputs=inputs, outputs=[tab.emotion_md],
+                                  show_progress="hidden")
 
 
 def measure(ctx: AppContext, values: tuple, progress: object) -> str:

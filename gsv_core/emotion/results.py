@@ -20,7 +20,7 @@ from gsv_core.atomic_write import write_atomically
 from gsv_core.guidelines.emotion_rules import EmotionState, emotion_balance_warning
 
 __all__ = ["COLUMNS", "LABELS", "EmotionBalance", "EmotionRow", "balance", "emotion_state",
-           "merge", "read_results", "results_path", "write_results"]
+           "merge", "read_results", "readable_emotion_state", "results_path", "write_results"]
 
 # emotion2vec_plus's tokens.txt order (funasr returns scores in it); "unknown" is its <unk>.
 LABELS = ("angry", "disgusted", "fearful", "happy", "neutral", "other", "sad", "surprised",
@@ -107,6 +107,19 @@ def balance(rows: Iterable[EmotionRow], durations_s: dict[str, float]) -> Emotio
     rare = tuple(label for label in LABELS if total and label not in ("other", "unknown")
                  and emotion_balance_warning(shares[label]))
     return EmotionBalance(minutes, shares, rare)
+
+
+def readable_emotion_state(list_path: str | os.PathLike[str] | None) -> EmotionState | None:
+    """:func:`emotion_state`, or None when no list is named or it cannot be read as one:
+    the Training tab then gives the E-1 advice alone (the Emotion tab names the problem)."""
+    from gsv_core.errors import GsvError
+
+    if not list_path or not str(list_path).strip():
+        return None
+    try:
+        return emotion_state(str(list_path).strip())
+    except (GsvError, OSError):
+        return None
 
 
 def emotion_state(list_path: str | os.PathLike[str]) -> EmotionState:

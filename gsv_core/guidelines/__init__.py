@@ -39,6 +39,7 @@ from gsv_core.guidelines.emotion_rules import (
     EmotionState,
     emotion_balance_warning,
     emotion_batch_limit,
+    emotion_notice,
     emotion_state_notice,
 )
 from gsv_core.guidelines.glossary import RuleEntry, rule_glossary
@@ -106,6 +107,7 @@ __all__ = [
     "emotion_advice",
     "emotion_balance_warning",
     "emotion_batch_limit",
+    "emotion_notice",
     "emotion_state_notice",
     "gpt_batch_limit",
     "gpt_epochs_limit",

@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from gsv_core.guidelines.dataset_rules import emotion_advice
 from gsv_core.guidelines.results import DatasetSummary, Limit, Notice, Reason, int_limit
 from gsv_core.guidelines.tables import EMOTION_RECOMMEND_S, REFERENCE_SLICE_S
 
 __all__ = ["EMOTION_BALANCE_MIN_SHARE", "EmotionState", "emotion_balance_warning",
-           "emotion_batch_limit", "emotion_state_notice"]
+           "emotion_batch_limit", "emotion_notice", "emotion_state_notice"]
 
 EMOTION_BALANCE_MIN_SHARE = 0.03   # under 3 % of the minutes: too rare to learn (balance view)
 EMOTION_GB_PER_CLIP = 0.5          # large model, one REFERENCE_SLICE_S clip, fp32, margin
@@ -84,3 +85,9 @@ def emotion_state_notice(dataset: DatasetSummary, state: EmotionState) -> Notice
                          "hours": EMOTION_RECOMMEND_S / 3600})
     show = recommended or state.done
     return Notice(show=show, recommended=recommended and not state.done, reasons=(reason,))
+
+
+def emotion_notice(dataset: DatasetSummary, state: EmotionState | None) -> Notice:
+    """E-1 as the plan and the Training tab state it: with the tags' ``state`` known, what
+    was done and how much was reviewed; without (no list named), the advice alone."""
+    return emotion_advice(dataset) if state is None else emotion_state_notice(dataset, state)

@@ -11,7 +11,7 @@ from gsv_core.guidelines.dataset_rules import (
     emotion_advice,
     slice_length_limit,
 )
-from gsv_core.guidelines.emotion_rules import EmotionState, emotion_state_notice
+from gsv_core.guidelines.emotion_rules import EmotionState, emotion_notice
 from gsv_core.guidelines.hardware_rules import (
     decide_device,
     gpu_memory_budget,
@@ -193,9 +193,8 @@ def recommend(profile: MachineProfile, dataset: DatasetSummary = DEFAULT_DATASET
         raise ValueError(f"goal must be 'best' or 'fast', got {goal!r}")
     limits = training_limits(profile, dataset, gpu_index=gpu_index, dpo=dpo, goal=goal,
                              dpo_confirmed=dpo_confirmed, **measured)
-    emotion = (emotion_advice(dataset) if emotion_state is None
-               else emotion_state_notice(dataset, emotion_state))
-    return TrainPlan(limits=limits, emotion=emotion, dataset_length=dataset_length_advice(dataset))
+    return TrainPlan(limits=limits, emotion=emotion_notice(dataset, emotion_state),
+                     dataset_length=dataset_length_advice(dataset))
 
 
 def plan_from_fields(profile: MachineProfile, *, minutes: float | None = None,

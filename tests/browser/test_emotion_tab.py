@@ -58,6 +58,10 @@ def test_classify_correct_a_tag_mark_one_reviewed_and_see_the_counts(page, tmp_p
         page.locator("#emotion-mark").click()
         expect()(counts).to_contain_text("2 of 3 tags reviewed", timeout=30_000)
         expect()(counts).to_contain_text("Minutes per emotion")
+        page.get_by_role("tab", name="Training").click()   # E-1 follows the tags
+        expect()(page.locator("#train-emotion")).to_contain_text(
+            "Emotions classified; 2 of 3 tags reviewed.", timeout=30_000)
+        page.get_by_role("tab", name="Emotion").click()
         page.locator("#emotion-export").click()
         exported = page.locator("#emotion-export-status")
         expect()(exported).to_contain_text("voice.emotion.list", timeout=30_000)

@@ -447,3 +447,24 @@ def test_a_refused_proofread_share_shows_the_share_the_limits_use(context) -> No
     assert refused["value"] == 0 and "'150'" in refused["info"]
     accepted = refresh_dataset(context, reviewed_pct=50)["reviewed"]
     assert accepted["value"] == 50 and "⚠️" not in accepted["info"]
+
+
+def test_the_training_tab_states_e1_for_the_emotion_tabs_list(context, tmp_path) -> None:
+    from gsv_core.dataset.annotations import Clip, write_list
+    from gsv_core.emotion.results import LABELS, EmotionRow, results_path, write_results
+
+    clips = [Clip(f"/c/{i}.wav", "spk", "zh", "你好。", tmp_path / f"{i}.wav") for i in range(4)]
+    list_path = tmp_path / "voice.list"
+    write_list(list_path, clips)
+    fields = list(NO_DATASET.values())
+    assert train.emotion_markdown(context, str(list_path), *fields) == ""   # short, untagged
+    hours = [120, *fields[1:]]
+    assert "not classified yet (0 of 4 clips)" in train.emotion_markdown(
+        context, str(list_path), *hours)
+    scores = tuple(1 / len(LABELS) for _ in LABELS)
+    write_results(results_path(list_path), [
+        EmotionRow(clip.wav, "neutral", scores[0], scores, reviewed=i < 1)
+        for i, clip in enumerate(clips)])
+    text = train.emotion_markdown(context, str(list_path), *fields)
+    assert "Emotions classified; 1 of 4 tags reviewed." in text and str(list_path) in text
+    assert train.emotion_markdown(context, "", *hours).startswith("⭐")   # no list: the advice

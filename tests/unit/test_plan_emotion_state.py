@@ -49,3 +49,26 @@ def test_all_tagged_the_plan_says_how_many_were_reviewed(tmp_path, capsys):
 def test_a_missing_list_is_a_usage_error(tmp_path, capsys):
     assert main([*CARD, "--emotion-list", str(tmp_path / "none.list")]) == 2
     assert "none.list" in capsys.readouterr().err
+
+
+def test_an_unreadable_or_unnamed_list_has_no_state(tmp_path):
+    from gsv_core.emotion.results import readable_emotion_state
+
+    assert readable_emotion_state(None) is None
+    assert readable_emotion_state("  ") is None
+    assert readable_emotion_state(tmp_path / "none.list") is None
+    (tmp_path / "bad.list").write_bytes(b"\xff\xfe\x00 not a list")
+    assert readable_emotion_state(tmp_path / "bad.list") is None
+    state = readable_emotion_state(f" {make_list(tmp_path, tagged=3, reviewed=1)} ")
+    assert (state.classified, state.total, state.reviewed) == (3, 3, 1)
+
+
+def test_the_notice_is_the_advice_without_a_state_and_the_state_with_one():
+    from gsv_core.guidelines import DatasetSummary, EmotionState, emotion_notice
+
+    long = DatasetSummary(total_duration_s=2 * 3600.0)
+    advice = emotion_notice(long, None)
+    assert advice.recommended and advice.reasons[0].text().startswith("E-1: Over 1 h of audio:")
+    done = emotion_notice(long, EmotionState(classified=3, total=3, reviewed=3))
+    assert (done.show, done.recommended) == (True, False)
+    assert done.reasons[0].text() == "E-1: Emotions classified; 3 of 3 tags reviewed."
