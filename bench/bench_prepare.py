@@ -2,6 +2,7 @@
 
     python bench/bench_prepare.py --device cuda --upstream ~/GPT-SoVITS
     python bench/bench_prepare.py --device cpu --minutes 2 --no-write
+    python bench/bench_prepare.py --device cuda --label-workers 0,4 --upstream ~/GPT-SoVITS
 
 Full-size random models (``_random_models.py``: BERT large, HuBERT base, SoVITS v2) in a
 temporary workspace, and ``--minutes`` of ``--clip-s`` second speech-like clips (32 kHz
@@ -32,17 +33,25 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile
-import torch
-from _random_models import build_random_voice
 from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row
 
 from gsv_core.audio import SAMPLE_RATE
 from gsv_core.dataset.annotations import Clip, write_list
 from gsv_core.prepare import ExperimentFiles, PrepareRequest, prepare_dataset
 from gsv_core.text import clean_text
+
+if TYPE_CHECKING:
+    import torch
+
+# torch (and the random-model builder, which imports it) are imported inside the functions:
+# the label-cleaning workers are spawned, and a spawned process imports this script again as
+# its main module. With torch at the top, every worker would pay for torch's import (and
+# slow the parent's model loads beside it) where the product's workers, whose main module is
+# the light gsv_core.job_child, do not.
 
 CLAUSES = [
     "春天来了", "公园里的花都开了", "红的黄的紫的", "一片连着一片", "孩子们在草地上奔跑",
@@ -108,9 +117,15 @@ class Upstream:
                 module.inited.fill_(True)
         self.sovits = self.sovits.to(device, dtype).eval()
 
-    @torch.no_grad()
     def run(self, clips: list[Clip], out: Path) -> None:
+        import torch
+
+        with torch.no_grad():
+            self._run(clips, out)
+
+    def _run(self, clips: list[Clip], out: Path) -> None:
         import soxr
+        import torch
         from scipy.io import wavfile
 
         for sub in ("3-bert", "4-cnhubert", "5-wav32k"):
@@ -149,6 +164,8 @@ class Upstream:
 
 
 def compare(ours: ExperimentFiles, theirs: Path, clips: list[Clip]) -> str:
+    import torch
+
     hubert_diff = bert_diff = 0.0
     for clip in clips[:50]:
         a = torch.load(ours.hubert_file(clip.name), weights_only=True).float()
@@ -170,49 +187,68 @@ def compare(ours: ExperimentFiles, theirs: Path, clips: list[Clip]) -> str:
             f"semantic codes equal {100 * same / total:.2f}%")
 
 
+def worker_counts(text: str) -> list[int | None]:
+    """``--label-workers``: ``auto``, a count, or several (``0,4``) to compare in one run."""
+    return [None if part.strip() == "auto" else int(part) for part in text.split(",")]
+
+
+def time_ours(request: PrepareRequest, device: torch.device) -> tuple[float, float, dict]:
+    """(seconds of a fresh run, seconds of a second run that reuses it all, phases)."""
+    sync(device)
+    start = time.perf_counter()
+    result = prepare_dataset(request)
+    sync(device)
+    fresh_s = time.perf_counter() - start
+    assert result.ok, result.failures
+    start = time.perf_counter()
+    prepare_dataset(request)
+    return fresh_s, time.perf_counter() - start, result.seconds
+
+
 def main() -> None:
+    import torch
+    from _random_models import build_random_voice
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", default=None, help="fp16/fp32 (default: fp16 on CUDA)")
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--clip-s", type=float, default=10.0)
     parser.add_argument("--batch-seconds", type=float, default=160.0)
-    parser.add_argument("--label-workers", type=int, default=None,
-                        help="label-cleaning processes (default: automatic; 0 = in-process)")
+    parser.add_argument("--label-workers", type=worker_counts, default=[None],
+                        help="label-cleaning processes: auto (default), 0 = in-process, or "
+                             "several to compare in one run, e.g. 0,4")
     parser.add_argument("--upstream", type=Path, help="a GPT-SoVITS checkout to compare with")
     parser.add_argument("--no-write", action="store_true", help="do not append to benchmarks.md")
     args = parser.parse_args()
     device = torch.device(args.device)
     count = max(1, round(args.minutes * 60 / args.clip_s))
+    audio_min = count * args.clip_s / 60
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         voice = build_random_voice(root, "".join(CLAUSES) + "，。")
         clips = write_clips(root, count, args.clip_s)
         list_path = root / "bench.list"
         write_list(list_path, clips)
-        request = PrepareRequest(list_path, "bench", voice.workspace, devices=(str(device),),
-                                 precision=args.precision, sovits_path=voice.sovits_path,
-                                 batch_seconds=args.batch_seconds,
-                                 label_workers=args.label_workers)
         write_list(root / "warm.list", clips[:4])
         prepare_dataset(PrepareRequest(root / "warm.list", "warm", voice.workspace,
                                        devices=(str(device),), precision=args.precision,
                                        sovits_path=voice.sovits_path))  # imports, cuDNN
-        sync(device)
-        start = time.perf_counter()
-        result = prepare_dataset(request)
-        sync(device)
-        ours_s = time.perf_counter() - start
-        assert result.ok, result.failures
-        start = time.perf_counter()
-        prepare_dataset(request)
-        reuse_s = time.perf_counter() - start
-        audio_min = count * args.clip_s / 60
-        print(f"ours: {ours_s:.2f} s for {audio_min:.1f} min of audio "
-              f"({audio_min / ours_s * 60:.0f}x real time); re-run {reuse_s:.2f} s")
-        print("ours by phase: " + ", ".join(f"{phase} {s:.2f} s"
-                                            for phase, s in result.seconds.items()))
-        summary = f"ours {ours_s:.1f} s ({audio_min * 60 / ours_s:.0f}x real time)"
+        timings = {}
+        for workers in args.label_workers:
+            name = "auto" if workers is None else str(workers)
+            request = PrepareRequest(list_path, f"bench-{name}", voice.workspace,
+                                     devices=(str(device),), precision=args.precision,
+                                     sovits_path=voice.sovits_path,
+                                     batch_seconds=args.batch_seconds, label_workers=workers)
+            timings[name] = fresh_s, reuse_s, phases = time_ours(request, device)
+            print(f"ours, label workers {name}: {fresh_s:.2f} s for {audio_min:.1f} min of "
+                  f"audio ({audio_min / fresh_s * 60:.0f}x real time); re-run {reuse_s:.2f} s")
+            print("  by phase: " + ", ".join(f"{phase} {s:.2f} s" for phase, s in phases.items()))
+        summary = "; ".join(
+            f"ours, label workers {name}: {fresh:.1f} s ({audio_min * 60 / fresh:.0f}x real "
+            f"time; phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()) + ")"
+            for name, (fresh, _, phases) in timings.items())
         if args.upstream is not None:
             dtype = result_dtype(device, args.precision)
             Upstream(args.upstream, voice, device, dtype).run(clips[:4], root / "up-warm")
@@ -221,17 +257,20 @@ def main() -> None:
             Upstream(args.upstream, voice, device, dtype).run(clips, root / "upstream")
             sync(device)
             up_s = time.perf_counter() - start
-            agreement = compare(ExperimentFiles.of(voice.workspace, "bench"),
+            first = next(iter(timings))
+            agreement = compare(ExperimentFiles.of(voice.workspace, f"bench-{first}"),
                                 root / "upstream", clips)
-            print(f"upstream: {up_s:.2f} s; ours is {up_s / ours_s:.2f}x its throughput")
+            ratios = ", ".join(f"label workers {name}: **{up_s / fresh:.2f}x**"
+                               for name, (fresh, _, _) in timings.items())
+            print(f"upstream: {up_s:.2f} s; ours, in throughput: {ratios}")
             print(agreement)
-            summary += (f"; upstream's scripts {up_s:.1f} s: **{up_s / ours_s:.2f}x** "
-                        f"upstream's throughput; {agreement}")
-        workers = "auto" if args.label_workers is None else args.label_workers
+            summary += (f"; upstream's scripts {up_s:.1f} s; ours vs upstream's throughput: "
+                        f"{ratios}; {agreement}")
+        reuse = ", ".join(f"{reuse_s:.1f} s" for _, reuse_s, _ in timings.values())
         settings = (f"{count} clips x {args.clip_s:g} s zh, full-size random models, "
                     f"precision {args.precision or 'default'}, batch {args.batch_seconds:g} s, "
-                    f"label workers {workers}; "
-                    f"re-run (all reused) {reuse_s:.1f} s; model hashes cached by the warm-up run "
+                    f"label workers {', '.join(timings)} (each on a fresh experiment); "
+                    f"re-run (all reused) {reuse}; model hashes cached by the warm-up run "
                     f"(the workspace's hash cache)")
         row = table_row("bench_prepare (formatting)", device_name(device), settings, summary)
         print(row)
