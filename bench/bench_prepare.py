@@ -41,13 +41,16 @@ from _report import BENCHMARKS_MD, append_row, device_name, sync, table_row
 
 from gsv_core.audio import SAMPLE_RATE
 from gsv_core.dataset.annotations import Clip, write_list
-from gsv_core.prepare import ExperimentFiles, PrepareRequest, prepare_dataset
+from gsv_core.prepare import ExperimentFiles
 from gsv_core.text import clean_text
 
 if TYPE_CHECKING:
     import torch
 
-# torch (and the random-model builder, which imports it) are imported inside the functions:
+    from gsv_core.prepare import PrepareRequest
+
+# torch, gsv_core.prepare.run and the random-model builder (which import it) are imported
+# inside the functions:
 # the label-cleaning workers are spawned, and a spawned process imports this script again as
 # its main module. With torch at the top, every worker would pay for torch's import (and
 # slow the parent's model loads beside it) where the product's workers, whose main module is
@@ -194,6 +197,8 @@ def worker_counts(text: str) -> list[int | None]:
 
 def time_ours(request: PrepareRequest, device: torch.device) -> tuple[float, float, dict]:
     """(seconds of a fresh run, seconds of a second run that reuses it all, phases)."""
+    from gsv_core.prepare import prepare_dataset
+
     sync(device)
     start = time.perf_counter()
     result = prepare_dataset(request)
@@ -208,6 +213,8 @@ def time_ours(request: PrepareRequest, device: torch.device) -> tuple[float, flo
 def main() -> None:
     import torch
     from _random_models import build_random_voice
+
+    from gsv_core.prepare import PrepareRequest, prepare_dataset
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
