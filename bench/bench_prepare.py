@@ -225,6 +225,9 @@ def main() -> None:
     parser.add_argument("--label-workers", type=worker_counts, default=[None],
                         help="label-cleaning processes: auto (default), 0 = in-process, or "
                              "several to compare in one run, e.g. 0,4")
+    parser.add_argument("--bert-batch", type=lambda text: [int(x) for x in text.split(",")],
+                        default=[16], help="labels per BERT forward (PrepareRequest.bert_batch); "
+                                           "several to compare in one run, e.g. 16,32")
     parser.add_argument("--upstream", type=Path, help="a GPT-SoVITS checkout to compare with")
     parser.add_argument("--no-write", action="store_true", help="do not append to benchmarks.md")
     args = parser.parse_args()
@@ -242,12 +245,16 @@ def main() -> None:
                                        devices=(str(device),), precision=args.precision,
                                        sovits_path=voice.sovits_path))  # imports, cuDNN
         timings = {}
-        for workers in args.label_workers:
+        variants = [(w, b) for w in args.label_workers for b in args.bert_batch]
+        for workers, bert_batch in variants:
             name = "auto" if workers is None else str(workers)
-            request = PrepareRequest(list_path, f"bench-{name}", voice.workspace,
+            if len(args.bert_batch) > 1:
+                name += f", BERT batch {bert_batch}"
+            request = PrepareRequest(list_path, f"bench-{len(timings)}", voice.workspace,
                                      devices=(str(device),), precision=args.precision,
                                      sovits_path=voice.sovits_path,
-                                     batch_seconds=args.batch_seconds, label_workers=workers)
+                                     batch_seconds=args.batch_seconds, label_workers=workers,
+                                     bert_batch=bert_batch)
             timings[name] = fresh_s, reuse_s, phases = time_ours(request, device)
             print(f"ours, label workers {name}: {fresh_s:.2f} s for {audio_min:.1f} min of "
                   f"audio ({audio_min / fresh_s * 60:.0f}x real time); re-run {reuse_s:.2f} s")
@@ -264,8 +271,7 @@ def main() -> None:
             Upstream(args.upstream, voice, device, dtype).run(clips, root / "upstream")
             sync(device)
             up_s = time.perf_counter() - start
-            first = next(iter(timings))
-            agreement = compare(ExperimentFiles.of(voice.workspace, f"bench-{first}"),
+            agreement = compare(ExperimentFiles.of(voice.workspace, "bench-0"),
                                 root / "upstream", clips)
             ratios = ", ".join(f"label workers {name}: **{up_s / fresh:.2f}x**"
                                for name, (fresh, _, _) in timings.items())
@@ -276,7 +282,8 @@ def main() -> None:
         reuse = ", ".join(f"{reuse_s:.1f} s" for _, reuse_s, _ in timings.values())
         settings = (f"{count} clips x {args.clip_s:g} s zh, full-size random models, "
                     f"precision {args.precision or 'default'}, batch {args.batch_seconds:g} s, "
-                    f"label workers {', '.join(timings)} (each on a fresh experiment); "
+                    f"variants (label workers[, BERT batch]) {'; '.join(timings)} (each on a fresh "
+                    f"experiment); "
                     f"re-run (all reused) {reuse}; model hashes cached by the warm-up run "
                     f"(the workspace's hash cache)")
         row = table_row("bench_prepare (formatting)", device_name(device), settings, summary)

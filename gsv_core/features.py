@@ -150,15 +150,32 @@ class BertFeatures:
             inputs = self.tokenizer(chunk, return_tensors="pt", padding=True)
             hidden = self.model(**{k: v.to(device) for k, v in inputs.items()},
                                 output_hidden_states=True).hidden_states[BERT_HIDDEN_LAYER]
-            tokens = inputs["attention_mask"].sum(dim=1).tolist()
-            for row, (text, word2ph) in enumerate(zip(chunk, word2phs[first:first + max_batch],
-                                                      strict=True)):
-                if tokens[row] - 2 != len(word2ph):
-                    raise TextError(
-                        f"BERT gave {tokens[row] - 2} tokens for {len(word2ph)} characters of "
-                        f"{text!r}.",
-                        "Normalise the text first (one token per Chinese character).")
-                per_char = hidden[row, 1:tokens[row] - 1]
-                repeats = torch.tensor(list(word2ph), device=per_char.device)
-                out.append(per_char.repeat_interleave(repeats, dim=0).T.float().cpu())
+            out += _spread_over_phones(hidden, inputs["attention_mask"], chunk,
+                                       word2phs[first:first + max_batch])
         return out
+
+
+def _spread_over_phones(hidden: torch.Tensor, attention_mask: torch.Tensor,
+                        texts: Sequence[str], word2phs: Sequence[Sequence[int]]
+                        ) -> list[torch.Tensor]:
+    """Each row's character states repeated per phone -> ``[H, n_phones]`` float32 on the CPU.
+
+    One gather and one copy to the CPU for the whole batch: a copy per row would wait for the
+    GPU once per text, and each wait hands the interpreter lock to the other formatting
+    stage's thread for up to its switch interval. The values are the same rows as a
+    ``repeat_interleave`` per text gives.
+    """
+    tokens = attention_mask.sum(dim=1).tolist()
+    rows: list[int] = []
+    positions: list[int] = []
+    for row, (text, word2ph) in enumerate(zip(texts, word2phs, strict=True)):
+        if tokens[row] - 2 != len(word2ph):
+            raise TextError(
+                f"BERT gave {tokens[row] - 2} tokens for {len(word2ph)} characters of "
+                f"{text!r}.", "Normalise the text first (one token per Chinese character).")
+        for char, count in enumerate(word2ph, start=1):   # position 0 is [CLS]
+            rows += [row] * count
+            positions += [char] * count
+    index = torch.tensor([rows, positions], dtype=torch.long).to(hidden.device)
+    picked = hidden[index[0], index[1]].float().cpu()   # [all phones, H]
+    return [part.T.contiguous() for part in picked.split([sum(w) for w in word2phs])]

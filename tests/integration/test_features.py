@@ -109,3 +109,13 @@ def test_missing_folders_name_the_upstream_path(tmp_path: Path) -> None:
     with pytest.raises(ModelMissing) as info:
         BertFeatures.load(ws.bert_dir)
     assert info.value.expected_paths == (str(ws.bert_dir / "config.json"),)
+
+
+def test_bert_batches_of_one_equal_one_at_a_time_exactly(bert_dir: Path) -> None:
+    """No padding, so the batched path's gather must give the reference's very values."""
+    features = BertFeatures.load(bert_dir)
+    texts, word2phs = ["你好世界", "世界你好世界"], [[2, 2, 1, 3], [1, 1, 2, 2, 1, 1]]
+    for text, word2ph, got in zip(texts, word2phs, features.phone_features_batch(
+            texts, word2phs, max_batch=1), strict=True):
+        assert got.is_contiguous() and got.dtype == torch.float32
+        assert torch.equal(got, features.phone_features(text, word2ph))
