@@ -30,6 +30,7 @@ import os
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -228,6 +229,8 @@ def main() -> None:
     parser.add_argument("--bert-batch", type=lambda text: [int(x) for x in text.split(",")],
                         default=[16], help="labels per BERT forward (PrepareRequest.bert_batch); "
                                            "several to compare in one run, e.g. 16,32")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every variant this many times (the spread between runs)")
     parser.add_argument("--upstream", type=Path, help="a GPT-SoVITS checkout to compare with")
     parser.add_argument("--no-write", action="store_true", help="do not append to benchmarks.md")
     args = parser.parse_args()
@@ -245,22 +248,22 @@ def main() -> None:
                                        devices=(str(device),), precision=args.precision,
                                        sovits_path=voice.sovits_path))  # imports, cuDNN
         timings = {}
-        variants = [(w, b) for w in args.label_workers for b in args.bert_batch]
-        for workers, bert_batch in variants:
-            name = "auto" if workers is None else str(workers)
-            if len(args.bert_batch) > 1:
-                name += f", BERT batch {bert_batch}"
-            request = PrepareRequest(list_path, f"bench-{len(timings)}", voice.workspace,
+        variants = [(w, b) for _ in range(args.repeat) for w in args.label_workers
+                    for b in args.bert_batch]
+        for index, (workers, bert_batch) in enumerate(variants):
+            name = (f"run {index + 1} (label workers {'auto' if workers is None else workers}, "
+                    f"BERT batch {bert_batch})")
+            request = PrepareRequest(list_path, f"bench-{index}", voice.workspace,
                                      devices=(str(device),), precision=args.precision,
                                      sovits_path=voice.sovits_path,
                                      batch_seconds=args.batch_seconds, label_workers=workers,
                                      bert_batch=bert_batch)
             timings[name] = fresh_s, reuse_s, phases = time_ours(request, device)
-            print(f"ours, label workers {name}: {fresh_s:.2f} s for {audio_min:.1f} min of "
+            print(f"ours, {name}: {fresh_s:.2f} s for {audio_min:.1f} min of "
                   f"audio ({audio_min / fresh_s * 60:.0f}x real time); re-run {reuse_s:.2f} s")
             print("  by phase: " + ", ".join(f"{phase} {s:.2f} s" for phase, s in phases.items()))
         summary = "; ".join(
-            f"ours, label workers {name}: {fresh:.1f} s ({audio_min * 60 / fresh:.0f}x real "
+            f"ours, {name}: {fresh:.1f} s ({audio_min * 60 / fresh:.0f}x real "
             f"time; phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()) + ")"
             for name, (fresh, _, phases) in timings.items())
         if args.upstream is not None:
@@ -273,8 +276,10 @@ def main() -> None:
             up_s = time.perf_counter() - start
             agreement = compare(ExperimentFiles.of(voice.workspace, "bench-0"),
                                 root / "upstream", clips)
-            ratios = ", ".join(f"label workers {name}: **{up_s / fresh:.2f}x**"
+            ratios = ", ".join(f"{name}: **{up_s / fresh:.2f}x**"
                                for name, (fresh, _, _) in timings.items())
+            median = statistics.median(up_s / fresh for fresh, _, _ in timings.values())
+            ratios += f"; median {median:.2f}x"
             print(f"upstream: {up_s:.2f} s; ours, in throughput: {ratios}")
             print(agreement)
             summary += (f"; upstream's scripts {up_s:.1f} s; ours vs upstream's throughput: "
@@ -282,8 +287,7 @@ def main() -> None:
         reuse = ", ".join(f"{reuse_s:.1f} s" for _, reuse_s, _ in timings.values())
         settings = (f"{count} clips x {args.clip_s:g} s zh, full-size random models, "
                     f"precision {args.precision or 'default'}, batch {args.batch_seconds:g} s, "
-                    f"variants (label workers[, BERT batch]) {'; '.join(timings)} (each on a fresh "
-                    f"experiment); "
+                    f"{len(timings)} runs of ours, each on a fresh experiment; "
                     f"re-run (all reused) {reuse}; model hashes cached by the warm-up run "
                     f"(the workspace's hash cache)")
         row = table_row("bench_prepare (formatting)", device_name(device), settings, summary)
