@@ -228,6 +228,7 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
             gr.Markdown("⚠ " + t("Simulated hardware ({spec}): limits are computed for these "
                                  "cards, nothing runs on them.", spec=profile.fake_spec),
                         elem_id="fake-gpu-banner")
+        system.build_preflight(ctx)
         with gr.Tab(t("Dataset")):
             dataset_tab = dataset.build(ctx)
         with gr.Tab(t("Emotion")):

@@ -36,6 +36,14 @@ class DatasetInputs:
         return [self.minutes, self.p95_slice_s, self.clip_count, self.quality, self.reviewed_pct]
 
 
+@dataclass(frozen=True)
+class PreflightArea:
+    """The page-top pre-flight check: open until every item is green."""
+
+    accordion: gr.Accordion
+    markdown: gr.Markdown
+
+
 class StopRequests:
     """Which browser sessions asked to stop their running request (a Stop button sets it,
     the work in progress polls ``checker``); shared by the tabs that run work in-process."""
@@ -83,6 +91,7 @@ class AppContext:
     # reviewed): the Training tab states E-1 for that list.
     emotion_list: gr.Textbox | None = None
     emotion_counts: gr.Markdown | None = None
+    preflight: PreflightArea | None = None
     # Events that set controls from code (which fires no user-edit event), and every tab's
     # live refresh: ``chain_refreshes`` re-runs all refreshes after each such event.
     programmatic_changes: list[gr.events.Dependency] = field(default_factory=list)

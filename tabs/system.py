@@ -8,6 +8,7 @@ import gradio as gr
 
 from gsv_core.errors import GsvError
 from gsv_core.guidelines import (
+    Reason,
     classify_gpu,
     dataset_from_fields,
     decide_device,
@@ -17,9 +18,11 @@ from gsv_core.guidelines import (
 from gsv_core.hardware import GIB, GpuSample, MachineProfile, sample_gpus
 from gsv_core.i18n import Translator
 from gsv_core.models.registry import HF_REPO, download_missing, pretrained_status
+from gsv_core.preflight import Preflight, run_preflight
 from gsv_core.workspace import Workspace
 from tabs.common import (
     AppContext,
+    PreflightArea,
     error_markdown,
     gpu_index,
     notice_markdown,
@@ -65,6 +68,33 @@ class SystemTab:
     models_md: gr.Markdown
     download_button: gr.Button
     download_md: gr.Markdown
+    preflight_md: gr.Markdown
+    preflight_again: gr.Button
+
+
+PREFLIGHT_ICONS = {"ok": "✅", "warn": "⚠️", "fail": "❌", "info": "ℹ️"}
+
+
+def preflight_markdown(result: Preflight, t: Translator) -> str:
+    """The pre-flight items as a list: what was found, and what to do where it is not fine."""
+    if result.all_green:
+        head = "✅ " + t("Everything is ready.")
+    else:
+        head = "⚠️ " + t("{count} item(s) need attention.", count=sum(
+            item.status in ("warn", "fail") for item in result.checks))
+    lines = [head, ""]
+    for item in result.checks:
+        found = (reason_markdown(Reason(item.rule, item.message, item.params), t)
+                 if item.rule else t(item.message, **item.params))
+        advice = f" **{t(item.advice, **item.params)}**" if item.advice else ""
+        lines.append(f"- {PREFLIGHT_ICONS[item.status]} {found}{advice}")
+    return "\n".join(lines)
+
+
+def preflight_update(ctx: AppContext) -> tuple[str, dict]:
+    """(the list, the page-top accordion's update: open until everything is green)."""
+    result = run_preflight(ctx.profile, ctx.workspace)
+    return preflight_markdown(result, ctx.t), gr.update(open=not result.all_green)
 
 
 def models_markdown(workspace: Workspace, t: Translator) -> str:
@@ -151,8 +181,20 @@ def glossary_markdown(t: Translator) -> str:
                         for entry in rule_glossary())
 
 
+def build_preflight(ctx: AppContext) -> None:
+    """The page-top pre-flight area (filled and opened on load when something needs doing)."""
+    with gr.Accordion(ctx.t("Pre-flight check"), open=False, elem_id="preflight") as accordion:
+        markdown = gr.Markdown(elem_id="preflight-items")
+        gr.Markdown(ctx.t("The same list, with a button to check again, is on the System tab."))
+    ctx.preflight = PreflightArea(accordion, markdown)
+
+
 def build(ctx: AppContext) -> SystemTab:
     t = ctx.t
+    gr.Markdown("### " + t("Pre-flight check"))
+    preflight_md = gr.Markdown(elem_id="system-preflight")
+    preflight_again = gr.Button(t("Check again"), variant="secondary",
+                                elem_id="system-preflight-again")
     gr.Markdown("### " + t("This machine"))
     gr.Markdown(_machine_lines(ctx.profile, t))
     gr.Markdown("### " + t("GPUs"))
@@ -174,7 +216,7 @@ def build(ctx: AppContext) -> SystemTab:
     gr.Markdown(t("What each rule id means; the rule ids in every reason link here."))
     gr.Markdown(glossary_markdown(t), elem_id="system-glossary")
     return SystemTab(decision_md, rules_md, samples_md, sample_button, models_md,
-                     download_button, download_md)
+                     download_button, download_md, preflight_md, preflight_again)
 
 
 def refresh(ctx: AppContext, gpu: int | None, dpo: bool, minutes: float | None,
@@ -199,6 +241,15 @@ def wire(tab: SystemTab, ctx: AppContext) -> None:
                  [tab.decision_md, tab.rules_md], refresh)
     tab.sample_button.click(lambda: samples_markdown(sample_gpus(ctx.profile), ctx.t),
                             outputs=[tab.samples_md])
+    assert ctx.preflight is not None, "build the page-top pre-flight area first"
+    preflight_outputs = [ctx.preflight.markdown, ctx.preflight.accordion]
+
+    def checked() -> tuple[str, dict, str]:
+        text, opened = preflight_update(ctx)
+        return text, opened, text
+
+    gr.on([ctx.app.load, tab.preflight_again.click], checked,
+          outputs=[*preflight_outputs, tab.preflight_md], show_progress="hidden")
 
     def download(progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
         return download_models(ctx, progress)

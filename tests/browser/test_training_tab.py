@@ -46,6 +46,15 @@ def test_dpo_toggle_lowers_gpt_batch_max_in_the_page(app_url, page, tmp_path: Pa
     rules = page.locator("#system-rules")
     expect()(rules).to_contain_text("B-2: GPT batch at most 11", timeout=TIMEOUT_MS)
     expect()(rules).not_to_contain_text("DPO on: GPT batch")
+    # The pre-flight check: this workspace has no pretrained models, so the page-top list is
+    # open with the fix, and the System tab's copy checks again on request.
+    expect()(page.locator("#preflight-items")).to_be_visible()
+    expect()(page.locator("#preflight-items")).to_contain_text("Pretrained models missing")
+    preflight = page.locator("#system-preflight")
+    expect()(preflight).to_contain_text("need attention", timeout=TIMEOUT_MS)
+    expect()(preflight).to_contain_text("The GPUs are simulated (GSV_FAKE_GPU)")
+    page.locator("#system-preflight-again").click()
+    expect()(preflight).to_contain_text("Download missing pretrained models", timeout=TIMEOUT_MS)
     assert page.locator(TOAST).count() == 0
 
 

@@ -468,3 +468,22 @@ def test_the_training_tab_states_e1_for_the_emotion_tabs_list(context, tmp_path)
     text = train.emotion_markdown(context, str(list_path), *fields)
     assert "Emotions classified; 1 of 4 tags reviewed." in text and str(list_path) in text
     assert train.emotion_markdown(context, "", *hours).startswith("⭐")   # no list: the advice
+
+
+def test_the_preflight_list_gives_each_item_its_icon_and_fix(fake_gpu, tmp_path) -> None:
+    from gsv_core.preflight import Check, Preflight
+    from gsv_core.workspace import Workspace
+
+    ctx = make_context()
+    result = Preflight((Check("disk", "fail", "{free} GB free.", "Free some space.",
+                              {"free": 3.5}),
+                        Check("heat", "info", "Keep it cool.", rule="H-4")))
+    text = system.preflight_markdown(result, ctx.t)
+    assert text.splitlines()[0] == "⚠️ 1 item(s) need attention."
+    assert "- ❌ 3.5 GB free. **Free some space.**" in text
+    assert "- ℹ️ [H-4](#rule-h-4): Keep it cool." in text
+    ctx.workspace = Workspace(tmp_path / "ws")    # no pretrained models: it opens
+    listing, opened = system.preflight_update(ctx)
+    assert opened["open"] is True and "Pretrained models missing" in listing
+    green = system.preflight_markdown(Preflight((Check("ram", "ok", "32 GB."),)), ctx.t)
+    assert green.startswith("✅ Everything is ready.")
