@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gsv_core.settings import DEFAULT_HOST, DEFAULT_PORT  # light: neither torch nor gradio
+
 if TYPE_CHECKING:
     import gradio as gr
 
@@ -29,11 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gsv_studio")
 
-DEFAULT_HOST = "127.0.0.1"
-# Not one of GPT-SoVITS's own ports (config.py at 48b1a01: 9871 proofreading, 9872 inference,
-# 9873 UVR5, 9874 main web UI; 9880 its API), so both run side by side, and outside Gradio's
-# own 7860-7959 range, which other Gradio apps take when they are given no port.
-DEFAULT_PORT = 9890
 PORT_TRIES = 100  # a busy --port falls back to the next free one among this many
 EXIT_OK, EXIT_USAGE = 0, 2
 LOGIN_USER = "gsv"  # the user name of a generated login
@@ -46,11 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gsv-studio",
         description="GSV Studio: make a GPT-SoVITS v2 voice in your browser. "
                     "Run 'gsv-studio plan --help' for the headless training planner.")
-    parser.add_argument("--host", default=DEFAULT_HOST,
+    parser.add_argument("--host", default=None,
                         help=f"address to listen on (default {DEFAULT_HOST}: this computer only); "
                              "any other address requires a login (--auth, or a generated "
                              "password that is printed)")
-    parser.add_argument("--port", type=_port_number, default=DEFAULT_PORT, action=_GivenPort,
+    parser.add_argument("--port", type=_port_number, default=None, action=_GivenPort,
                         help=f"port to listen on (default {DEFAULT_PORT}, with --api "
                              f"{API_PORT}); when it is busy the next free port is used, and "
                              "printed")
@@ -59,19 +56,42 @@ def build_parser() -> argparse.ArgumentParser:
                              "(--auth, or a generated password that is printed)")
     parser.add_argument("--auth", metavar="USER:PASSWORD",
                         help="require this login (always on with --share)")
-    parser.add_argument("--lang", default="en_US",
+    parser.add_argument("--lang", default=None,
                         help="UI language: en_US or zh_CN (default en_US)")
     parser.add_argument("--workspace", type=Path, default=Path.cwd(),
                         help="folder for datasets, logs and weights, laid out as in GPT-SoVITS "
                              "(default: the current folder)")
-    parser.add_argument("--no-browser", action="store_true",
+    parser.add_argument("--inbrowser", dest="open_browser", action="store_const", const=True,
+                        default=None, help="open the browser when the UI is ready (the "
+                                           "default)")
+    parser.add_argument("--no-browser", dest="open_browser", action="store_const", const=False,
                         help="do not open the browser when the UI is ready")
     parser.add_argument("--api", action="store_true",
                         help="serve only the HTTP API compatible with GPT-SoVITS api_v2.py "
                              f"(no UI; port {API_PORT} unless --port is given). Without "
                              "--api the UI serves the same API on its own port")
     parser.set_defaults(port_given=False)
+    parser.epilog = ("Settings saved from the Settings tab (settings.json in the workspace) "
+                     "give the defaults of --lang, --host, --port and the browser; an option "
+                     "given here always wins.")
     return parser
+
+
+def apply_saved_settings(args: argparse.Namespace) -> tuple[str, ...]:
+    """Fill the options not given on the command line from the workspace's settings.json;
+    returns what was wrong with that file (each naming the file or key and what to do)."""
+    from gsv_core.settings import load_settings
+
+    saved, problems = load_settings(args.workspace)
+    if args.lang is None:
+        args.lang = saved.lang
+    if args.host is None:
+        args.host = saved.host
+    if args.port is None:   # --api keeps its own default port (API_PORT)
+        args.port = saved.port
+    if args.open_browser is None:
+        args.open_browser = saved.open_browser
+    return problems
 
 
 class _GivenPort(argparse.Action):
@@ -211,7 +231,7 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
     from gsv_core.i18n import Translator
     from gsv_core.infer.history import STALE_AFTER_S
     from gsv_core.workspace import Workspace
-    from tabs import dataset, emotion, infer, system, train
+    from tabs import dataset, emotion, infer, settings, system, train
     from tabs.common import AppContext, chain_refreshes
 
     t = Translator(language)
@@ -237,12 +257,15 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
             train_tab = train.build(ctx)
         with gr.Tab(t("Inference")):
             infer_tab = infer.build(ctx)
+        with gr.Tab(t("Settings"), elem_id="tab-settings"):
+            settings_tab = settings.build(ctx)
         with gr.Tab(t("System"), elem_id="tab-system"):
             system_tab = system.build(ctx)
         dataset.wire(dataset_tab, ctx)
         emotion.wire(emotion_tab, ctx)
         train.wire(train_tab, ctx)
         infer.wire(infer_tab, ctx)
+        settings.wire(settings_tab, ctx)
         system.wire(system_tab, ctx)
         chain_refreshes(ctx)  # after "Use the recommended plan", every tab refreshes
     assert ctx.inference_engine is not None, "the Inference tab registers its engine"
@@ -252,6 +275,8 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for problem in apply_saved_settings(args):
+        print(f"gsv-studio: warning: {problem}", file=sys.stderr)
     try:
         auth = parse_auth(args.auth)
     except ValueError as exc:
@@ -289,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The API's routes go first on the UI's own server, so /tts answers on the UI's port.
     with _terminate_closes_the_server():
         app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
-                   inbrowser=not args.no_browser, show_error=True, prevent_thread_lock=True,
+                   inbrowser=args.open_browser, show_error=True, prevent_thread_lock=True,
                    app_kwargs={"routes": api_routes(_ui_api_service(
                        args.workspace, auth, lifecycle, built.inference_engine))})
         app.block_thread()

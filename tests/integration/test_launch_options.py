@@ -26,9 +26,10 @@ from tests.integration.test_webui import (
 GPT_SOVITS_PORTS = {9871, 9872, 9873, 9874, 9880}
 
 
-def test_default_port_is_none_of_gpt_sovits_ports() -> None:
+def test_default_port_is_none_of_gpt_sovits_ports(tmp_path) -> None:
     assert webui.DEFAULT_PORT not in GPT_SOVITS_PORTS
-    assert webui.build_parser().parse_args([]).port == webui.DEFAULT_PORT
+    args = webui.build_parser().parse_args(["--workspace", str(tmp_path)])
+    assert webui.apply_saved_settings(args) == () and args.port == webui.DEFAULT_PORT
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])

@@ -487,3 +487,20 @@ def test_the_preflight_list_gives_each_item_its_icon_and_fix(fake_gpu, tmp_path)
     assert opened["open"] is True and "Pretrained models missing" in listing
     green = system.preflight_markdown(Preflight((Check("ram", "ok", "32 GB."),)), ctx.t)
     assert green.startswith("✅ Everything is ready.")
+
+
+def test_the_settings_tab_saves_or_says_what_is_wrong(fake_gpu, tmp_path) -> None:
+    from gsv_core.settings import LaunchSettings, load_settings
+    from gsv_core.workspace import Workspace
+    from tabs import settings
+
+    ctx = make_context()
+    ctx.workspace = Workspace(tmp_path / "ws")
+    status, problems = settings.saved_message(ctx, "zh_CN", " 127.0.0.1 ", 9900.0, False)
+    assert status.startswith("✅ Saved to") and problems == ""
+    assert load_settings(ctx.workspace.root) == (
+        LaunchSettings(lang="zh_CN", port=9900, open_browser=False), ())
+    for port in (None, 80.5, 0):
+        refused, _ = settings.saved_message(ctx, "en_US", "127.0.0.1", port, True)
+        assert refused.startswith("❌ Not saved: Setting 'port' is")
+    assert load_settings(ctx.workspace.root)[0].port == 9900   # the saved file is kept

@@ -1,0 +1,76 @@
+"""Settings tab: the launch settings saved in the workspace (gsv_core.settings).
+
+Layout and events only; checking and writing the file is ``gsv_core.settings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from gsv_core.i18n import available_languages
+from gsv_core.settings import LaunchSettings, load_settings, save_settings, settings_path
+from tabs.common import AppContext
+
+
+@dataclass
+class SettingsTab:
+    problems_md: gr.Markdown
+    lang: gr.Dropdown
+    host: gr.Textbox
+    port: gr.Number
+    open_browser: gr.Checkbox
+    save: gr.Button
+    status_md: gr.Markdown
+
+    def values(self) -> list[gr.components.Component]:
+        return [self.lang, self.host, self.port, self.open_browser]
+
+
+def build(ctx: AppContext) -> SettingsTab:
+    t = ctx.t
+    saved, problems = load_settings(ctx.workspace.root)
+    gr.Markdown(t("Saved in {path}; they apply at the next start. An option given on the "
+                  "command line (--lang, --host, --port, --no-browser) still wins.",
+                  path=f"`{settings_path(ctx.workspace.root)}`"))
+    problems_md = gr.Markdown("\n\n".join(f"⚠️ {problem}" for problem in problems),
+                              elem_id="settings-problems")
+    with gr.Row():
+        lang = gr.Dropdown(available_languages(), value=saved.lang, label=t("Language"),
+                           elem_id="settings-lang",
+                           info=t("The language of the whole UI."))
+        host = gr.Textbox(value=saved.host, label=t("Address to listen on"),
+                          elem_id="settings-host",
+                          info=t("127.0.0.1: this computer only. Any other address asks for a "
+                                 "login (a generated password is printed at the start)."))
+        port = gr.Number(value=saved.port, precision=0, label=t("Port"),
+                         elem_id="settings-port",
+                         info=t("When it is busy, the next free port is used and printed."))
+        open_browser = gr.Checkbox(value=saved.open_browser, label=t("Open the browser at the "
+                                                                     "start"),
+                                   elem_id="settings-browser",
+                                   info=t("Off for a server without a screen."))
+    save = gr.Button(t("Save settings"), variant="primary", elem_id="settings-save")
+    status_md = gr.Markdown(elem_id="settings-status")
+    return SettingsTab(problems_md, lang, host, port, open_browser, save, status_md)
+
+
+def saved_message(ctx: AppContext, lang: str | None, host: str | None, port: float | None,
+                  open_browser: bool) -> tuple[str, str]:
+    """(the outcome, the problems line): saved, or what is wrong with a value (no toast)."""
+    t = ctx.t
+    try:
+        whole = isinstance(port, (int, float)) and float(port).is_integer()
+        wanted = LaunchSettings(lang=lang or "", host=(host or "").strip(),
+                                port=int(port) if whole else port,  # type: ignore[arg-type]
+                                open_browser=bool(open_browser))
+        path = save_settings(ctx.workspace.root, wanted)
+    except (ValueError, OSError) as exc:
+        return "❌ " + t("Not saved: {why}", why=str(exc)), gr.update()
+    return "✅ " + t("Saved to {path}. Restart the app to use them.", path=f"`{path}`"), ""
+
+
+def wire(tab: SettingsTab, ctx: AppContext) -> None:
+    tab.save.click(lambda *values: saved_message(ctx, *values), inputs=tab.values(),
+                   outputs=[tab.status_md, tab.problems_md], show_progress="hidden")

@@ -1,0 +1,68 @@
+"""Launch settings in the workspace (gsv_core.settings) and their place under the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import webui
+from gsv_core.settings import LaunchSettings, load_settings, save_settings, settings_path
+
+
+def test_nothing_saved_gives_the_defaults(tmp_path):
+    assert load_settings(tmp_path) == (LaunchSettings(), ())
+
+
+def test_saved_settings_come_back_and_unknown_keys_are_kept(tmp_path):
+    settings_path(tmp_path).write_text(json.dumps({"theme": "dark", "lang": "en_US"}))
+    path = save_settings(tmp_path, LaunchSettings(lang="zh_CN", port=9999, open_browser=False))
+    assert load_settings(tmp_path) == (LaunchSettings(lang="zh_CN", port=9999,
+                                                      open_browser=False), ())
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["theme"] == "dark" and data["lang"] == "zh_CN"
+    assert not list(tmp_path.glob("*.tmp*"))     # written atomically, nothing left behind
+
+
+def test_a_broken_file_is_reported_with_its_line_and_left_as_it_is(tmp_path):
+    path = settings_path(tmp_path)
+    path.write_text('{"lang": "zh_CN",\n "port": }\n')
+    settings, problems = load_settings(tmp_path)
+    assert settings == LaunchSettings()
+    assert len(problems) == 1 and f"{path} line 2" in problems[0]
+    assert "Settings tab" in problems[0]
+    assert path.read_text() == '{"lang": "zh_CN",\n "port": }\n'
+
+
+@pytest.mark.parametrize(("key", "value", "why"), [
+    ("port", "9890", "not a port number"), ("port", 70000, "not a port number"),
+    ("port", True, "not a port number"), ("lang", "xx_XX", "not one of en_US"),
+    ("open_browser", "yes", "not true or false"), ("host", "", "not an address")])
+def test_a_bad_value_names_its_key_and_the_rest_is_used(tmp_path, key, value, why):
+    settings_path(tmp_path).write_text(json.dumps({key: value, "lang": "zh_CN"}
+                                                  if key != "lang" else {key: value}))
+    settings, problems = load_settings(tmp_path)
+    assert len(problems) == 1 and repr(key) in problems[0] and why in problems[0]
+    assert getattr(settings, key) == getattr(LaunchSettings(), key)
+    if key != "lang":
+        assert settings.lang == "zh_CN"
+    with pytest.raises(ValueError, match=why):
+        save_settings(tmp_path / "other", LaunchSettings(**{key: value}))
+
+
+def test_the_command_line_wins_over_saved_settings(tmp_path):
+    save_settings(tmp_path, LaunchSettings(lang="zh_CN", host="127.0.0.2", port=9999,
+                                           open_browser=False))
+    parser = webui.build_parser()
+    saved = parser.parse_args(["--workspace", str(tmp_path)])
+    assert webui.apply_saved_settings(saved) == ()
+    assert (saved.lang, saved.host, saved.port, saved.open_browser) == (
+        "zh_CN", "127.0.0.2", 9999, False)
+    given = parser.parse_args(["--workspace", str(tmp_path), "--lang", "en_US", "--port",
+                               "9000", "--host", "127.0.0.1", "--inbrowser"])
+    webui.apply_saved_settings(given)
+    assert (given.lang, given.host, given.port, given.open_browser) == (
+        "en_US", "127.0.0.1", 9000, True)
+    api = parser.parse_args(["--workspace", str(tmp_path), "--api"])
+    webui.apply_saved_settings(api)
+    assert not api.port_given   # --api keeps its own port unless --port is given
