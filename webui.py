@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--auth", metavar="USER:PASSWORD",
                         help="require this login (always on with --share)")
     parser.add_argument("--lang", default=None,
-                        help="UI language: en_US or zh_CN (default en_US)")
+                        help="UI language: en_US, zh_CN or ja_JP (default en_US)")
     parser.add_argument("--workspace", type=Path, default=Path.cwd(),
                         help="folder for datasets, logs and weights, laid out as in GPT-SoVITS "
                              "(default: the current folder)")

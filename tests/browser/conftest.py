@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -35,8 +35,11 @@ def _free_port() -> int:
 
 
 def start_app(gpu_spec: str, workspace: Path, log_path: Path,
-              timeout_s: float = START_TIMEOUT_S) -> tuple[subprocess.Popen, str]:
+              timeout_s: float = START_TIMEOUT_S, extra_args: Sequence[str] = ()
+              ) -> tuple[subprocess.Popen, str]:
     """Start ``webui.py`` on a free port with simulated GPUs; return (process, URL).
+
+    ``extra_args`` go to ``webui.py`` after the port, workspace and ``--no-browser``.
 
     Fails the calling test, with everything the server printed, when the process exits or
     the page does not answer within ``timeout_s``.
@@ -46,7 +49,8 @@ def start_app(gpu_spec: str, workspace: Path, log_path: Path,
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(REPO / "webui.py"), "--port", str(port), "--no-browser",
-             "--workspace", str(workspace)], env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--workspace", str(workspace), *extra_args], env=env, stdout=log,
+            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout_s
     while process.poll() is None and time.monotonic() < deadline:

@@ -25,7 +25,11 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize("language", ["en_US", "zh_CN"])
+def test_the_three_languages_are_there() -> None:
+    assert {"en_US", "zh_CN", "ja_JP"} <= set(available_languages())
+
+
+@pytest.mark.parametrize("language", available_languages())
 def test_every_key_in_the_code_is_translated(language: str) -> None:
     table = json.loads((I18N_DIR / f"{language}.json").read_text(encoding="utf-8"))
     used = used_keys()
@@ -37,9 +41,11 @@ def test_every_key_in_the_code_is_translated(language: str) -> None:
         assert placeholders(table[key]) == placeholders(key), f"{language}: {key!r}"
 
 
-def test_no_unused_keys_linger() -> None:
-    table = json.loads((I18N_DIR / "en_US.json").read_text(encoding="utf-8"))
-    assert set(table) == used_keys()
+@pytest.mark.parametrize("language", available_languages())
+def test_no_unused_keys_linger(language: str) -> None:
+    table = json.loads((I18N_DIR / f"{language}.json").read_text(encoding="utf-8"))
+    unused = sorted(set(table) - used_keys())
+    assert not unused, f"{language}.json has keys no code uses: {unused[:10]}"
 
 
 def test_scanner_finds_the_kinds_of_key_we_use(tmp_path) -> None:
