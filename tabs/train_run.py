@@ -69,6 +69,7 @@ class RunArea:
     start_both: gr.Button
     stop: gr.Button
     safety: gr.Checkbox
+    compile: gr.Checkbox   # SoVITS: torch.compile with CUDA graphs
     plan: gr.Markdown
     message: gr.Markdown
     status: gr.Markdown
@@ -105,6 +106,14 @@ def build(ctx: AppContext, start_sovits: gr.Button, start_gpt: gr.Button) -> Run
                          info=t("Asked once, before the first training run in this "
                                 "workspace: training loads the computer fully for a long "
                                 "time."))
+    compile_box = gr.Checkbox(
+        value=False, elem_id="train-compile",
+        label=t("Compile SoVITS for speed (NVIDIA GPU, Linux)"),
+        info=t("torch.compile with CUDA graphs: about 40 % more SoVITS steps a second on an "
+               "H200 (docs/benchmarks.md), after a few minutes of compiling at the start, so "
+               "worth it for runs longer than about ten minutes. Where it cannot compile "
+               "(no NVIDIA GPU, no Triton, several processes), the plan says why and it "
+               "trains uncompiled."))
     with gr.Row():
         start_both = start_button(ctx, "both")
         stop = gr.Button(t("Stop"), variant="stop", elem_id="train-stop")
@@ -125,7 +134,8 @@ def build(ctx: AppContext, start_sovits: gr.Button, start_gpt: gr.Button) -> Run
                             label=t("Exported weights (newest last)"))
     listen = gr.Button(t("Listen (A/B): compare the exported SoVITS rounds"),
                        elem_id="train-listen")
-    return RunArea(start_sovits, start_gpt, start_both, stop, safety, plan, message, status,
+    return RunArea(start_sovits, start_gpt, start_both, stop, safety, compile_box, plan,
+                   message, status,
                    bar, monitor, plot, log, exported, listen, gr.State(""), gr.State(-1),
                    gr.Timer(POLL_S, active=False))
 
@@ -187,12 +197,14 @@ def idle(text: str = "") -> tuple:
 # --- handlers ---------------------------------------------------------------------------------
 
 def plan_refresh(ctx: AppContext, limits_of: LimitsOf, experiment: str | None,
-                 safety: bool, *values: object) -> tuple[str, dict]:
+                 safety: bool, *values: object, compile_sovits: bool = False
+                 ) -> tuple[str, dict]:
     """"What will run" (both models) and the safety checkbox, shown before the first run."""
     limits = limits_of(*values)
     first = first_training(ctx.workspace)
     form = build_run(ctx.workspace, (experiment or "").strip(), limits, "both",
-                     safety_acknowledged=bool(safety), first_run=first)
+                     safety_acknowledged=bool(safety), first_run=first,
+                     compile_sovits=bool(compile_sovits))
     text = plan_text(form, ctx.t)
     if form.blockers:
         text += "\n\n" + blockers_text(form.blockers, ctx.t)
@@ -201,14 +213,15 @@ def plan_refresh(ctx: AppContext, limits_of: LimitsOf, experiment: str | None,
 
 def start(ctx: AppContext, watchers: WatcherCache, limits_of: LimitsOf, which: Which,
           experiment: str | None, safety: bool, *values: object,
-          start_lock: threading.Lock | None = None) -> tuple:
+          start_lock: threading.Lock | None = None, compile_sovits: bool = False) -> tuple:
     """Start ``which`` for the tab's values; (message, job folder, *follow outputs)."""
     t = ctx.t
     limits = limits_of(*values)
     with start_lock or threading.Lock():
         form = build_run(ctx.workspace, (experiment or "").strip(), limits, which,
                          safety_acknowledged=bool(safety),
-                         first_run=first_training(ctx.workspace))
+                         first_run=first_training(ctx.workspace),
+                         compile_sovits=bool(compile_sovits))
         if not form.ready:
             return (blockers_text(form.blockers, t), gr.update(), *[gr.update()] * 7,
                     gr.update())
@@ -322,10 +335,12 @@ def wire(area: RunArea, ctx: AppContext, experiment: gr.Textbox,
     t: Translator = ctx.t
     watchers = WatcherCache()
     start_lock = threading.Lock()   # two sessions pressing Start at once start one job
-    inputs = [experiment, area.safety, *value_inputs]
+    inputs = [experiment, area.safety, area.compile, *value_inputs]
 
-    def plan_handler(experiment_name: str, safety: bool, *values: object) -> tuple:
-        return plan_refresh(ctx, limits_of, experiment_name, safety, *values)
+    def plan_handler(experiment_name: str, safety: bool, compile_sovits: bool,
+                     *values: object) -> tuple:
+        return plan_refresh(ctx, limits_of, experiment_name, safety, *values,
+                            compile_sovits=compile_sovits)
 
     # After the tab's own refresh (not beside it): one request per edit, in order, as
     # refresh_live answers them; the experiment name counts once typed (blur, Enter).
@@ -333,7 +348,8 @@ def wire(area: RunArea, ctx: AppContext, experiment: gr.Textbox,
     # order they were asked, so a slow load plan cannot land last and show the old name.
     after.then(plan_handler, inputs=inputs, outputs=[area.plan, area.safety],
                show_progress="hidden", concurrency_id="train-plan", concurrency_limit=1)
-    gr.on([user_edit(area.safety), experiment.blur, experiment.submit], plan_handler,
+    gr.on([user_edit(area.safety), user_edit(area.compile), experiment.blur,
+           experiment.submit], plan_handler,
           inputs=inputs, outputs=[area.plan, area.safety], show_progress="hidden",
           trigger_mode="multiple", concurrency_id="train-plan", concurrency_limit=1)
     # "Use the recommended plan" sets controls from code: the plan text follows it too.
@@ -342,10 +358,10 @@ def wire(area: RunArea, ctx: AppContext, experiment: gr.Textbox,
     outputs = [area.message, area.job_dir, *area.follow_outputs()]
     for which, button in (("sovits", area.start_sovits), ("gpt", area.start_gpt),
                           ("both", area.start_both)):
-        def handler(experiment_name: str, safety: bool, *values: object,
-                    _which: Which = which) -> tuple:
+        def handler(experiment_name: str, safety: bool, compile_sovits: bool,
+                    *values: object, _which: Which = which) -> tuple:
             return start(ctx, watchers, limits_of, _which, experiment_name, safety, *values,
-                         start_lock=start_lock)
+                         start_lock=start_lock, compile_sovits=compile_sovits)
 
         button.click(handler, inputs=inputs, outputs=outputs, concurrency_id="train-start",
                      concurrency_limit=None)

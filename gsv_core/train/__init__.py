@@ -12,6 +12,7 @@ One job per module:
                 CLI's reporter that writes JSON lines and a progress line on stderr
     resume      resume checkpoints: written atomically, the newest intact one wins
     sovits_data / sovits   the SoVITS dataset, sampler and training loop
+    compiled    optional torch.compile (CUDA graphs) of SoVITS's fixed-shape parts
     gpt_data / gpt         the GPT dataset, sampler and training loop (with DPO)
 
 Trainers are plain functions ``train_sovits(config, reporter)`` / ``train_gpt(config,

@@ -181,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"),
                         default="auto", help="auto: bf16 where supported, else fp16; fp32 "
                                              "on the CPU")
+    parser.add_argument("--compile", action="store_true",
+                        help="SoVITS: compile the decoder and discriminator with CUDA graphs "
+                             "(Linux, NVIDIA GPU, one process): faster steps after a few "
+                             "minutes of compiling at the start; elsewhere it says why not "
+                             "and trains uncompiled")
     parser.add_argument("--pretrained-s2g", metavar="PATH", help="SoVITS generator to start "
                         "from (default: the official file in pretrained_models/)")
     parser.add_argument("--pretrained-s2d", metavar="PATH", help="SoVITS discriminator (a "
@@ -337,7 +342,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lr_weight=float(limits.lr_weight.value), dpo=bool(args.kind == "gpt" and limits.dpo_on),
         device=device, gpus=tuple(gpus), precision=args.precision,
         pretrained_s2g=args.pretrained_s2g, pretrained_s2d=args.pretrained_s2d,
-        pretrained_s1=args.pretrained_s1, max_steps=args.max_steps)
+        pretrained_s1=args.pretrained_s1, max_steps=args.max_steps,
+        compile=bool(args.compile and args.kind == "sovits"))
 
 
 def describe(config: TrainConfig) -> str:
@@ -345,9 +351,10 @@ def describe(config: TrainConfig) -> str:
     where = (f"GPU {', '.join(map(str, config.gpus))}" if config.device == "cuda"
              else config.device.upper())
     dpo = ", DPO on" if config.dpo else ""
+    compiled = ", compiled" if config.compile else ""
     return (f"{'SoVITS' if config.kind == 'sovits' else 'GPT'} on {config.experiment!r}: "
             f"batch {config.batch_size}, {config.epochs} rounds, weights every "
-            f"{config.save_every} rounds and the last{dpo}, on {where}")
+            f"{config.save_every} rounds and the last{dpo}{compiled}, on {where}")
 
 
 # --- running ------------------------------------------------------------------------------------

@@ -80,6 +80,10 @@ class TrainConfig:
     early after that many optimizer steps in total (tests, the batch probe); the final
     weights are still exported. ``pretrained_*`` None = the registry's official file.
 
+    ``compile`` (SoVITS): compile the decoder and discriminator with CUDA graphs
+    (:mod:`gsv_core.train.compiled`); a run that cannot says why and trains uncompiled. GPT
+    runs ignore it.
+
     ``extra`` holds the settings no screen shows (:data:`EXTRA_KEYS`): ``trainer``
     ("module:function", a stand-in trainer for tests), ``processes`` (DDP processes on one
     device), ``min_items`` (SoVITS: items a round repeats the clips up to; upstream 100),
@@ -107,6 +111,7 @@ class TrainConfig:
     num_workers: int | None = None
     max_steps: int | None = None
     tensorboard: bool = True
+    compile: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -127,6 +132,10 @@ class TrainConfig:
         if not self.lr_weight > 0:
             raise ConfigError(f"lr_weight must be above 0, not {self.lr_weight!r}",
                                  advice=_ADVICE)
+        for name in ("dpo", "tensorboard", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, not "
+                                  f"{getattr(self, name)!r}", advice=_ADVICE)
         object.__setattr__(self, "gpus", tuple(int(g) for g in self.gpus))
         _check_extra(self.extra)
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from gsv_core.errors import ConfigError, GsvError
 from gsv_core.guidelines import Limit, Reason, TrainingLimits
 from gsv_core.i18n import mark
+from gsv_core.train.compiled import compile_blocker
 from gsv_core.train.config import ModelKind, TrainConfig
 from gsv_core.workspace import Workspace, check_experiment_name
 
@@ -92,6 +93,8 @@ class ModelPlan:
     dpo: bool = False
     lr_weight: float | None = None
     accumulation: int = 1   # batches per optimizer step (GPT: 4, as upstream)
+    compile_asked: bool = False        # SoVITS: the user ticked "Compile"
+    compile_blocker: str | None = None  # ... and why this run cannot (a UI text key)
 
     @property
     def effective_batch(self) -> int:
@@ -185,9 +188,13 @@ def _limit_blocker(limit: Limit) -> Blocker | None:
 
 
 def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimits,
-              which: Which, *, safety_acknowledged: bool, first_run: bool) -> RunForm:
+              which: Which, *, safety_acknowledged: bool, first_run: bool,
+              compile_sovits: bool = False) -> RunForm:
     """The configs for ``which`` (``"sovits"``, ``"gpt"`` or ``"both"``, SoVITS first) from the
     clamped ``limits``, or the blockers; the plan of each model in both cases.
+
+    ``compile_sovits`` asks to compile SoVITS (:mod:`gsv_core.train.compiled`); where the run
+    cannot, the plan says why and the run trains uncompiled (never a blocker).
 
     ``first_run`` says that no training was started in this workspace before: the H-4
     notice must then have been acknowledged (``safety_acknowledged``).
@@ -234,16 +241,19 @@ def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimi
                         files, kind, int(batch.value), len(gpus) or 1)
                 except GsvError as error:
                     blockers.append(Blocker(error=error))
+        compile_asked = sovits and compile_sovits
         plans.append(ModelPlan(kind, int(batch.value), len(gpus), epochs, save_every, clips,
                                steps, exact, dpo=not sovits and limits.dpo_on,
                                lr_weight=float(limits.lr_weight.value) if sovits else None,
-                               accumulation=accumulation))
+                               accumulation=accumulation, compile_asked=compile_asked,
+                               compile_blocker=compile_blocker(device, len(gpus) or 1)
+                               if compile_asked else None))
         if files is not None:
             configs.append(TrainConfig(
                 kind=kind, workspace=str(workspace.root), experiment=name, epochs=epochs,
                 batch_size=int(batch.value), save_every=save_every,
                 lr_weight=float(limits.lr_weight.value), dpo=not sovits and limits.dpo_on,
-                device=device, gpus=gpus))
+                device=device, gpus=gpus, compile=compile_asked))
     return RunForm(tuple(configs) if not blockers else (), tuple(blockers), tuple(plans),
                    parallel=limits.schedule.parallel)
 
@@ -278,6 +288,11 @@ def _plan_line(plan: ModelPlan, t: Translate) -> str:
                "measured figure for this card; the batch limits keep it within the card's "
                "memory)")),
     ]
+    if plan.compile_asked:
+        lines.append(t(mark("Compiled: a few minutes of compiling during the first steps, "
+                            "then faster steps")) if plan.compile_blocker is None else
+                     t(mark("Not compiled: {reason}; it trains uncompiled"),
+                       reason=t(plan.compile_blocker)))
     return "\n".join(f"- {line}" if i else line for i, line in enumerate(lines))
 
 

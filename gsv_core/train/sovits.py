@@ -76,7 +76,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +112,7 @@ from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
 from gsv_core.models.spectrogram import mel_spectrogram, spec_to_mel
 from gsv_core.prepare.layout import ExperimentFiles
 from gsv_core.train import sovits_data
+from gsv_core.train.compiled import compile_blocker, compile_fixed_shape_parts, uncompile
 from gsv_core.train.config import TrainConfig
 from gsv_core.train.epoch_log import append_epoch_loss
 from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
@@ -314,6 +315,11 @@ class SovitsStep:
 
     Calling it returns the step's losses as one detached device tensor in the order of
     :data:`LOSS_NAMES`; nothing is read back to the host here.
+
+    :meth:`compile` compiles the decoder and the discriminator (:mod:`.compiled`). A step
+    whose compile fails is run again uncompiled, and so is the rest of the run; ``warn``
+    says so once. Such a step may already have updated the discriminator (when the failure
+    was in the generator's half), which then takes a second update on that batch.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module,
@@ -329,6 +335,14 @@ class SovitsStep:
         model_config = _unwrap(generator).config
         self.hop = model_config.hop_length
         self.segment_frames = model_config.segment_frames
+        self.compiled = False
+        self._warn: Callable[[str], None] = lambda message: None
+
+    def compile(self, warn: Callable[[str], None]) -> None:
+        """Compile the fixed-shape parts (the caller checked :func:`compile_blocker`)."""
+        compile_fixed_shape_parts(_unwrap(self.generator).dec, _unwrap(self.discriminator))
+        self.compiled = True
+        self._warn = warn
 
     def _autocast(self) -> Any:
         if self.precision.dtype is None:
@@ -336,6 +350,31 @@ class SovitsStep:
         return torch.autocast(self.device.type, dtype=self.precision.dtype)
 
     def __call__(self, batch: SovitsBatch) -> torch.Tensor:
+        if not self.compiled:
+            return self._step(batch)
+        torch.compiler.cudagraph_mark_step_begin()  # the last step's graph outputs are used
+        try:
+            return self._step(batch)
+        except Exception as exc:
+            from torch._dynamo.exc import TorchDynamoException  # only when compiling
+
+            if not isinstance(exc, TorchDynamoException):
+                raise
+            self._fall_back(exc)
+            return self._step(batch)
+
+    def _fall_back(self, exc: BaseException) -> None:
+        uncompile(_unwrap(self.generator).dec, _unwrap(self.discriminator))
+        self.compiled = False
+        cause = getattr(exc, "inner_exception", None) or exc.__cause__ or exc  # the backend's
+        first = (f"{type(cause).__name__}: {cause}".strip().splitlines() or [""])[0][:300]
+        self._warn(f"Compiling failed ({first}); training goes on uncompiled. Untick "
+                   "'Compile' (or leave out --compile) to start without it.")
+        # the failed step may have stepped an optimizer through the scaler: start it again
+        self.scaler = torch.amp.GradScaler(self.device.type, init_scale=self.scaler.get_scale(),
+                                           enabled=self.precision.scaled)
+
+    def _step(self, batch: SovitsBatch) -> torch.Tensor:
         with self._autocast():
             out = self.generator(batch.ssl, batch.spec, batch.spec_lengths, batch.phone_ids,
                                  batch.phone_lengths)
@@ -662,6 +701,15 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
         generator = DistributedDataParallel(generator, device_ids=ids)
         discriminator = DistributedDataParallel(discriminator, device_ids=ids)
     step_fn = SovitsStep(generator, discriminator, optim_g, optim_d, precision, device)
+    if config.compile:
+        blocker = compile_blocker(device.type, ranks.world)
+        if blocker is not None:
+            warn(f"Not compiled: {blocker}. Training runs uncompiled.")
+        else:
+            step_fn.compile(warn)
+            out.log("Compiling the decoder and the discriminator (torch.compile with CUDA "
+                    "graphs): the first steps take a few minutes longer, the rest run "
+                    "faster.")
     parts = _Parts(generator, discriminator, step_fn, sampler,
                    json.dumps(model_config.to_upstream()["model"], sort_keys=True))
 

@@ -73,6 +73,19 @@ def test_defaults_are_the_plan_s_and_the_config_can_be_written_for_torchrun(
     assert written.device == "cuda" and written.gpus == (0,) and not written.dpo
 
 
+def test_compile_goes_into_a_sovits_config_and_never_into_a_gpt_one(
+        experiment: Path, fake_gpu, capsys) -> None:
+    fake_gpu("NVIDIA GeForce RTX 4090:24")
+    for kind, expected in (("sovits", True), ("gpt", False)):
+        code, out, _ = run_cli(capsys, kind, "--exp", "voice", "--workspace", str(experiment),
+                               "--write-config", "--no-dpo", "--compile")
+        assert code == 0
+        assert TrainConfig.read(out.strip()).compile is expected
+    code, out, _ = run_cli(capsys, "sovits", "--exp", "voice", "--workspace", str(experiment),
+                           "--write-config")
+    assert code == 0 and TrainConfig.read(out.strip()).compile is False
+
+
 def test_an_unformatted_experiment_and_a_bad_gpu_exit_2(tmp_path: Path, capsys) -> None:
     (tmp_path / "ws" / "logs" / "empty").mkdir(parents=True)
     code, _, err = run_cli(capsys, "gpt", "--exp", "empty", "--workspace", str(tmp_path / "ws"))

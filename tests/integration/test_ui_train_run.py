@@ -101,8 +101,9 @@ VALUES = (AUTO_GPU, False, False, None, 2, 1, None, None, 2, 1, EXPERIMENT, Fals
           None, None, None)   # card, DPO, 7 controls, experiment, use measured, dataset
 
 
-def start(run_tab, ctx, watchers, which="both", safety=True):
-    return run_tab.start(ctx, watchers, limits_of(ctx), which, EXPERIMENT, safety, *VALUES)
+def start(run_tab, ctx, watchers, which="both", safety=True, **options):
+    return run_tab.start(ctx, watchers, limits_of(ctx), which, EXPERIMENT, safety, *VALUES,
+                         **options)
 
 
 def follow_to_end(run_tab, ctx, watchers, job_dir):
@@ -141,10 +142,15 @@ def test_both_train_to_the_end_with_plot_log_exports_and_listen(run_tab, ctx):
     from gsv_core.train.watch_view import WatcherCache
 
     watchers = WatcherCache()
-    message, job_dir, *_ = start(run_tab, ctx, watchers)
+    plan, _safety = run_tab.plan_refresh(ctx, limits_of(ctx), EXPERIMENT, True, *VALUES,
+                                         compile_sovits=True)
+    assert "Not compiled: compiling needs an NVIDIA GPU (CUDA)" in plan
+    # "Compile" ticked on the CPU: the plan said why not, and the run says so in its log
+    message, job_dir, *_ = start(run_tab, ctx, watchers, compile_sovits=True)
     assert message.startswith("▶️") and "SoVITS (2 rounds" in message and "GPT (2 rounds" in message
     ticks = follow_to_end(run_tab, ctx, watchers, job_dir)
     status, bar, _monitor, _plot, log, rows, drawn, _timer = ticks[-1]
+    assert "Not compiled: compiling needs an NVIDIA GPU (CUDA)" in log
     assert status.startswith("✅") and "SoVITS · round 1 of 2, step 4 of 4" in status
     assert "GPT · round" in status and "T-3" in status
     assert 'value="1.0000"' in bar
