@@ -108,7 +108,7 @@ def build(ctx: AppContext, start_sovits: gr.Button, start_gpt: gr.Button) -> Run
                                 "time."))
     compile_box = gr.Checkbox(
         value=False, elem_id="train-compile",
-        label=t("Compile SoVITS for speed (NVIDIA GPU, Linux)"),
+        label=t("Compile SoVITS for speed (experimental; NVIDIA GPU, Linux)"),
         info=t("torch.compile with CUDA graphs: about 40 % more SoVITS steps a second on an "
                "H200 (docs/benchmarks.md), after a few minutes of compiling at the start, so "
                "worth it for runs longer than about ten minutes. Where it cannot compile "
