@@ -58,6 +58,7 @@ import functools
 import gc
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,10 +151,14 @@ def _timed(step: Callable[[int], None], device: torch.device, warmup: int, steps
            prepare: Callable[[int], None] | None = None) -> list[float]:
     """Seconds of each timed step; ``prepare(index)`` runs first, outside the clock (it
     puts that step's inputs on the device, as a data loader would have beforehand)."""
+    sync(device)
+    start = time.perf_counter()
     for index in range(warmup):
         if prepare is not None:
             prepare(index)
         step(index)
+    sync(device)
+    print(f"warm-up: {warmup} steps in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     times = []
     for index in range(warmup, warmup + steps):
         if prepare is not None:
@@ -271,6 +276,8 @@ class SovitsBench:
 
         def step(index: int) -> None:
             torch.manual_seed(index)
+            if args.compile == "reduce-overhead":  # the last step's graph outputs are done
+                torch.compiler.cudagraph_mark_step_begin()
             step_fn(batch)
         return _measure(step, step_fn.scaler, precision.name, batch_size, device, args)
 
@@ -374,6 +381,18 @@ class GPTBench:
                         batch_size * GRAD_ACCUMULATION, device, args)
 
 
+COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune-no-cudagraphs")
+
+
+def _compile_modes(text: str) -> str:
+    modes = [mode.strip() for mode in text.split(",") if mode.strip()]
+    unknown = [mode for mode in modes if mode not in COMPILE_MODES]
+    if not modes or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown compile mode {', '.join(unknown) or text!r}; use {', '.join(COMPILE_MODES)}")
+    return ",".join(modes)
+
+
 def _compile_mode(args: argparse.Namespace) -> str | None:
     return None if args.compile == "default" else args.compile
 
@@ -404,15 +423,28 @@ def _settings(args: argparse.Namespace, batch: int, seconds: str) -> str:
     return (f"{args.model}, {size}, random weights, batch {batch}, {seconds} s clips on the "
             f"device (data loading not measured), step = {unit}, {args.warmup} warm-up + "
             f"{args.steps} timed steps, our dtype {args.dtype}{fraction}"
-            + ("" if args.compile == "none" else f", ours torch.compile({args.compile})"))
+            + ("" if args.compile == "none" else f", ours torch.compile({args.compile})")
+            + (", ours cudnn.benchmark" if args.cudnn_benchmark else ""))
 
 
 def run_compare(args: argparse.Namespace, device: torch.device) -> None:
     bench = _bench(args, device)
     if args.memory_fraction is not None and device.type == "cuda":
         torch.cuda.set_per_process_memory_fraction(args.memory_fraction, device.index or 0)
-    ours = _run_side(lambda: bench.ours(args.batch, args.seconds), device)
-    result = f"ours: {ours.summary()}"
+    modes = args.compile.split(",")
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark  # ours only: upstream keeps it off
+    variants = []
+    for mode in modes:  # several modes: each on fresh models, in this one process
+        args.compile = mode
+        variants.append((mode, _run_side(lambda: bench.ours(args.batch, args.seconds), device)))
+    args.compile = ",".join(modes)
+    torch.backends.cudnn.benchmark = False
+    ours = variants[0][1]
+    if len(variants) == 1:
+        result = f"ours: {ours.summary()}"
+    else:
+        result = "; ".join(f"ours, compile {mode}: {measured.summary()}"
+                           for mode, measured in variants)
     if args.memory_fraction is not None:
         result = f"fits: {'no' if ours.error else 'yes'}; {result}"
     if args.upstream is not None:
@@ -427,11 +459,17 @@ def run_compare(args: argparse.Namespace, device: torch.device) -> None:
                 marks += " NOT COMPARABLE (measured code stubbed)"
         result += (f" | upstream (no 1-rank DDP, no data loader, no logging){marks}: "
                    f"{theirs.summary()}")
-        if not ours.error and not theirs.error:
-            ratio = ours.samples_per_s / theirs.samples_per_s
-            result += f" | ours/upstream samples/s {ratio:.2f}x"
-            if ours.peak_bytes is not None and theirs.peak_bytes is not None:
-                result += f", peak memory {ours.peak_bytes / theirs.peak_bytes:.2f}x"
+        ratios = []
+        for mode, measured in variants:
+            if measured.error or theirs.error:
+                continue
+            ratio = (f"{measured.samples_per_s / theirs.samples_per_s:.2f}x"
+                     + (f" (compile {mode})" if len(variants) > 1 else ""))
+            if measured.peak_bytes is not None and theirs.peak_bytes is not None:
+                ratio += f", peak memory {measured.peak_bytes / theirs.peak_bytes:.2f}x"
+            ratios.append(ratio)
+        if ratios:
+            result += f" | ours/upstream samples/s {'; '.join(ratios)}"
     row = table_row("training step (ours vs upstream)", device_name(device),
                     _settings(args, args.batch, f"{args.seconds:g}"), result)
     append_row(row, args.out, write=not args.no_write)
@@ -551,11 +589,13 @@ def main() -> None:
                         help="with --card-rows: slice lengths to try, e.g. 10,15,20,30")
     parser.add_argument("--reserve-gb", type=float, default=0.5,
                         help="with --card-rows: card memory the allocator cannot use")
-    parser.add_argument("--compile", default="none",
-                        choices=("none", "default", "reduce-overhead",
-                                 "max-autotune-no-cudagraphs"),
-                        help="torch.compile our step's modules (an experiment; the trainers "
-                             "do not compile)")
+    parser.add_argument("--compile", default="none", type=_compile_modes,
+                        help="torch.compile our step's modules: none, default, "
+                             "reduce-overhead or max-autotune-no-cudagraphs; a comma list "
+                             "(e.g. none,reduce-overhead) measures each in this one run")
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="ours with torch.backends.cudnn.benchmark on (an experiment: "
+                             "the trainers keep it off)")
     parser.add_argument("--profile", action="store_true",
                         help="profile our step (top operators, device busy time); no row")
     parser.add_argument("--profile-trace", type=Path, default=None,
