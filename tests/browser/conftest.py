@@ -8,6 +8,7 @@ server's own output, rather than handing the test a dead address.
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -57,7 +58,8 @@ def start_app(gpu_spec: str, workspace: Path, log_path: Path,
         try:
             urllib.request.urlopen(url, timeout=1).close()
             return process, url
-        except OSError:
+        except (OSError, http.client.HTTPException):  # not up yet (a self-connect reads
+            # its own request back as a bad status line; see test_webui.wait_for_page)
             time.sleep(0.1)
     state = (f"exited with code {process.returncode}" if process.poll() is not None
              else f"did not answer within {timeout_s:.0f} s")
@@ -108,19 +110,31 @@ def app_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
         stop_app(process, tmp_path / "workspace")
 
 
-@pytest.fixture
-def page():
-    """A fresh Chromium page (1400 × 1600); skipped when Chromium or Playwright is missing."""
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module (starting one costs about 2 s on a loaded 2-core
+    machine); skipped when Chromium or Playwright is missing."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (run-tests.sh does so "
                     "when run as root on Debian)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1600})
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (1400 × 1600) in its own browser context: no cookies, storage or cache
+    shared with another test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def open_training_tab(page, url: str) -> None:

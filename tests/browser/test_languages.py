@@ -1,5 +1,5 @@
-"""A real Chromium sees the UI in Chinese (chosen on the Settings tab, used at the next start)
-and in Japanese (``--lang ja_JP``): every tab's name and a label inside it are translated.
+"""A real Chromium sees the UI in Japanese (``--lang ja_JP``) and in Chinese (chosen on the
+Settings tab, used at the next start): every tab's name and a label inside it are translated.
 
 The expected texts come from the language files through the app's own Translator, and each
 must differ from the English, so the check cannot pass on an untranslated page.
@@ -39,29 +39,26 @@ def check_every_tab(page, url: str, language: str) -> None:
     assert page.locator(TOAST).count() == 0
 
 
-def test_chinese_from_the_settings_tab_and_japanese_from_the_command_line(page,
+def test_japanese_from_the_command_line_and_chinese_from_the_settings_tab(page,
                                                                          tmp_path: Path):
+    """Two starts: ``--lang ja_JP`` (where zh_CN is then saved on the Settings tab), then
+    no ``--lang``, which uses the saved language."""
     workspace = tmp_path / "workspace"
-    process, url = start_app("cpu", workspace, tmp_path / "en.log")
+    process, url = start_app("cpu", workspace, tmp_path / "ja.log", extra_args=["--lang",
+                                                                                "ja_JP"])
     try:
-        page.goto(url)
-        page.get_by_role("tab", name="Settings", exact=True).click()
+        check_every_tab(page, url, "ja_JP")
+        page.screenshot(path=str(tmp_path / "ja.png"), full_page=True)
+        page.get_by_role("tab", name=Translator("ja_JP")("Settings"), exact=True).click()
         page.locator("#settings-lang input").click()
         page.get_by_role("option", name="zh_CN", exact=True).click()
         page.locator("#settings-save").click()
-        expect()(page.locator("#settings-status")).to_contain_text("Saved to",
+        expect()(page.locator("#settings-status")).to_contain_text("settings.json",
                                                                    timeout=TIMEOUT_MS)
     finally:
         stop_app(process, workspace)
     process, url = start_app("cpu", workspace, tmp_path / "zh.log")   # no --lang: saved
     try:
         check_every_tab(page, url, "zh_CN")
-    finally:
-        stop_app(process, workspace)
-    process, url = start_app("cpu", workspace, tmp_path / "ja.log", extra_args=["--lang",
-                                                                                "ja_JP"])
-    try:
-        check_every_tab(page, url, "ja_JP")
-        page.screenshot(path=str(tmp_path / "ja.png"), full_page=True)
     finally:
         stop_app(process, workspace)

@@ -6,6 +6,7 @@ server in a child process, on loopback.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import socket
@@ -95,7 +96,10 @@ def wait_for_page(ui: UiProcess, port: int, path: str = "/",
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as reply:
                 if reply.status == 200:
                     return reply.read()
-        except OSError:
+        except (OSError, http.client.HTTPException):
+            # Not up yet. HTTPException too: while nothing listens on a port in the ephemeral
+            # range, a connection to it can connect to itself (TCP self-connect) and read its
+            # own request back ("BadStatusLine: GET / HTTP/1.1").
             time.sleep(0.1)
     state = "exited" if ui.process.poll() is not None else f"no answer after {limit_s:.0f} s"
     pytest.fail(f"the UI on port {port} never served {path} ({state}):\n{ui.output()}")
@@ -200,7 +204,7 @@ def test_first_page_is_served_on_localhost(tmp_path) -> None:
 
 
 OFFLINE_PROBE = r"""
-import os, socket, subprocess, sys, time, urllib.request
+import http.client, os, socket, subprocess, sys, time, urllib.request
 with socket.socket() as probe:  # prove there is no way out of this namespace
     probe.settimeout(2)
     assert probe.connect_ex(("1.1.1.1", 443)) != 0, "the namespace still has a network"
@@ -214,7 +218,7 @@ try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as reply:
                 print(reply.status, b"GSV Studio" in reply.read())
                 break
-        except OSError:
+        except (OSError, http.client.HTTPException):  # not up yet (see wait_for_page)
             time.sleep(0.1)
 finally:
     app.terminate()
