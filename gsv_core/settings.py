@@ -19,8 +19,8 @@ from typing import Any
 from gsv_core.atomic_write import write_atomically
 from gsv_core.i18n import available_languages
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SETTINGS_FILE", "LaunchSettings", "load_settings",
-           "save_settings", "settings_path"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SETTINGS_FILE", "THEMES", "LaunchSettings",
+           "load_settings", "save_settings", "settings_path"]
 
 SETTINGS_FILE = "settings.json"
 DEFAULT_HOST = "127.0.0.1"   # this computer only
@@ -28,6 +28,9 @@ DEFAULT_HOST = "127.0.0.1"   # this computer only
 # 9873 UVR5, 9874 main web UI; 9880 its API), so both run side by side, and outside Gradio's
 # own 7860-7959 range, which other Gradio apps take when they are given no port.
 DEFAULT_PORT = 9890
+# The page's colours: as the browser's system setting says, or always light, or always dark
+# (a ``?__theme=`` in the address still wins, as Gradio documents).
+THEMES = ("system", "light", "dark")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class LaunchSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     open_browser: bool = True
+    theme: str = "system"
 
 
 def settings_path(workspace_root: str | os.PathLike[str]) -> Path:
@@ -58,6 +62,8 @@ def _problem(name: str, value: object) -> str | None:
             return f"is {value!r}, not a port number (1-65535)"
     elif name == "open_browser" and not isinstance(value, bool):
         return f"is {value!r}, not true or false"
+    elif name == "theme" and value not in THEMES:
+        return f"is {value!r}, not one of {', '.join(THEMES)}"
     return None
 
 

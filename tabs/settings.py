@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from gsv_core.i18n import available_languages
-from gsv_core.settings import LaunchSettings, load_settings, save_settings, settings_path
+from gsv_core.settings import THEMES, LaunchSettings, load_settings, save_settings, settings_path
 from tabs.common import AppContext
 
 
@@ -21,11 +21,12 @@ class SettingsTab:
     host: gr.Textbox
     port: gr.Number
     open_browser: gr.Checkbox
+    theme: gr.Radio
     save: gr.Button
     status_md: gr.Markdown
 
     def values(self) -> list[gr.components.Component]:
-        return [self.lang, self.host, self.port, self.open_browser]
+        return [self.lang, self.host, self.port, self.open_browser, self.theme]
 
 
 def build(ctx: AppContext) -> SettingsTab:
@@ -51,20 +52,35 @@ def build(ctx: AppContext) -> SettingsTab:
                                                                      "start"),
                                    elem_id="settings-browser",
                                    info=t("Off for a server without a screen."))
+    theme_names = {"system": t("As the system"), "light": t("Light"), "dark": t("Dark")}
+    theme = gr.Radio([(theme_names[name], name) for name in THEMES], value=saved.theme,
+                     label=t("Colours"), elem_id="settings-theme",
+                     info=t("Light or dark pages; \"As the system\" follows the computer's "
+                            "setting."))
     save = gr.Button(t("Save settings"), variant="primary", elem_id="settings-save")
     status_md = gr.Markdown(elem_id="settings-status")
-    return SettingsTab(problems_md, lang, host, port, open_browser, save, status_md)
+    if saved.theme != "system":
+        ctx.app.load(None, js=theme_js(saved.theme))
+    return SettingsTab(problems_md, lang, host, port, open_browser, theme, save, status_md)
+
+
+def theme_js(theme: str) -> str:
+    """The page-load script that sets the saved colours, unless the address names its own
+    (``?__theme=``); Gradio marks dark pages with the ``dark`` class on the body."""
+    dark = "true" if theme == "dark" else "false"
+    return ("() => { if (!new URLSearchParams(window.location.search).has('__theme')) "
+            f"document.body.classList.toggle('dark', {dark}); }}")
 
 
 def saved_message(ctx: AppContext, lang: str | None, host: str | None, port: float | None,
-                  open_browser: bool) -> tuple[str, str]:
+                  open_browser: bool, theme: str | None = "system") -> tuple[str, str]:
     """(the outcome, the problems line): saved, or what is wrong with a value (no toast)."""
     t = ctx.t
     try:
         whole = isinstance(port, (int, float)) and float(port).is_integer()
         wanted = LaunchSettings(lang=lang or "", host=(host or "").strip(),
                                 port=int(port) if whole else port,  # type: ignore[arg-type]
-                                open_browser=bool(open_browser))
+                                open_browser=bool(open_browser), theme=theme or "system")
         path = save_settings(ctx.workspace.root, wanted)
     except (ValueError, OSError) as exc:
         return "❌ " + t("Not saved: {why}", why=str(exc)), gr.update()

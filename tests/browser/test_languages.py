@@ -7,6 +7,7 @@ must differ from the English, so the check cannot pass on an untranslated page.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,8 @@ def check_every_tab(page, url: str, language: str) -> None:
 
 def test_japanese_from_the_command_line_and_chinese_from_the_settings_tab(page,
                                                                          tmp_path: Path):
-    """Two starts: ``--lang ja_JP`` (where zh_CN is then saved on the Settings tab), then
-    no ``--lang``, which uses the saved language."""
+    """Two starts: ``--lang ja_JP`` (where zh_CN and dark colours are then saved on the
+    Settings tab), then no ``--lang``, which uses the saved language and colours."""
     workspace = tmp_path / "workspace"
     process, url = start_app("cpu", workspace, tmp_path / "ja.log", extra_args=["--lang",
                                                                                 "ja_JP"])
@@ -52,6 +53,7 @@ def test_japanese_from_the_command_line_and_chinese_from_the_settings_tab(page,
         page.get_by_role("tab", name=Translator("ja_JP")("Settings"), exact=True).click()
         page.locator("#settings-lang input").click()
         page.get_by_role("option", name="zh_CN", exact=True).click()
+        page.locator("#settings-theme").get_by_label(Translator("ja_JP")("Dark")).check()
         page.locator("#settings-save").click()
         expect()(page.locator("#settings-status")).to_contain_text("settings.json",
                                                                    timeout=TIMEOUT_MS)
@@ -60,5 +62,9 @@ def test_japanese_from_the_command_line_and_chinese_from_the_settings_tab(page,
     process, url = start_app("cpu", workspace, tmp_path / "zh.log")   # no --lang: saved
     try:
         check_every_tab(page, url, "zh_CN")
+        expect()(page.locator("body")).to_have_class(re.compile(r"\bdark\b"))  # saved too
+        page.goto(url + "?__theme=light")   # the address still wins over the saved colours
+        page.get_by_role("tab", name=Translator("zh_CN")("Settings"), exact=True).click()
+        expect()(page.locator("body")).not_to_have_class(re.compile(r"\bdark\b"))
     finally:
         stop_app(process, workspace)

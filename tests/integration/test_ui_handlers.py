@@ -496,11 +496,14 @@ def test_the_settings_tab_saves_or_says_what_is_wrong(fake_gpu, tmp_path) -> Non
 
     ctx = make_context()
     ctx.workspace = Workspace(tmp_path / "ws")
-    status, problems = settings.saved_message(ctx, "zh_CN", " 127.0.0.1 ", 9900.0, False)
+    status, problems = settings.saved_message(ctx, "zh_CN", " 127.0.0.1 ", 9900.0, False,
+                                              "dark")
     assert status.startswith("✅ Saved to") and problems == ""
     assert load_settings(ctx.workspace.root) == (
-        LaunchSettings(lang="zh_CN", port=9900, open_browser=False), ())
+        LaunchSettings(lang="zh_CN", port=9900, open_browser=False, theme="dark"), ())
     for port in (None, 80.5, 0):
         refused, _ = settings.saved_message(ctx, "en_US", "127.0.0.1", port, True)
         assert refused.startswith("❌ Not saved: Setting 'port' is")
     assert load_settings(ctx.workspace.root)[0].port == 9900   # the saved file is kept
+    assert "toggle('dark', true)" in settings.theme_js("dark")
+    assert "toggle('dark', false)" in settings.theme_js("light")

@@ -15,12 +15,12 @@ def test_nothing_saved_gives_the_defaults(tmp_path):
 
 
 def test_saved_settings_come_back_and_unknown_keys_are_kept(tmp_path):
-    settings_path(tmp_path).write_text(json.dumps({"theme": "dark", "lang": "en_US"}))
+    settings_path(tmp_path).write_text(json.dumps({"future_option": 3, "lang": "en_US"}))
     path = save_settings(tmp_path, LaunchSettings(lang="zh_CN", port=9999, open_browser=False))
     assert load_settings(tmp_path) == (LaunchSettings(lang="zh_CN", port=9999,
                                                       open_browser=False), ())
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["theme"] == "dark" and data["lang"] == "zh_CN"
+    assert data["future_option"] == 3 and data["lang"] == "zh_CN"
     assert not list(tmp_path.glob("*.tmp*"))     # written atomically, nothing left behind
 
 
@@ -37,7 +37,8 @@ def test_a_broken_file_is_reported_with_its_line_and_left_as_it_is(tmp_path):
 @pytest.mark.parametrize(("key", "value", "why"), [
     ("port", "9890", "not a port number"), ("port", 70000, "not a port number"),
     ("port", True, "not a port number"), ("lang", "xx_XX", "not one of en_US"),
-    ("open_browser", "yes", "not true or false"), ("host", "", "not an address")])
+    ("open_browser", "yes", "not true or false"), ("host", "", "not an address"),
+    ("theme", "blue", "not one of system, light, dark")])
 def test_a_bad_value_names_its_key_and_the_rest_is_used(tmp_path, key, value, why):
     settings_path(tmp_path).write_text(json.dumps({key: value, "lang": "zh_CN"}
                                                   if key != "lang" else {key: value}))
