@@ -19,8 +19,8 @@ from typing import Any
 from gsv_core.atomic_write import write_atomically
 from gsv_core.i18n import available_languages
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SETTINGS_FILE", "THEMES", "LaunchSettings",
-           "load_settings", "save_settings", "settings_path"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SETTINGS_FILE", "THEMES", "TRAIN_PRECISIONS",
+           "LaunchSettings", "load_settings", "save_settings", "settings_path"]
 
 SETTINGS_FILE = "settings.json"
 DEFAULT_HOST = "127.0.0.1"   # this computer only
@@ -31,17 +31,22 @@ DEFAULT_PORT = 9890
 # The page's colours: as the browser's system setting says, or always light, or always dark
 # (a ``?__theme=`` in the address still wins, as Gradio documents).
 THEMES = ("system", "light", "dark")
+# Mixed precision for the next trainings on an NVIDIA GPU ("auto": bf16 where the card has
+# it, else fp16); the CPU always trains in fp32. Read when a training starts, not at launch.
+TRAIN_PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 
 @dataclass(frozen=True)
 class LaunchSettings:
-    """What ``webui.py`` starts with when neither the command line nor the file says."""
+    """What ``webui.py`` starts with when neither the command line nor the file says, and
+    the preferences the tabs read (the colours at launch, the precision at each training)."""
 
     lang: str = "en_US"
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     open_browser: bool = True
     theme: str = "system"
+    train_precision: str = "auto"
 
 
 def settings_path(workspace_root: str | os.PathLike[str]) -> Path:
@@ -64,6 +69,8 @@ def _problem(name: str, value: object) -> str | None:
         return f"is {value!r}, not true or false"
     elif name == "theme" and value not in THEMES:
         return f"is {value!r}, not one of {', '.join(THEMES)}"
+    elif name == "train_precision" and value not in TRAIN_PRECISIONS:
+        return f"is {value!r}, not one of {', '.join(TRAIN_PRECISIONS)}"
     return None
 
 

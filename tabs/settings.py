@@ -10,7 +10,14 @@ from dataclasses import dataclass
 import gradio as gr
 
 from gsv_core.i18n import available_languages
-from gsv_core.settings import THEMES, LaunchSettings, load_settings, save_settings, settings_path
+from gsv_core.settings import (
+    THEMES,
+    TRAIN_PRECISIONS,
+    LaunchSettings,
+    load_settings,
+    save_settings,
+    settings_path,
+)
 from tabs.common import AppContext
 
 
@@ -22,11 +29,13 @@ class SettingsTab:
     port: gr.Number
     open_browser: gr.Checkbox
     theme: gr.Radio
+    train_precision: gr.Radio
     save: gr.Button
     status_md: gr.Markdown
 
     def values(self) -> list[gr.components.Component]:
-        return [self.lang, self.host, self.port, self.open_browser, self.theme]
+        return [self.lang, self.host, self.port, self.open_browser, self.theme,
+                self.train_precision]
 
 
 def build(ctx: AppContext) -> SettingsTab:
@@ -57,11 +66,18 @@ def build(ctx: AppContext) -> SettingsTab:
                      label=t("Colours"), elem_id="settings-theme",
                      info=t("Light or dark pages; \"As the system\" follows the computer's "
                             "setting."))
+    train_precision = gr.Radio(list(TRAIN_PRECISIONS), value=saved.train_precision,
+                               label=t("Training precision"), elem_id="settings-precision",
+                               info=t("auto: bf16 where the card has it (RTX 30 series and "
+                                      "newer), else fp16. The others force one on an NVIDIA "
+                                      "GPU; the CPU always trains in fp32. Used from the "
+                                      "next training on, no restart needed."))
     save = gr.Button(t("Save settings"), variant="primary", elem_id="settings-save")
     status_md = gr.Markdown(elem_id="settings-status")
     if saved.theme != "system":
         ctx.app.load(None, js=theme_js(saved.theme))
-    return SettingsTab(problems_md, lang, host, port, open_browser, theme, save, status_md)
+    return SettingsTab(problems_md, lang, host, port, open_browser, theme, train_precision,
+                       save, status_md)
 
 
 def theme_js(theme: str) -> str:
@@ -73,14 +89,16 @@ def theme_js(theme: str) -> str:
 
 
 def saved_message(ctx: AppContext, lang: str | None, host: str | None, port: float | None,
-                  open_browser: bool, theme: str | None = "system") -> tuple[str, str]:
+                  open_browser: bool, theme: str | None = "system",
+                  train_precision: str | None = "auto") -> tuple[str, str]:
     """(the outcome, the problems line): saved, or what is wrong with a value (no toast)."""
     t = ctx.t
     try:
         whole = isinstance(port, (int, float)) and float(port).is_integer()
         wanted = LaunchSettings(lang=lang or "", host=(host or "").strip(),
                                 port=int(port) if whole else port,  # type: ignore[arg-type]
-                                open_browser=bool(open_browser), theme=theme or "system")
+                                open_browser=bool(open_browser), theme=theme or "system",
+                                train_precision=train_precision or "auto")
         path = save_settings(ctx.workspace.root, wanted)
     except (ValueError, OSError) as exc:
         return "❌ " + t("Not saved: {why}", why=str(exc)), gr.update()

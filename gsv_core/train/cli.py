@@ -179,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("cuda", "cpu"),
                         help="cuda or cpu (default: the guidelines' choice for this machine)")
     parser.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"),
-                        default="auto", help="auto: bf16 where supported, else fp16; fp32 "
-                                             "on the CPU")
+                        default=None, help="auto: bf16 where supported, else fp16; fp32 "
+                                           "on the CPU (default: the Settings tab's "
+                                           "training precision on a GPU, else auto)")
     parser.add_argument("--compile", action="store_true",
                         help="SoVITS: compile the decoder and discriminator with CUDA graphs "
                              "(Linux, NVIDIA GPU, one process): faster steps after a few "
@@ -340,10 +341,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         epochs=int(epochs.value), batch_size=int(batch.value),
         save_every=int(save_every.value),
         lr_weight=float(limits.lr_weight.value), dpo=bool(args.kind == "gpt" and limits.dpo_on),
-        device=device, gpus=tuple(gpus), precision=args.precision,
+        device=device, gpus=tuple(gpus), precision=_precision(args, workspace, device),
         pretrained_s2g=args.pretrained_s2g, pretrained_s2d=args.pretrained_s2d,
         pretrained_s1=args.pretrained_s1, max_steps=args.max_steps,
         compile=bool(args.compile and args.kind == "sovits"))
+
+
+def _precision(args: argparse.Namespace, workspace: Workspace, device: str) -> str:
+    """--precision when given, else the saved preference on a GPU (auto elsewhere)."""
+    if args.precision is not None:
+        return args.precision
+    from gsv_core.settings import load_settings
+
+    return load_settings(workspace.root)[0].train_precision if device == "cuda" else "auto"
 
 
 def describe(config: TrainConfig) -> str:

@@ -93,6 +93,7 @@ class ModelPlan:
     dpo: bool = False
     lr_weight: float | None = None
     accumulation: int = 1   # batches per optimizer step (GPT: 4, as upstream)
+    precision: str = "auto"            # the Settings tab's training precision, for this device
     compile_asked: bool = False        # SoVITS: the user ticked "Compile"
     compile_blocker: str | None = None  # ... and why this run cannot (a UI text key)
 
@@ -198,8 +199,14 @@ def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimi
 
     ``first_run`` says that no training was started in this workspace before: the H-4
     notice must then have been acknowledged (``safety_acknowledged``).
+
+    The precision is the Settings tab's (``settings.json``) on a CUDA device; elsewhere
+    "auto", which is fp32 there.
     """
     from gsv_core.prepare.layout import ExperimentFiles
+    from gsv_core.settings import load_settings
+
+    preferred = load_settings(workspace.root)[0].train_precision
 
     blockers: list[Blocker] = []
     name = experiment or ""
@@ -242,10 +249,12 @@ def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimi
                 except GsvError as error:
                     blockers.append(Blocker(error=error))
         compile_asked = sovits and compile_sovits
+        precision = preferred if device == "cuda" else "auto"
         plans.append(ModelPlan(kind, int(batch.value), len(gpus), epochs, save_every, clips,
                                steps, exact, dpo=not sovits and limits.dpo_on,
                                lr_weight=float(limits.lr_weight.value) if sovits else None,
-                               accumulation=accumulation, compile_asked=compile_asked,
+                               accumulation=accumulation, precision=precision,
+                               compile_asked=compile_asked,
                                compile_blocker=compile_blocker(device, len(gpus) or 1)
                                if compile_asked else None))
         if files is not None:
@@ -253,7 +262,7 @@ def build_run(workspace: Workspace, experiment: str | None, limits: TrainingLimi
                 kind=kind, workspace=str(workspace.root), experiment=name, epochs=epochs,
                 batch_size=int(batch.value), save_every=save_every,
                 lr_weight=float(limits.lr_weight.value), dpo=not sovits and limits.dpo_on,
-                device=device, gpus=gpus, compile=compile_asked))
+                device=device, gpus=gpus, precision=precision, compile=compile_asked))
     return RunForm(tuple(configs) if not blockers else (), tuple(blockers), tuple(plans),
                    parallel=limits.schedule.parallel)
 
@@ -288,6 +297,8 @@ def _plan_line(plan: ModelPlan, t: Translate) -> str:
                "measured figure for this card; the batch limits keep it within the card's "
                "memory)")),
     ]
+    if plan.precision != "auto":
+        lines.append(t(mark("Precision {precision} (Settings tab)"), precision=plan.precision))
     if plan.compile_asked:
         lines.append(t(mark("Compiled: a few minutes of compiling during the first steps, "
                             "then faster steps")) if plan.compile_blocker is None else

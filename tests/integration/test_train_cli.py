@@ -86,6 +86,19 @@ def test_compile_goes_into_a_sovits_config_and_never_into_a_gpt_one(
     assert code == 0 and TrainConfig.read(out.strip()).compile is False
 
 
+def test_the_saved_precision_is_used_unless_precision_is_given(
+        experiment: Path, fake_gpu, capsys) -> None:
+    from gsv_core.settings import LaunchSettings, save_settings
+
+    fake_gpu("NVIDIA GeForce RTX 4090:24")
+    save_settings(experiment, LaunchSettings(train_precision="fp16"))
+    common = ("sovits", "--exp", "voice", "--workspace", str(experiment), "--write-config")
+    code, out, _ = run_cli(capsys, *common)
+    assert code == 0 and TrainConfig.read(out.strip()).precision == "fp16"
+    code, out, _ = run_cli(capsys, *common, "--precision", "bf16")
+    assert code == 0 and TrainConfig.read(out.strip()).precision == "bf16"
+
+
 def test_an_unformatted_experiment_and_a_bad_gpu_exit_2(tmp_path: Path, capsys) -> None:
     (tmp_path / "ws" / "logs" / "empty").mkdir(parents=True)
     code, _, err = run_cli(capsys, "gpt", "--exp", "empty", "--workspace", str(tmp_path / "ws"))

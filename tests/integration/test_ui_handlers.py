@@ -497,10 +497,11 @@ def test_the_settings_tab_saves_or_says_what_is_wrong(fake_gpu, tmp_path) -> Non
     ctx = make_context()
     ctx.workspace = Workspace(tmp_path / "ws")
     status, problems = settings.saved_message(ctx, "zh_CN", " 127.0.0.1 ", 9900.0, False,
-                                              "dark")
+                                              "dark", "bf16")
     assert status.startswith("✅ Saved to") and problems == ""
     assert load_settings(ctx.workspace.root) == (
-        LaunchSettings(lang="zh_CN", port=9900, open_browser=False, theme="dark"), ())
+        LaunchSettings(lang="zh_CN", port=9900, open_browser=False, theme="dark",
+                       train_precision="bf16"), ())
     for port in (None, 80.5, 0):
         refused, _ = settings.saved_message(ctx, "en_US", "127.0.0.1", port, True)
         assert refused.startswith("❌ Not saved: Setting 'port' is")

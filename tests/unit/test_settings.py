@@ -38,7 +38,8 @@ def test_a_broken_file_is_reported_with_its_line_and_left_as_it_is(tmp_path):
     ("port", "9890", "not a port number"), ("port", 70000, "not a port number"),
     ("port", True, "not a port number"), ("lang", "xx_XX", "not one of en_US"),
     ("open_browser", "yes", "not true or false"), ("host", "", "not an address"),
-    ("theme", "blue", "not one of system, light, dark")])
+    ("theme", "blue", "not one of system, light, dark"),
+    ("train_precision", "int8", "not one of auto, bf16, fp16, fp32")])
 def test_a_bad_value_names_its_key_and_the_rest_is_used(tmp_path, key, value, why):
     settings_path(tmp_path).write_text(json.dumps({key: value, "lang": "zh_CN"}
                                                   if key != "lang" else {key: value}))

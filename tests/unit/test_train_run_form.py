@@ -163,3 +163,18 @@ def test_plan_text_says_the_order_of_a_queue(tmp_path):
     text = plan_text(form, t)
     assert text.index("**SoVITS**") < text.index("**GPT**")
     assert "SoVITS first, then GPT" in text
+
+
+def test_the_settings_tabs_precision_goes_to_gpu_runs_and_the_cpu_stays_auto(tmp_path):
+    from gsv_core.settings import LaunchSettings, save_settings
+
+    write_experiment(tmp_path)
+    save_settings(tmp_path, LaunchSettings(train_precision="fp16"))
+    form = build_run(Workspace(tmp_path), "小明 voice", gpu_limits(), "both",
+                     safety_acknowledged=True, first_run=False)
+    assert [config.precision for config in form.configs] == ["fp16", "fp16"]
+    assert plan_text(form, t).count("Precision fp16 (Settings tab)") == 2
+    on_cpu = build_run(Workspace(tmp_path), "小明 voice", cpu_limits(), "sovits",
+                       safety_acknowledged=True, first_run=False)
+    assert on_cpu.configs[0].precision == "auto"   # fp32 there; fp16 would be refused
+    assert "Precision" not in plan_text(on_cpu, t)
