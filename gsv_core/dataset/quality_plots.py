@@ -3,14 +3,17 @@
 Figures are built with ``matplotlib.figure.Figure`` directly, not ``pyplot``: no global
 figure registry, so the UI's worker threads can draw at the same time, and nothing needs
 closing. The tab shows them (``gr.Plot``); this module draws, it holds no UI code.
+matplotlib is imported on the first drawing, not with the module: the Dataset tab imports
+this module while the page is built, and matplotlib costs every app start about half a
+second.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from gsv_core.dataset.quality import QualityReport
 from gsv_core.guidelines.tables import (
@@ -19,6 +22,9 @@ from gsv_core.guidelines.tables import (
     REFERENCE_SLICE_S,
     SLICE_FLAG_S,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["QualityFigures", "quality_figures"]
 
@@ -33,6 +39,8 @@ class QualityFigures:
 
 
 def _lengths_figure(durations: list[float]) -> Figure:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=_FIGSIZE, layout="constrained")
     axes = figure.add_subplot()
     top = max([SLICE_FLAG_S + _BIN_S, *durations])
@@ -49,6 +57,8 @@ def _lengths_figure(durations: list[float]) -> Figure:
 
 
 def _loudness_figure(lufs: list[float | None]) -> Figure:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=_FIGSIZE, layout="constrained")
     axes = figure.add_subplot()
     index = [i for i, value in enumerate(lufs, start=1) if value is not None]

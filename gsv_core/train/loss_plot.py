@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from gsv_core.i18n import mark
+
+if TYPE_CHECKING:  # matplotlib is imported at the first plot, not while the page is built
+    from matplotlib.figure import Figure
 
 __all__ = ["MAX_POINTS", "loss_figure", "thin"]
 
@@ -50,6 +51,9 @@ def loss_figure(losses: Mapping[str, Series], t: Callable[..., str],
     shown = [kind for kind in kinds if any(losses.get(kind, {}).values())]
     if not shown:
         return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 3.2 * len(shown)), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(len(shown), 1, squeeze=False)[:, 0]
