@@ -8,9 +8,11 @@ Python, for the caller to run.
 
 torch is installed first, explicitly, so pip never picks a build by accident:
 
-- NVIDIA GPU on Windows: the CUDA build from the PyTorch index (the default
-  Windows wheel is CPU-only).
-- NVIDIA GPU elsewhere: the default build (CUDA on Linux).
+- NVIDIA GPU: the CUDA build from PyTorch's index for the newest CUDA the driver runs
+  (``nvidia-smi`` prints it; e.g. a 12.4 driver gets cu124, not a cu128 build it cannot
+  load). A driver too old for any current build gets the CPU build and a message to update
+  it. When the version cannot be read: cu128 on Windows (the default Windows wheel is
+  CPU-only), the default build (CUDA) elsewhere.
 - no NVIDIA GPU on Linux: a locally provided CPU wheel when pip can see one
   (no download at all), else the PyTorch CPU index (a few hundred MB instead of
   several GB of CUDA libraries), else the default build.
@@ -18,6 +20,9 @@ torch is installed first, explicitly, so pip never picks a build by accident:
 
 ffmpeg (for streaming audio in the browser) comes from Debian's package when this runs as
 root on Debian/Ubuntu; elsewhere the script says how to install it, once.
+
+``--dry-run`` prints each step instead of doing it and changes nothing (go-webui.bat and
+go-webui.sh pass it on); the last line is still the environment's Python.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -40,11 +46,18 @@ FFMPEG_TRIED = VENV / ".gsv-ffmpeg-tried"  # setup could not provide ffmpeg; sai
 LOCAL_CPU_TORCH = "torch==2.13.0"
 TORCH = "torch>=2.6"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-CUDA_INDEX_WINDOWS = "https://download.pytorch.org/whl/cu128"
+INDEX_ROOT = "https://download.pytorch.org/whl/"
+CUDA_INDEX_WINDOWS = INDEX_ROOT + "cu128"
+# PyTorch's CUDA indexes that carry torch >= 2.6, newest first, each with the CUDA version
+# the driver must support (the "CUDA Version" nvidia-smi prints).
+CUDA_INDEXES = (((13, 0), "cu130"), ((12, 9), "cu129"), ((12, 8), "cu128"), ((12, 6), "cu126"),
+                ((12, 4), "cu124"), ((11, 8), "cu118"))
+DRY_RUN = False  # --dry-run: say what would be done, do nothing
 
 
 def say(message: str) -> None:
-    print(f"[gsv-studio setup] {message}", file=sys.stderr, flush=True)
+    where = "gsv-studio setup, dry run: nothing is changed" if DRY_RUN else "gsv-studio setup"
+    print(f"[{where}] {message}", file=sys.stderr, flush=True)
 
 
 def venv_python() -> Path:
@@ -52,6 +65,9 @@ def venv_python() -> Path:
 
 
 def pip(*args: str, check: bool = True) -> bool:
+    if DRY_RUN:
+        say(f"would run: pip {' '.join(args)}")
+        return True
     result = subprocess.run([str(venv_python()), "-m", "pip", *args])
     if check and result.returncode != 0:
         raise SystemExit(f"[gsv-studio setup] pip {' '.join(args)} failed "
@@ -67,13 +83,41 @@ def has_nvidia_gpu() -> bool:
     return result.returncode == 0 and "GPU" in result.stdout
 
 
+def driver_cuda_version(smi_text: str) -> tuple[int, int] | None:
+    """The CUDA version the driver supports, from ``nvidia-smi``'s header, or None."""
+    match = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", smi_text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def cuda_index_for(driver: tuple[int, int]) -> str | None:
+    """The newest PyTorch CUDA index the driver can run (its URL), or None when the driver
+    is older than every current build."""
+    for needed, name in CUDA_INDEXES:
+        if driver >= needed:
+            return INDEX_ROOT + name
+    return None
+
+
+def nvidia_smi_text() -> str:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return ""
+    result = subprocess.run([smi], capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else ""
+
+
 def torch_installed() -> bool:
-    return subprocess.run([str(venv_python()), "-c", "import torch"],
-                          capture_output=True).returncode == 0
+    try:
+        return subprocess.run([str(venv_python()), "-c", "import torch"],
+                              capture_output=True).returncode == 0
+    except OSError:   # no environment yet (a dry run)
+        return False
 
 
 def local_cpu_torch_available() -> bool:
     """Can pip find the CPU wheel without any index (a machine that ships one)?"""
+    if DRY_RUN:
+        return False
     with tempfile.TemporaryDirectory() as probe:
         return pip("download", "--quiet", "--no-index", "--no-deps", "--dest", probe,
                    LOCAL_CPU_TORCH, check=False)
@@ -84,11 +128,27 @@ def install_torch() -> None:
         return
     system = platform.system()
     if has_nvidia_gpu():
-        say("NVIDIA GPU found: installing the CUDA build of torch.")
-        if system == "Windows":
-            pip("install", TORCH, "--index-url", CUDA_INDEX_WINDOWS)
-        else:
-            pip("install", TORCH)
+        driver = driver_cuda_version(nvidia_smi_text())
+        if driver is None:
+            say("NVIDIA GPU found (its CUDA version unread): installing the CUDA build.")
+            if system == "Windows":
+                pip("install", TORCH, "--index-url", CUDA_INDEX_WINDOWS)
+            else:
+                pip("install", TORCH)
+            return
+        index = cuda_index_for(driver)
+        if index is not None:
+            say(f"NVIDIA GPU found, driver for CUDA {driver[0]}.{driver[1]}: installing "
+                f"the {index.rsplit('/', 1)[1]} build of torch.")
+            pip("install", TORCH, "--index-url", index, "--extra-index-url",
+                "https://pypi.org/simple")
+            return
+        say(f"The NVIDIA driver supports CUDA {driver[0]}.{driver[1]}, older than any "
+            "current PyTorch build (11.8 or newer): installing the CPU build. Update the "
+            "driver (https://www.nvidia.com/Download/index.aspx), delete .venv, and start "
+            "again to train on the GPU.")
+        pip("install", TORCH, "--index-url", INDEX_ROOT + "cpu", "--extra-index-url",
+            "https://pypi.org/simple")
         return
     if system == "Linux":
         if local_cpu_torch_available():
@@ -113,8 +173,10 @@ def ensure(extras: str) -> Path:
         raise SystemExit("[gsv-studio setup] Python 3.10 or newer is required "
                          f"(this is {platform.python_version()}).")
     if not venv_python().exists():
-        say(f"Creating the virtual environment in {VENV} (first run only).")
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        say(f"{'Would create' if DRY_RUN else 'Creating'} the virtual environment in "
+            f"{VENV} (first run only).")
+        if not DRY_RUN:
+            venv.EnvBuilder(with_pip=True).create(VENV)
     wanted = stamp_for(extras)
     if STAMP.exists() and STAMP.read_text(encoding="utf-8").strip() == wanted:
         return venv_python()
@@ -123,7 +185,8 @@ def ensure(extras: str) -> Path:
     install_torch()
     target = f"{ROOT}[{extras}]" if extras else str(ROOT)
     pip("install", "--editable", target)
-    STAMP.write_text(wanted + "\n", encoding="utf-8")
+    if not DRY_RUN:
+        STAMP.write_text(wanted + "\n", encoding="utf-8")
     return venv_python()
 
 
@@ -151,6 +214,10 @@ def ensure_ffmpeg() -> None:
         is_debian=Path("/etc/debian_version").exists())
     if action == "present" or FFMPEG_TRIED.exists():
         return
+    if DRY_RUN:
+        step = "install Debian's ffmpeg" if action == "install" else "say how to install it"
+        say(f"ffmpeg is missing: would {step}.")
+        return
     if action == "install":
         say("Installing Debian's ffmpeg (streaming audio in the browser needs it).")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -171,7 +238,11 @@ def ensure_ffmpeg() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extras", default="", help="optional dependency groups, e.g. test")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print each step instead of doing it; change nothing")
     args = parser.parse_args()
+    global DRY_RUN
+    DRY_RUN = args.dry_run
     python = ensure(args.extras)
     ensure_ffmpeg()
     print(python)
