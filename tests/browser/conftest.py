@@ -27,6 +27,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90  # generous: a loaded 2-core machine imports gradio slowly
 TOAST = ".toast-body"  # Gradio's error/warning pop-up
+# scripts/screenshots.py sets this to docs/guide/ so the user guide's pictures are the tests'
+SCREENSHOT_DIR_ENV = "GSV_SCREENSHOTS"
 
 
 def _free_port() -> int:
@@ -135,6 +137,19 @@ def page(browser):
         yield context.new_page()
     finally:
         context.close()
+
+
+def screenshot(page, tmp_path: Path, name: str) -> Path:
+    """A full-page PNG of what the test sees, in ``tmp_path`` (for a failing test's
+    reader) and, when ``$GSV_SCREENSHOTS`` names a folder, there too: that is how the user
+    guide's pictures are made (``scripts/screenshots.py``)."""
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    folder = os.environ.get(SCREENSHOT_DIR_ENV)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / name).write_bytes(path.read_bytes())
+    return path
 
 
 def open_training_tab(page, url: str) -> None:

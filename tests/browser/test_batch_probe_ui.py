@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import TOAST, open_training_tab, start_app, stop_app
+from tests.browser.conftest import TOAST, open_training_tab, screenshot, start_app, stop_app
 from tests.integration.test_probe_launch import EXPERIMENT, save_probe, write_probe_workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,7 +46,7 @@ def test_a_saved_probe_lowers_the_batch_and_measuring_reports_its_failure(page,
         page.locator("#train-probe").click()
         expect()(page.locator("#train-probe-job")).to_contain_text(
             "The batch probe failed", timeout=120_000)
-        page.screenshot(path=str(tmp_path / "probe.png"), full_page=True)
+        screenshot(page, tmp_path, "probe.png")
         assert page.locator(TOAST).count() == 0
     finally:
         stop_app(process, root)

@@ -17,7 +17,7 @@ import pytest
 import soundfile
 
 from gsv_core.dataset.proofread import ProofreadSession
-from tests.browser.conftest import TOAST
+from tests.browser.conftest import TOAST, screenshot
 from tests.unit.test_quality import RATE, speech_like
 
 pytestmark = pytest.mark.browser
@@ -101,7 +101,7 @@ def test_slice_proofread_measure_and_the_training_limits_follow(app_url, page,
     page.get_by_role("tab", name="Training").click()
     expect()(epochs_max(page)).to_have_attribute("max", "100", timeout=TIMEOUT_MS)
     expect()(page.locator("#sovits-epochs")).to_contain_text("unlocked")
-    page.screenshot(path=str(tmp_path / "dataset-drive.png"), full_page=True)
+    screenshot(page, tmp_path, "dataset-drive.png")
     # what the page showed is what the files hold
     session = ProofreadSession(list_path)
     assert session.clips[0].text == "The first slice, proofread."

@@ -21,7 +21,7 @@ import pytest
 from gsv_core.dataset.format_ui import find_format_job
 from gsv_core.workspace import Workspace
 from tests import infer_fixtures
-from tests.browser.conftest import TOAST, start_app, stop_app
+from tests.browser.conftest import TOAST, screenshot, start_app, stop_app
 from tests.integration.test_prepare import LABELS, make_dataset
 from tests.integration.test_ui_format import link_models
 
@@ -124,7 +124,7 @@ def test_formatting_shows_progress_the_result_and_the_failed_clip(server, page,
     expect()(failures).to_contain_text("text")
     expect()(failures).to_contain_text("nothing to read")
     expect()(failures).not_to_contain_text("a.wav")
-    page.screenshot(path=str(tmp_path / "format-result.png"), full_page=True)
+    screenshot(page, tmp_path, "format-result.png")
     # the failed label has no phones row; its audio does not depend on it, so it is coded
     rows = (server.workspace.logs_dir / "voice" / "2-name2text.txt").read_text(
         encoding="utf-8").splitlines()
@@ -174,5 +174,5 @@ def test_a_reloaded_page_reattaches_and_shows_the_last_run(server, page,
     expect()(status).to_contain_text(f"reload voice: {LONG_CLIPS} clips formatted",
                                      timeout=UI_TIMEOUT_MS)
     expect()(experiment).to_have_value("reload voice")
-    page.screenshot(path=str(tmp_path / "format-reloaded.png"), full_page=True)
+    screenshot(page, tmp_path, "format-reloaded.png")
     assert page.locator(TOAST).count() == 0

@@ -13,7 +13,7 @@ import pytest
 import soundfile
 
 from gsv_core.dataset.proofread import ProofreadSession
-from tests.browser.conftest import TOAST
+from tests.browser.conftest import TOAST, screenshot
 from tests.integration.test_ui_dataset import make_list
 from tests.unit.test_quality import RATE, speech_like
 
@@ -65,7 +65,7 @@ def test_an_edit_and_a_mark_survive_a_reload(app_url, page, tmp_path: Path) -> N
     expect()(page.locator("#proof-text-0 textarea")).to_have_value("Edited in the browser.")
     expect()(page.locator("#proof-reviewed-1 input[type=checkbox]")).to_be_checked()
     expect()(page.locator("#proof-reviewed-0 input[type=checkbox]")).not_to_be_checked()
-    page.screenshot(path=str(tmp_path / "dataset-proofread.png"), full_page=True)
+    screenshot(page, tmp_path, "dataset-proofread.png")
     session = ProofreadSession(list_path)   # and it is what the files hold
     assert session.clips[0].text == "Edited in the browser."
     assert session.progress().reviewed == 1
@@ -88,7 +88,7 @@ def test_the_quality_report_shows_the_planted_problem_and_moves_the_limits(
     expect()(page.locator("#quality-lengths")).to_be_visible()
     expect()(page.locator("#ds-clips input")).to_have_value("3")
     expect()(page.locator("#ds-provenance")).to_contain_text("Number of clips: measured")
-    page.screenshot(path=str(tmp_path / "dataset-quality.png"), full_page=True)
+    screenshot(page, tmp_path, "dataset-quality.png")
     # B-8: three clips cap the SoVITS batch at 3 on the Training tab
     page.get_by_role("tab", name="Training").click()
     expect()(page.locator("#sovits-batch input[type=range]")).to_have_attribute(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import TOAST, start_app, stop_app
+from tests.browser.conftest import TOAST, screenshot, start_app, stop_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TIMEOUT_MS = 180_000   # the job's child imports funasr (10-16 s) before the first clip
@@ -68,7 +68,7 @@ def test_classify_correct_a_tag_mark_one_reviewed_and_see_the_counts(page, tmp_p
         expect()(exported).to_contain_text("voice.references.json")
         assert (list_path.parent / "voice.emotion.list").is_file()
         assert (list_path.parent / "voice.list.emotion.embeddings.npz").is_file()
-        page.screenshot(path=str(tmp_path / "emotion.png"), full_page=True)
+        screenshot(page, tmp_path, "emotion.png")
         assert page.locator(TOAST).count() == 0
     finally:
         stop_app(process, root)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import start_app, stop_app
+from tests.browser.conftest import screenshot, start_app, stop_app
 from tests.fixture_paths import tiny_fixture
 from tests.infer_fixtures import REFERENCE_TEXT, build_infer_setup
 
@@ -65,7 +65,8 @@ def fill_the_request(page, url: str, reference: Path) -> None:
     page.locator("#infer-target-text textarea").fill(TEXT)
 
 
-def test_generate_plays_the_result_and_lists_it_in_the_history(page, served) -> None:
+def test_generate_plays_the_result_and_lists_it_in_the_history(page, served,
+                                                               tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     fill_the_request(page, *served)
@@ -82,6 +83,7 @@ def test_generate_plays_the_result_and_lists_it_in_the_history(page, served) -> 
     expect(history).to_contain_text("tiny-e1.ckpt")
     expect(page.locator("#infer-history-0-audio audio").first).to_be_attached()
     expect(page.locator("#infer-history-empty")).to_be_hidden()
+    screenshot(page, tmp_path, "inference.png")
     assert page.locator(".toast-body").count() == 0  # no Gradio error pop-up
 
 

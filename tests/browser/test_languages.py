@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gsv_core.i18n import Translator
-from tests.browser.conftest import TOAST, start_app, stop_app
+from tests.browser.conftest import TOAST, screenshot, start_app, stop_app
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 20_000
@@ -49,7 +49,7 @@ def test_japanese_from_the_command_line_and_chinese_from_the_settings_tab(page,
                                                                                 "ja_JP"])
     try:
         check_every_tab(page, url, "ja_JP")
-        page.screenshot(path=str(tmp_path / "ja.png"), full_page=True)
+        screenshot(page, tmp_path, "ja.png")
         page.get_by_role("tab", name=Translator("ja_JP")("Settings"), exact=True).click()
         page.locator("#settings-lang input").click()
         page.get_by_role("option", name="zh_CN", exact=True).click()

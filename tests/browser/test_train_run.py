@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import TOAST, open_training_tab, start_app, stop_app
+from tests.browser.conftest import TOAST, open_training_tab, screenshot, start_app, stop_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 EXPERIMENT = "tiny voice"
@@ -63,7 +63,7 @@ def test_start_follow_stop_and_resume_a_tiny_training(page, tmp_path: Path) -> N
                                          timeout=STEP_TIMEOUT_MS)
         plot = page.locator("#train-loss-plot img, #train-loss-plot svg")
         expect()(plot.first).to_be_visible(timeout=STEP_TIMEOUT_MS)
-        page.screenshot(path=str(tmp_path / "training-running.png"), full_page=True)
+        screenshot(page, tmp_path, "training-running.png")
         page.locator("#train-stop").click()
         expect()(status).to_contain_text("was stopped", timeout=STEP_TIMEOUT_MS)
         expect()(status).to_contain_text("T-2")
@@ -72,7 +72,7 @@ def test_start_follow_stop_and_resume_a_tiny_training(page, tmp_path: Path) -> N
         expect()(log).to_have_value(re.compile("resumed from the save point"),
                                     timeout=STEP_TIMEOUT_MS)
         expect()(status).to_contain_text("SoVITS · round", timeout=STEP_TIMEOUT_MS)
-        page.screenshot(path=str(tmp_path / "training-resumed.png"), full_page=True)
+        screenshot(page, tmp_path, "training-resumed.png")
         page.locator("#train-stop").click()
         expect()(status).to_contain_text("was stopped", timeout=STEP_TIMEOUT_MS)
         assert page.locator(TOAST).count() == 0

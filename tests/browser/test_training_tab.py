@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import TOAST, open_training_tab, start_app, stop_app
+from tests.browser.conftest import TOAST, open_training_tab, screenshot, start_app, stop_app
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 10_000
@@ -43,7 +43,7 @@ def test_dpo_toggle_lowers_gpt_batch_max_in_the_page(one_card, page, tmp_path: P
     expect()(gpt_max).to_have_attribute("max", "6", timeout=TIMEOUT_MS)
     expect()(page.locator("#gpt-batch input[type=number]")).to_have_value("6")
     expect()(page.locator("#gpt-batch")).to_contain_text("11 → 6 (clamped), D-2")
-    page.screenshot(path=str(tmp_path / "training-dpo-on.png"), full_page=True)
+    screenshot(page, tmp_path, "training-dpo-on.png")
     # Item 5: the plan (DPO off for an unmeasured dataset) says why, and System follows it.
     page.locator("#train-apply-plan").click()
     expect()(page.locator("#train-plan")).to_contain_text("DPO off", timeout=TIMEOUT_MS)
@@ -83,7 +83,7 @@ def test_typed_emptied_and_garbled_values_are_clamped_with_the_reason(one_card, 
     first = page.locator("#sovits-why li").first
     expect()(first).to_have_text("Batch: 99 → 14 (clamped)", timeout=TIMEOUT_MS)
     expect()(page.locator("#sovits-why li").nth(1)).to_contain_text("B-1")
-    page.screenshot(path=str(tmp_path / "typed-99.png"), full_page=True)
+    screenshot(page, tmp_path, "typed-99.png")
     box.fill("")
     box.press("Tab")
     expect()(control).to_contain_text("Set to the default 11", timeout=TIMEOUT_MS)
@@ -136,7 +136,7 @@ def test_switching_the_gpu_refreshes_once_and_pops_no_error(app_url, page,
     batch_max = page.locator("#sovits-batch input[type=range]")
     expect()(batch_max).to_have_attribute("max", "5", timeout=TIMEOUT_MS)
     expect()(page.locator("#train-device")).to_contain_text("GPU 1", timeout=TIMEOUT_MS)
-    page.screenshot(path=str(tmp_path / "gpu-1.png"), full_page=True)
+    screenshot(page, tmp_path, "gpu-1.png")
     picks = [join for join in joins if join.get("fn_index") in direct]
     assert len(picks) == 2, picks  # the Training and the System tab, once each
     assert all(join["data"][0] == 1 for join in picks)
@@ -153,7 +153,7 @@ def test_fixed_batch_on_the_cpu_is_a_read_only_number(app_url, page, tmp_path: P
     expect()(fixed.locator("input")).to_be_disabled()
     expect()(page.locator("#sovits-batch")).to_be_hidden()
     expect()(page.locator("#train-gpu")).to_contain_text("Training device")
-    page.screenshot(path=str(tmp_path / "cpu.png"), full_page=True)
+    screenshot(page, tmp_path, "cpu.png")
     assert page.locator(TOAST).count() == 0
 
 
