@@ -87,13 +87,18 @@ def progress_bar(page):
 
 def bar_texts_until(page, status, final: str) -> list[str]:
     """The texts the progress bar showed, in order, until the status contains ``final``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     seen: list[str] = []
     bar = progress_bar(page)
     for _ in range(RUN_TIMEOUT_MS // 100):
         if final in status.inner_text():
             return seen
         if bar.count():
-            text = " ".join(bar.first.inner_text().split())
+            try:   # the bar can go between count() and the read, once the job has ended
+                text = " ".join(bar.first.inner_text(timeout=500).split())
+            except PlaywrightTimeout:
+                continue
             if text and (not seen or seen[-1] != text):
                 seen.append(text)
         page.wait_for_timeout(100)
