@@ -7,13 +7,12 @@ since a test must not install system packages.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.fixture_paths import REPO_ROOT
+from tests.scripts_loader import load_script
 
 GPU = "NVIDIA GeForce RTX 4090:24"
 
@@ -56,11 +55,7 @@ def test_with_ffmpeg_streaming_is_on(monkeypatch, tmp_path, fake_gpu) -> None:
 
 
 def load_ensure_env():
-    spec = importlib.util.spec_from_file_location("ensure_env",
-                                                  REPO_ROOT / "scripts" / "ensure_env.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ensure_env")
 
 
 @pytest.mark.parametrize(("found", "system", "root", "apt", "debian", "action"), [

@@ -3,22 +3,16 @@ only; the real nvidia-smi header format, as drivers 535-580 print it)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.scripts_loader import load_script
+
 SMI_HEADER = ("| NVIDIA-SMI 550.54.15              Driver Version: 550.54.15      "
               "CUDA Version: {cuda}     |\n")
 
 
 def ensure_env():
-    spec = importlib.util.spec_from_file_location("ensure_env", REPO / "scripts" /
-                                                  "ensure_env.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ensure_env")
 
 
 @pytest.mark.parametrize(("cuda", "index"), [

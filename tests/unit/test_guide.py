@@ -3,22 +3,19 @@ picture it names is one the browser tests take and is in docs/guide/."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "guide.md"
 
 
 def _screenshots_script():
-    spec = importlib.util.spec_from_file_location("screenshots", REPO / "scripts" /
-                                                  "screenshots.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("screenshots")
 
 
 def test_the_rules_section_is_the_glossary_and_names_every_rule():
