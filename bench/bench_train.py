@@ -262,22 +262,23 @@ class SovitsBench:
         return (_train_mode(generator.to(self.device)),
                 discriminator.to(self.device).train())
 
-    def ours(self, batch_size: int, seconds: float, models: tuple | None = None) -> Measured:
+    def ours(self, batch_size: int, seconds: float, models: tuple | None = None,
+             compile_mode: str | None = None) -> Measured:
+        """Our step; ``compile_mode`` (default: ``--compile``) through the trainer's own
+        ``SovitsStep.compile``, so the figure is the product's path."""
         args, device = self.args, self.device
+        mode = compile_mode or args.compile
         generator, discriminator = models if models is not None else self.ours_models()
         precision = choose_precision(args.dtype, device)
         optim_g, optim_d, _ = build_optimizers(generator, discriminator, 0.4,
                                                fused=device.type == "cuda")
         step_fn = SovitsStep(generator, discriminator, optim_g, optim_d, precision, device)
-        if args.compile != "none":   # the fixed-shape parts: the decoder and discriminator
-            generator.dec.compile(mode=_compile_mode(args))
-            discriminator.compile(mode=_compile_mode(args))
+        if mode != "none":   # the fixed-shape parts: the decoder and discriminator
+            step_fn.compile(_compile_failed, mode=_torch_mode(mode))
         batch = self.batch(batch_size, seconds)
 
         def step(index: int) -> None:
             torch.manual_seed(index)
-            if args.compile == "reduce-overhead":  # the last step's graph outputs are done
-                torch.compiler.cudagraph_mark_step_begin()
             step_fn(batch)
         return _measure(step, step_fn.scaler, precision.name, batch_size, device, args)
 
@@ -329,16 +330,18 @@ class GPTBench:
         return total if self.dpo else GRAD_ACCUMULATION
 
     def ours(self, batch_size: int, seconds: float,
-             model: Text2SemanticDecoder | None = None) -> Measured:
+             model: Text2SemanticDecoder | None = None,
+             compile_mode: str | None = None) -> Measured:
         args, device = self.args, self.device
+        mode = compile_mode or args.compile
         if model is None:
             model = Text2SemanticDecoder(self.config)
             model.load_state_dict(self.weights)
             model = model.to(device)
         precision = _gpt_precision(args.dtype, device)
         stepper = GPTStepper(model, device, precision, self.dpo)
-        if args.compile != "none":   # static first, dynamic after a new length
-            stepper.losses.compile(mode=_compile_mode(args))
+        if mode != "none":   # static first, dynamic after a new length
+            stepper.losses.compile(mode=_torch_mode(mode))
         # on the host, pinned as the loader pins; each step's 4 go to the device before it
         pool = [collate_gpt(self.items(batch_size, seconds, seed), dpo=self.dpo)
                 for seed in range(self.pool_size())]
@@ -393,8 +396,14 @@ def _compile_modes(text: str) -> str:
     return ",".join(modes)
 
 
-def _compile_mode(args: argparse.Namespace) -> str | None:
-    return None if args.compile == "default" else args.compile
+def _torch_mode(mode: str) -> str | None:
+    """A ``--compile`` mode as torch.compile's ``mode`` (None = its default)."""
+    return None if mode == "default" else mode
+
+
+def _compile_failed(message: str) -> None:
+    """The trainer would go on uncompiled; a benchmark of the compiled step must not."""
+    raise SystemExit(f"bench_train: {message}")
 
 
 def _gpt_precision(requested: str, device: torch.device) -> str:
@@ -433,11 +442,9 @@ def run_compare(args: argparse.Namespace, device: torch.device) -> None:
         torch.cuda.set_per_process_memory_fraction(args.memory_fraction, device.index or 0)
     modes = args.compile.split(",")
     torch.backends.cudnn.benchmark = args.cudnn_benchmark  # ours only: upstream keeps it off
-    variants = []
-    for mode in modes:  # several modes: each on fresh models, in this one process
-        args.compile = mode
-        variants.append((mode, _run_side(lambda: bench.ours(args.batch, args.seconds), device)))
-    args.compile = ",".join(modes)
+    variants = [(mode, _run_side(lambda mode=mode: bench.ours(args.batch, args.seconds,
+                                                              compile_mode=mode), device))
+                for mode in modes]   # several modes: each on fresh models, in this process
     torch.backends.cudnn.benchmark = False
     ours = variants[0][1]
     if len(variants) == 1:

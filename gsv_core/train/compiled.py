@@ -50,10 +50,12 @@ def compile_blocker(device_type: str, processes: int = 1) -> str | None:
     return None
 
 
-def compile_fixed_shape_parts(decoder: nn.Module, discriminator: nn.Module) -> None:
-    """Compile the decoder and the discriminator in place (the first calls compile)."""
-    decoder.compile(mode=COMPILE_MODE)
-    discriminator.compile(mode=COMPILE_MODE)
+def compile_fixed_shape_parts(decoder: nn.Module, discriminator: nn.Module,
+                              mode: str | None = COMPILE_MODE) -> None:
+    """Compile the decoder and the discriminator in place (the first calls compile);
+    ``mode`` is torch.compile's (None: its default; the benchmark compares them)."""
+    decoder.compile(mode=mode)
+    discriminator.compile(mode=mode)
 
 
 def uncompile(*modules: nn.Module) -> None:

@@ -112,7 +112,12 @@ from gsv_core.models.sovits import SoVITSConfig, SoVITSGenerator
 from gsv_core.models.spectrogram import mel_spectrogram, spec_to_mel
 from gsv_core.prepare.layout import ExperimentFiles
 from gsv_core.train import sovits_data
-from gsv_core.train.compiled import compile_blocker, compile_fixed_shape_parts, uncompile
+from gsv_core.train.compiled import (
+    COMPILE_MODE,
+    compile_blocker,
+    compile_fixed_shape_parts,
+    uncompile,
+)
 from gsv_core.train.config import TrainConfig
 from gsv_core.train.epoch_log import append_epoch_loss
 from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
@@ -338,9 +343,10 @@ class SovitsStep:
         self.compiled = False
         self._warn: Callable[[str], None] = lambda message: None
 
-    def compile(self, warn: Callable[[str], None]) -> None:
+    def compile(self, warn: Callable[[str], None], mode: str | None = COMPILE_MODE) -> None:
         """Compile the fixed-shape parts (the caller checked :func:`compile_blocker`)."""
-        compile_fixed_shape_parts(_unwrap(self.generator).dec, _unwrap(self.discriminator))
+        compile_fixed_shape_parts(_unwrap(self.generator).dec, _unwrap(self.discriminator),
+                                  mode)
         self.compiled = True
         self._warn = warn
 
