@@ -45,8 +45,9 @@ STAMP = VENV / ".gsv-installed"
 FFMPEG_TRIED = VENV / ".gsv-ffmpeg-tried"  # setup could not provide ffmpeg; said so once
 LOCAL_CPU_TORCH = "torch==2.13.0"
 TORCH = "torch>=2.6"
-CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 INDEX_ROOT = "https://download.pytorch.org/whl/"
+CPU_INDEX = INDEX_ROOT + "cpu"
+PYPI = "https://pypi.org/simple"   # the rest of torch's needs, beside a PyTorch index
 CUDA_INDEX_WINDOWS = INDEX_ROOT + "cu128"
 # PyTorch's CUDA indexes that carry torch >= 2.6, newest first, each with the CUDA version
 # the driver must support (the "CUDA Version" nvidia-smi prints).
@@ -140,15 +141,13 @@ def install_torch() -> None:
         if index is not None:
             say(f"NVIDIA GPU found, driver for CUDA {driver[0]}.{driver[1]}: installing "
                 f"the {index.rsplit('/', 1)[1]} build of torch.")
-            pip("install", TORCH, "--index-url", index, "--extra-index-url",
-                "https://pypi.org/simple")
+            pip("install", TORCH, "--index-url", index, "--extra-index-url", PYPI)
             return
         say(f"The NVIDIA driver supports CUDA {driver[0]}.{driver[1]}, older than any "
             "current PyTorch build (11.8 or newer): installing the CPU build. Update the "
             "driver (https://www.nvidia.com/Download/index.aspx), delete .venv, and start "
             "again to train on the GPU.")
-        pip("install", TORCH, "--index-url", INDEX_ROOT + "cpu", "--extra-index-url",
-            "https://pypi.org/simple")
+        pip("install", TORCH, "--index-url", CPU_INDEX, "--extra-index-url", PYPI)
         return
     if system == "Linux":
         if local_cpu_torch_available():
@@ -156,8 +155,8 @@ def install_torch() -> None:
             pip("install", LOCAL_CPU_TORCH)
             return
         say("No NVIDIA GPU: installing the CPU build of torch.")
-        if pip("install", TORCH, "--index-url", CPU_INDEX, "--extra-index-url",
-               "https://pypi.org/simple", check=False):
+        if pip("install", TORCH, "--index-url", CPU_INDEX, "--extra-index-url", PYPI,
+               check=False):
             return
         say("The PyTorch CPU index was not reachable; installing the default build.")
     pip("install", TORCH)
