@@ -93,7 +93,7 @@ from gsv_core.train.gpt_data import (
     load_gpt_dataset,
 )
 from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
-from gsv_core.train.resume import load_newest, save_resume
+from gsv_core.train.resume import load_newest, load_optimizer_state, save_resume
 from gsv_core.train.tensorboard import TENSORBOARD_FOLDERS, scalar_writer
 
 __all__ = [
@@ -322,7 +322,7 @@ class GPTStepper:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.clip_history.copy_(state["clip_history"].to(self.device))
         self.steps_done = int(state["steps_done"])

@@ -24,8 +24,8 @@ import torch
 
 from gsv_core.atomic_write import write_atomically
 
-__all__ = ["RESUME_FOLDER", "ResumePoint", "find_resume_points", "load_newest", "resume_dir",
-           "save_resume"]
+__all__ = ["RESUME_FOLDER", "ResumePoint", "find_resume_points", "load_newest",
+           "load_optimizer_state", "resume_dir", "save_resume"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +99,31 @@ def load_newest(experiment_dir: str | os.PathLike[str], kind: str, *,
             continue
         return point, state
     return None
+
+
+_IMPLEMENTATION_FLAGS = ("fused", "foreach", "capturable")
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Mapping[str, Any]) -> None:
+    """Load a saved optimizer state into ``optimizer`` but keep this run's implementation.
+
+    Why: ``Optimizer.load_state_dict`` takes the saved groups' ``fused``/``foreach`` flags and
+    places each ``step`` counter by them, so a checkpoint written on a CPU (plain AdamW, step
+    on the CPU) made the fused CUDA AdamW of a resumed GPU run stop at its first step
+    ("state_steps is on cpu"), and one written on a GPU switched a CPU run to the fused
+    kernel. The flags of the optimizer as this run built it win, and where they ask for a
+    fused or capturable step the counters move to their parameter's device as float32.
+    """
+    kept = [{k: group.get(k) for k in _IMPLEMENTATION_FLAGS if k in group}
+            for group in optimizer.param_groups]
+    optimizer.load_state_dict(dict(state))
+    for group, flags in zip(optimizer.param_groups, kept, strict=True):
+        group.update(flags)
+        on_device = bool(group.get("fused") or group.get("capturable"))
+        for param in group["params"]:
+            counters = optimizer.state.get(param)
+            if not counters or not isinstance(counters.get("step"), torch.Tensor):
+                continue
+            step = counters["step"]
+            counters["step"] = (step.to(param.device, torch.float32) if on_device
+                                else step.to("cpu", torch.float32))

@@ -121,7 +121,7 @@ from gsv_core.train.compiled import (
 from gsv_core.train.config import TrainConfig
 from gsv_core.train.epoch_log import append_epoch_loss
 from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
-from gsv_core.train.resume import load_newest, save_resume
+from gsv_core.train.resume import load_newest, load_optimizer_state, save_resume
 from gsv_core.train.sovits_data import (
     BucketBatchSampler,
     SamplerState,
@@ -562,15 +562,6 @@ def _save_resume(config: TrainConfig, parts: _Parts, epoch: int, step: int,
     return path
 
 
-def _load_optimizer(optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """Load a saved state but keep this run's implementation flags (a checkpoint written on a
-    GPU with the fused AdamW must resume on a CPU too)."""
-    flags = [{k: g.get(k) for k in ("fused", "foreach")} for g in optimizer.param_groups]
-    optimizer.load_state_dict(state)
-    for group, kept in zip(optimizer.param_groups, flags, strict=True):
-        group.update(kept)
-
-
 def _resume(config: TrainConfig, parts: _Parts, reporter: TrainReporter
             ) -> tuple[SamplerState, int, str] | None:
     """Load the newest intact resume checkpoint into ``parts``; its sampler state, step and
@@ -588,8 +579,8 @@ def _resume(config: TrainConfig, parts: _Parts, reporter: TrainReporter
             f"name (or delete {point.path.parent} to start this one again).")
     _unwrap(parts.generator).load_state_dict(state["generator"])
     _unwrap(parts.discriminator).load_state_dict(state["discriminator"])
-    _load_optimizer(parts.step.optim_g, state["optim_g"])
-    _load_optimizer(parts.step.optim_d, state["optim_d"])
+    load_optimizer_state(parts.step.optim_g, state["optim_g"])
+    load_optimizer_state(parts.step.optim_d, state["optim_d"])
     parts.step.scaler.load_state_dict(state["scaler"])
     sampler = SamplerState.from_dict(state["sampler"])
     if (state.get("batch_size"), state.get("world_size"), sampler.seed) != (

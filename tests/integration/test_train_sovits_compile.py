@@ -4,8 +4,8 @@ On the CPU: a run asked to compile says why it cannot and trains; a compile that
 step (a real torch.compile whose backend raises, as a missing C compiler makes Triton do)
 falls back to the uncompiled step, which then trains. On CUDA (skipped without a GPU): a
 compiled run trains with CUDA graphs, and its first step's losses match an uncompiled step
-on the same batch, weights and seed (both run on an H200 on 2026-12-04: one of them
-failed there, its log lost; run them first with the output saved).
+on the same batch, weights and seed, and a checkpoint written by a CPU run resumes there
+(the fused CUDA AdamW needs its step counters on the GPU).
 """
 
 from __future__ import annotations
@@ -136,9 +136,28 @@ def test_cuda_compiled_steps_match_uncompiled_ones(workspace):
 @pytest.mark.filterwarnings("default")
 @CUDA
 def test_cuda_a_compiled_run_trains_and_exports(workspace):
+    write_formatted_experiment(workspace, "fresh on cuda", clips=2)
     reporter = Recorder()
-    result = train_sovits(_config(workspace, device="cuda", max_steps=3, epochs=3), reporter)
+    result = train_sovits(_config(workspace, experiment="fresh on cuda", device="cuda",
+                                  max_steps=3, epochs=3), reporter)
     assert result.step == 3, reporter.events
+    assert not reporter.of("resumed")
     assert any("Compiling the decoder" in m for _, m in reporter.of("log"))
+    assert not _warnings(reporter), _warnings(reporter)
+    assert all(torch.isfinite(torch.tensor(list(result.final_losses.values()))))
+
+
+@pytest.mark.filterwarnings("default")
+@CUDA
+def test_cuda_a_checkpoint_made_on_the_cpu_resumes_compiled_on_cuda(workspace):
+    # The CPU's plain AdamW keeps its step counters on the CPU; the fused CUDA AdamW needs
+    # them on the GPU (this failed at the first resumed step before load_optimizer_state).
+    write_formatted_experiment(workspace, "moved to cuda", clips=2)
+    train_sovits(_config(workspace, experiment="moved to cuda", compile=False), Recorder())
+    reporter = Recorder()
+    result = train_sovits(_config(workspace, experiment="moved to cuda", device="cuda",
+                                  max_steps=3, epochs=3), reporter)
+    assert reporter.of("resumed"), reporter.events
+    assert result.step == 3, reporter.events
     assert not _warnings(reporter), _warnings(reporter)
     assert all(torch.isfinite(torch.tensor(list(result.final_losses.values()))))
