@@ -341,7 +341,7 @@ class GPTBench:
         precision = _gpt_precision(args.dtype, device)
         stepper = GPTStepper(model, device, precision, self.dpo)
         if mode != "none":   # static first, dynamic after a new length
-            stepper.losses.compile(mode=_torch_mode(mode))
+            stepper.compile(mode=_torch_mode(mode))
         # on the host, pinned as the loader pins; each step's 4 go to the device before it
         pool = [collate_gpt(self.items(batch_size, seconds, seed), dpo=self.dpo)
                 for seed in range(self.pool_size())]

@@ -263,6 +263,23 @@ class GPTStepper:
         self.clip_history = torch.full((CLIP_HISTORY,), float("nan"), device=device)
         self.steps_done = 0
         self.meter = _Meter(device)
+        self.cuda_graphs = False
+
+    def compile(self, mode: str | None = None, backend: str = "inductor") -> None:
+        """``torch.compile`` the loss module (``bench_train.py --compile``; not in the UI yet:
+        new batch lengths recompile or re-record, see docs/benchmarks.md).
+
+        With ``mode="reduce-overhead"`` (CUDA graphs) each micro-batch's backward would write
+        the parameters' gradients into the graphs' own memory, which the next micro-batch's
+        replay overwrites while the accumulation still needs them. So the gradient buffers
+        are made here, outside any graph, and are zeroed instead of freed between steps.
+        """
+        self.losses.compile(mode=mode, backend=backend)
+        self.cuda_graphs = mode == "reduce-overhead"
+        if self.cuda_graphs:
+            for param in self.model.parameters():
+                if param.requires_grad and param.grad is None:
+                    param.grad = torch.zeros_like(param)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype is None:
@@ -273,12 +290,14 @@ class GPTStepper:
         """One optimizer update from ``batches`` (already on the device)."""
         self.model.train()
         set_lr(self.optimizer, lr_at(self.steps_done))
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=not self.cuda_graphs)
         tokens = sum(b.target_tokens for b in batches)
         for index, batch in enumerate(batches):
             last = index == len(batches) - 1
             sync = contextlib.nullcontext() if last or not hasattr(self.losses, "no_sync") \
                 else self.losses.no_sync()
+            if self.cuda_graphs:  # the last micro-batch's graph outputs have been read
+                torch.compiler.cudagraph_mark_step_begin()
             with sync:
                 with self._autocast():
                     out = self.losses(batch)

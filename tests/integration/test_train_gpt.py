@@ -180,6 +180,34 @@ def test_the_loss_goes_down_on_a_fixed_batch(formatted):
     assert stepper.measure(batch) < before - 0.05
 
 
+@pytest.mark.filterwarnings(  # torch's own, while dynamo traces (torch 2.13)
+    "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_steps_with_cuda_graph_style_gradients_equal_the_plain_steps(formatted):
+    """``GPTStepper.compile(mode="reduce-overhead")`` keeps zeroed gradient buffers between
+    steps (CUDA graphs would overwrite graph-owned ones mid-accumulation): same updates.
+    Here the backend is "eager" (no GPU, so no graphs); the gradient handling is the same."""
+    dataset = load_gpt_dataset(ExperimentFiles.of(Workspace(formatted), EXPERIMENT))
+    batches = [collate_gpt([dataset[(i, 0)] for i in range(first, first + 3)])
+               for first in (0, 3)]
+    plain, graphed = (GPTStepper(load_gpt(tiny_fixture("gpt_v2.ckpt")), torch.device("cpu"),
+                                 "fp32", dpo=False) for _ in range(2))
+    graphed.compile(mode="reduce-overhead", backend="eager")
+    buffers = [p.grad for p in graphed.model.parameters()]
+    assert graphed.cuda_graphs and all(g is not None for g in buffers)
+    plain_grads = []
+    for seed in (1, 2):
+        for stepper in (plain, graphed):
+            torch.manual_seed(seed)  # the same dropout on both sides
+            stepper.step(batches)  # two micro-batches accumulate
+        plain_grads.append([p.grad for p in plain.model.parameters()])
+    assert not any(a is b for a, b in zip(*plain_grads, strict=True))  # freed and remade
+    assert all(p.grad is g for p, g in zip(graphed.model.parameters(), buffers, strict=True))
+    for name, value in plain.model.state_dict().items():
+        torch.testing.assert_close(graphed.model.state_dict()[name], value, rtol=0, atol=1e-6,
+                                   msg=name)
+    torch._dynamo.reset()
+
+
 def test_the_first_update_runs_at_0_01_then_0_002_scaled_per_tensor(formatted):
     dataset = load_gpt_dataset(ExperimentFiles.of(Workspace(formatted), EXPERIMENT))
     batch = collate_gpt([dataset[(i, 0)] for i in range(4)])
