@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib.abc
+import importlib.machinery
 import ipaddress
 import logging
 import os
@@ -36,6 +38,8 @@ EXIT_OK, EXIT_USAGE = 0, 2
 LOGIN_USER = "gsv"  # the user name of a generated login
 API_PORT = 9880  # upstream api_v2.py's port (gsv_core.api.API_PORT), for --api
 CACHE_SWEEP_S = 3600  # how often Gradio's cache is swept of this app's old file copies
+# Gradio's stub writer (module, function), which its component classes call at import
+GRADIO_STUB_WRITER = ("gradio.component_meta", "create_or_modify_pyi")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -378,5 +382,47 @@ def _serve_api_only(args: argparse.Namespace, auth: tuple[str, str] | None,
         return EXIT_USAGE
 
 
+class _NoGradioStubs(importlib.abc.MetaPathFinder):
+    """Loads Gradio's component module with its stub writer replaced by a no-op.
+
+    At every import Gradio parses the source of each of its ~80 component classes to rewrite
+    a ``.pyi`` stub beside it (in site-packages, for editors): about 1.3 s of a 3 s import on
+    a 2-core machine, at every app start. The stubs change nothing the app does. Acts once,
+    then leaves ``sys.meta_path``; any other module, or a layout it does not know, is left
+    to the normal finders.
+    """
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
+        module_name, writer = GRADIO_STUB_WRITER
+        if fullname != module_name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        loader = spec.loader if spec is not None else None
+        if not isinstance(loader, importlib.machinery.SourceFileLoader):
+            return spec
+        load = loader.exec_module
+
+        def exec_module(module: object) -> None:
+            load(module)
+            if hasattr(module, writer):   # a Gradio without it needs nothing
+                setattr(module, writer, lambda *args, **kwargs: None)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def skip_gradio_stub_writing() -> None:
+    """Start faster: Gradio, once imported, writes no stubs (see :class:`_NoGradioStubs`).
+
+    Only for ``python webui.py``, a process of its own: in a process that already imported
+    Gradio it could not act, and a test process must see Gradio as it is.
+    """
+    if "gradio" not in sys.modules:
+        sys.meta_path.insert(0, _NoGradioStubs())
+
+
 if __name__ == "__main__":
+    skip_gradio_stub_writing()
     sys.exit(main())
