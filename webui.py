@@ -234,7 +234,7 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
     from gsv_core.hardware import detect_machine
     from gsv_core.i18n import Translator
     from gsv_core.infer.history import STALE_AFTER_S
-    from gsv_core.workspace import Workspace
+    from gsv_core.settings import open_workspace
     from tabs import dataset, emotion, infer, settings, system, train
     from tabs.common import AppContext, chain_refreshes
 
@@ -245,7 +245,7 @@ def build_ui(language: str = "en_US", workspace: Path | None = None) -> BuiltUi:
     # its copies of results older than a day go hourly, and all of this app's at close.
     with gr.Blocks(title="GSV Studio", analytics_enabled=False,
                    delete_cache=(CACHE_SWEEP_S, STALE_AFTER_S)) as app:
-        ctx = AppContext(t=t, profile=profile, workspace=Workspace(workspace or Path.cwd()),
+        ctx = AppContext(t=t, profile=profile, workspace=open_workspace(workspace or Path.cwd()),
                          app=app)
         gr.Markdown("# GSV Studio")
         if profile.is_fake:
@@ -355,11 +355,11 @@ def _ui_api_service(workspace: Path, auth: tuple[str, str] | None,
     models, one lock); the first API request makes it and loads the default weights if the
     tab has loaded none."""
     from gsv_core.api import LazyEngine, load_default_weights, make_service
-    from gsv_core.workspace import Workspace
+    from gsv_core.settings import open_workspace
 
-    space = Workspace(workspace)
+    space = open_workspace(workspace)  # the official weights may be in the models folder
     return make_service(LazyEngine(lambda: load_default_weights(ui_engine(), space)), space,
-                        login=auth, model_folders=[space.bert_dir, space.hubert_dir],
+                        login=auth, model_folders=[space.pretrained_dir],
                         lifecycle=lifecycle)
 
 

@@ -211,8 +211,10 @@ def _models_check(workspace: Workspace) -> Check:
               "folder": str(workspace.pretrained_dir)}
     if missing:
         return Check("models", "fail", mark("Pretrained models missing: {missing}."),
-                     mark("Press 'Download missing pretrained models' on the System tab, or copy "
-                          "them from a GPT-SoVITS install into {folder}."), params)
+                     mark("Press 'Download missing pretrained models' on the Settings tab, or "
+                          "copy them from a GPT-SoVITS install into {folder} (or point the "
+                          "Settings tab's pretrained models folder at that install's)."),
+                     params)
     return Check("models", "ok", mark("All {count} pretrained models are in {folder}."),
                  params=params)
 

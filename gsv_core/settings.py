@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gsv_core.atomic_write import write_atomically
 from gsv_core.i18n import available_languages
 
+if TYPE_CHECKING:
+    from gsv_core.workspace import Workspace
+
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "SETTINGS_FILE", "THEMES", "TRAIN_PRECISIONS",
-           "LaunchSettings", "load_settings", "save_settings", "settings_path"]
+           "LaunchSettings", "load_settings", "open_workspace", "save_settings",
+           "setting_problem", "settings_path"]
 
 SETTINGS_FILE = "settings.json"
 DEFAULT_HOST = "127.0.0.1"   # this computer only
@@ -47,14 +52,32 @@ class LaunchSettings:
     open_browser: bool = True
     theme: str = "system"
     train_precision: str = "auto"
+    # The pretrained-models folder ("" = the workspace's GPT_SoVITS/pretrained_models), e.g.
+    # an existing GPT-SoVITS install's; relative paths are taken from the workspace.
+    models_dir: str = ""
+    # Where the model download fetches from ("" = huggingface_hub's own default: the
+    # HF_ENDPOINT variable, else the Hugging Face hub); a mirror for those who cannot reach it.
+    hub_endpoint: str = ""
+
+
+_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+
+
+def _folder(root: Path, value: str) -> Path:
+    """``value`` as a folder: relative ones from the workspace, ``..`` taken away as written
+    (as ``Workspace`` does), so it means the same before the workspace folder exists."""
+    return Path(os.path.abspath(root / Path(value).expanduser()))
 
 
 def settings_path(workspace_root: str | os.PathLike[str]) -> Path:
     return Path(workspace_root) / SETTINGS_FILE
 
 
-def _problem(name: str, value: object) -> str | None:
-    """Why ``value`` cannot be ``name``'s setting (None when it can)."""
+def setting_problem(name: str, value: object, root: Path) -> str | None:
+    """Why ``value`` cannot be ``name``'s setting in the workspace ``root`` (None when it
+    can)."""
+    if name in ("models_dir", "hub_endpoint") and not isinstance(value, str):
+        return f"is {value!r}, not text"
     if name == "lang":
         languages = available_languages()
         if value not in languages:
@@ -71,6 +94,10 @@ def _problem(name: str, value: object) -> str | None:
         return f"is {value!r}, not one of {', '.join(THEMES)}"
     elif name == "train_precision" and value not in TRAIN_PRECISIONS:
         return f"is {value!r}, not one of {', '.join(TRAIN_PRECISIONS)}"
+    elif name == "models_dir" and value and not _folder(root, str(value)).is_dir():
+        return f"is {value!r}, which is not a folder (a moved or unplugged drive?)"
+    elif name == "hub_endpoint" and value and not _URL.fullmatch(str(value)):
+        return f"is {value!r}, not a web address such as https://example.org"
     return None
 
 
@@ -105,7 +132,7 @@ def load_settings(workspace_root: str | os.PathLike[str]
         if item.name not in data:
             continue
         value = data[item.name]
-        why = _problem(item.name, value)
+        why = setting_problem(item.name, value, Path(workspace_root))
         if why is None:
             settings = replace(settings, **{item.name: value})
         else:
@@ -118,7 +145,7 @@ def save_settings(workspace_root: str | os.PathLike[str], settings: LaunchSettin
     """Write ``settings`` (each checked first; ValueError names a bad one), keeping the keys
     of the file this version does not know. Atomic: a crash leaves the old file or the new."""
     for item in fields(LaunchSettings):
-        why = _problem(item.name, getattr(settings, item.name))
+        why = setting_problem(item.name, getattr(settings, item.name), Path(workspace_root))
         if why is not None:
             raise ValueError(f"Setting {item.name!r} {why}.")
     path = settings_path(workspace_root)
@@ -133,3 +160,16 @@ def save_settings(workspace_root: str | os.PathLike[str], settings: LaunchSettin
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
     return path
+
+
+def open_workspace(root: str | os.PathLike[str]) -> Workspace:
+    """The workspace at ``root`` with its saved pretrained-models folder (``models_dir``).
+
+    Every entry point (the UI, the commands, the job children) opens its workspace through
+    this, so a training or formatting child uses the models folder the user chose. A setting
+    that is wrong is left out here; the UI's start reports it (:func:`load_settings`).
+    """
+    from gsv_core.workspace import Workspace
+
+    saved, _ = load_settings(root)
+    return Workspace(Path(root), models_dir=Path(saved.models_dir) if saved.models_dir else None)

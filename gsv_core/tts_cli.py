@@ -234,7 +234,7 @@ def _text_option(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     from gsv_core.infer import audio_io
     from gsv_core.infer.engine import InferenceEngine
-    from gsv_core.workspace import Workspace
+    from gsv_core.settings import open_workspace
 
     if args.out.exists() and not args.overwrite:
         raise _BadInput("--out", f"{args.out} exists; pass --overwrite to replace it")
@@ -242,7 +242,7 @@ def _run(args: argparse.Namespace) -> int:
     text = _read_text(args)
     options = _options(args)
     reference = _reference(args)
-    engine = InferenceEngine(Workspace(args.workspace), device=args.device,
+    engine = InferenceEngine(open_workspace(args.workspace), device=args.device,
                              precision=args.precision)
     _load_models(engine, args)
     try:

@@ -64,12 +64,23 @@ def check_experiment_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class Workspace:
-    """The folders of one workspace; ``root`` is made absolute on construction."""
+    """The folders of one workspace; ``root`` is made absolute on construction.
+
+    ``models_dir``, when given, is the pretrained-models folder instead of
+    ``<root>/GPT_SoVITS/pretrained_models`` (the same layout inside): the Settings tab's
+    "pretrained models folder", e.g. an existing GPT-SoVITS install's, so 3 GB of models are
+    not downloaded twice. ``gsv_core.settings.open_workspace`` reads it from the workspace's
+    settings, so every process that opens the workspace uses the same folder.
+    """
 
     root: Path
+    models_dir: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(os.path.abspath(Path(self.root).expanduser())))
+        if self.models_dir is not None:
+            folder = Path(self.models_dir).expanduser()
+            object.__setattr__(self, "models_dir", Path(os.path.abspath(self.root / folder)))
 
     @property
     def output_dir(self) -> Path:
@@ -97,6 +108,8 @@ class Workspace:
 
     @property
     def pretrained_dir(self) -> Path:
+        if self.models_dir is not None:
+            return self.models_dir
         return self.root / "GPT_SoVITS" / "pretrained_models"
 
     @property

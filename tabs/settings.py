@@ -1,4 +1,5 @@
-"""Settings tab: the launch settings saved in the workspace (gsv_core.settings).
+"""Settings tab: the launch settings saved in the workspace (gsv_core.settings), and the
+pretrained-model manager (tabs.models).
 
 Layout and events only; checking and writing the file is ``gsv_core.settings``.
 """
@@ -18,7 +19,9 @@ from gsv_core.settings import (
     save_settings,
     settings_path,
 )
+from tabs import models as models_section
 from tabs.common import AppContext
+from tabs.models import ModelsSection
 
 
 @dataclass
@@ -30,12 +33,15 @@ class SettingsTab:
     open_browser: gr.Checkbox
     theme: gr.Radio
     train_precision: gr.Radio
+    models_dir: gr.Textbox
+    hub_endpoint: gr.Textbox
     save: gr.Button
     status_md: gr.Markdown
+    models: ModelsSection
 
     def values(self) -> list[gr.components.Component]:
         return [self.lang, self.host, self.port, self.open_browser, self.theme,
-                self.train_precision]
+                self.train_precision, self.models_dir, self.hub_endpoint]
 
 
 def build(ctx: AppContext) -> SettingsTab:
@@ -72,12 +78,28 @@ def build(ctx: AppContext) -> SettingsTab:
                                       "newer), else fp16. The others force one on an NVIDIA "
                                       "GPU; the CPU always trains in fp32. Used from the "
                                       "next training on, no restart needed."))
+    gr.Markdown("### " + t("Pretrained models"))
+    with gr.Row():
+        models_dir = gr.Textbox(
+            value=saved.models_dir, label=t("Pretrained models folder"),
+            elem_id="settings-models-dir",
+            placeholder=str(ctx.workspace.root / "GPT_SoVITS" / "pretrained_models"),
+            info=t("Empty: the workspace's own GPT_SoVITS/pretrained_models. To use the "
+                   "models of a GPT-SoVITS install without downloading them again, give its "
+                   "GPT_SoVITS/pretrained_models folder. Used from the next start."))
+        hub_endpoint = gr.Textbox(
+            value=saved.hub_endpoint, label=t("Download address"),
+            elem_id="settings-hub-endpoint", placeholder="https://huggingface.co",
+            info=t("Empty: the Hugging Face hub (or the HF_ENDPOINT variable). Give a "
+                   "mirror's address when the hub cannot be reached from here; the download "
+                   "button uses what is written here now."))
+    models = models_section.build(ctx)
     save = gr.Button(t("Save settings"), variant="primary", elem_id="settings-save")
     status_md = gr.Markdown(elem_id="settings-status")
     if saved.theme != "system":
         ctx.app.load(None, js=theme_js(saved.theme))
     return SettingsTab(problems_md, lang, host, port, open_browser, theme, train_precision,
-                       save, status_md)
+                       models_dir, hub_endpoint, save, status_md, models)
 
 
 def theme_js(theme: str) -> str:
@@ -90,7 +112,8 @@ def theme_js(theme: str) -> str:
 
 def saved_message(ctx: AppContext, lang: str | None, host: str | None, port: float | None,
                   open_browser: bool, theme: str | None = "system",
-                  train_precision: str | None = "auto") -> tuple[str, str]:
+                  train_precision: str | None = "auto", models_dir: str | None = "",
+                  hub_endpoint: str | None = "") -> tuple[str, str]:
     """(the outcome, the problems line): saved, or what is wrong with a value (no toast)."""
     t = ctx.t
     try:
@@ -98,7 +121,9 @@ def saved_message(ctx: AppContext, lang: str | None, host: str | None, port: flo
         wanted = LaunchSettings(lang=lang or "", host=(host or "").strip(),
                                 port=int(port) if whole else port,  # type: ignore[arg-type]
                                 open_browser=bool(open_browser), theme=theme or "system",
-                                train_precision=train_precision or "auto")
+                                train_precision=train_precision or "auto",
+                                models_dir=(models_dir or "").strip(),
+                                hub_endpoint=(hub_endpoint or "").strip())
         path = save_settings(ctx.workspace.root, wanted)
     except (ValueError, OSError) as exc:
         return "❌ " + t("Not saved: {why}", why=str(exc)), gr.update()
@@ -108,3 +133,4 @@ def saved_message(ctx: AppContext, lang: str | None, host: str | None, port: flo
 def wire(tab: SettingsTab, ctx: AppContext) -> None:
     tab.save.click(lambda *values: saved_message(ctx, *values), inputs=tab.values(),
                    outputs=[tab.status_md, tab.problems_md], show_progress="hidden")
+    models_section.wire(tab.models, ctx, tab.hub_endpoint)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from gsv_core.errors import GsvError
 from gsv_core.guidelines import (
     Reason,
     classify_gpu,
@@ -17,13 +16,10 @@ from gsv_core.guidelines import (
 )
 from gsv_core.hardware import GIB, GpuSample, MachineProfile, sample_gpus
 from gsv_core.i18n import Translator
-from gsv_core.models.registry import HF_REPO, download_missing, pretrained_status
 from gsv_core.preflight import Preflight, run_preflight
-from gsv_core.workspace import Workspace
 from tabs.common import (
     AppContext,
     PreflightArea,
-    error_markdown,
     gpu_index,
     notice_markdown,
     reason_markdown,
@@ -65,9 +61,6 @@ class SystemTab:
     rules_md: gr.Markdown
     samples_md: gr.Markdown
     sample_button: gr.Button
-    models_md: gr.Markdown
-    download_button: gr.Button
-    download_md: gr.Markdown
     preflight_md: gr.Markdown
     preflight_again: gr.Button
 
@@ -95,39 +88,6 @@ def preflight_update(ctx: AppContext) -> tuple[str, dict]:
     """(the list, the page-top accordion's update: open until everything is green)."""
     result = run_preflight(ctx.profile, ctx.workspace)
     return preflight_markdown(result, ctx.t), gr.update(open=not result.all_green)
-
-
-def models_markdown(workspace: Workspace, t: Translator) -> str:
-    """Each pretrained model: present, or the exact files that are missing."""
-    lines = [t("Pretrained models in {folder}:", folder=f"`{workspace.pretrained_dir}`"), ""]
-    for status in pretrained_status(workspace):
-        if status.present:
-            lines.append(f"- ✅ {t(status.model.title)}")
-        else:
-            missing = ", ".join(f"`{path}`" for path in status.missing)
-            lines.append(f"- ⚠️ {t(status.model.title)}: {t('missing')} {missing}")
-    return "\n".join(lines)
-
-
-def download_models(ctx: AppContext, progress: gr.Progress) -> tuple[str, str]:
-    """Fetch every missing pretrained file from the hub, with a progress bar per file."""
-    t = ctx.t
-    missing = [path for status in pretrained_status(ctx.workspace) for path in status.missing]
-    if not missing:
-        return models_markdown(ctx.workspace, t), t("Every pretrained model is present.")
-    done = 0
-
-    def on_file(repo_path: str) -> None:
-        nonlocal done
-        progress((done, len(missing)), desc=t("Downloading {file}", file=repo_path))
-        done += 1
-
-    try:
-        download_missing(ctx.workspace, on_file=on_file)
-    except GsvError as error:  # offline, or a file missing on the hub: say which and why
-        return models_markdown(ctx.workspace, t), error_markdown(error, t)
-    return models_markdown(ctx.workspace, t), t("Downloaded {n} files from {repo}.",
-                                                n=len(missing), repo=HF_REPO)
 
 
 def _gpu_table(profile: MachineProfile, t: Translator) -> str:
@@ -203,20 +163,14 @@ def build(ctx: AppContext) -> SystemTab:
     gr.Markdown("### " + t("Live readings"))
     samples_md = gr.Markdown()
     sample_button = gr.Button(t("Read the GPUs now"), variant="secondary")
-    gr.Markdown("### " + t("Models"))
-    models_md = gr.Markdown(models_markdown(ctx.workspace, t), elem_id="system-models")
-    download_button = gr.Button(t("Download missing pretrained models"), variant="secondary")
-    gr.Markdown(t("Downloads from {repo} only when you press the button; nothing else goes "
-                  "online.", repo=HF_REPO))
-    download_md = gr.Markdown(elem_id="system-download")
     gr.Markdown("### " + t("What each rule says now"))
     gr.Markdown(t("For the GPU chosen on the Training tab and the dataset summary."))
     rules_md = gr.Markdown(elem_id="system-rules")
     gr.Markdown("### " + t("Rules"))
     gr.Markdown(t("What each rule id means; the rule ids in every reason link here."))
     gr.Markdown(glossary_markdown(t), elem_id="system-glossary")
-    return SystemTab(decision_md, rules_md, samples_md, sample_button, models_md,
-                     download_button, download_md, preflight_md, preflight_again)
+    return SystemTab(decision_md, rules_md, samples_md, sample_button, preflight_md,
+                     preflight_again)
 
 
 def refresh(ctx: AppContext, gpu: int | None, dpo: bool, minutes: float | None,
@@ -251,7 +205,3 @@ def wire(tab: SystemTab, ctx: AppContext) -> None:
     gr.on([ctx.app.load, tab.preflight_again.click], checked,
           outputs=[*preflight_outputs, tab.preflight_md], show_progress="hidden")
 
-    def download(progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
-        return download_models(ctx, progress)
-
-    tab.download_button.click(download, outputs=[tab.models_md, tab.download_md])

@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fixture_paths import tiny_fixture
+
+if TYPE_CHECKING:
+    from tests.fake_hub import FakeHub
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,12 +65,12 @@ def reference() -> dict:
     return torch.load(tiny_fixture("reference.pt"), weights_only=True)
 
 @pytest.fixture
-def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """A local folder standing in for the Hugging Face hub (tests have no network);
-    returns the (repo, file) requests made. See tests/fake_hub.py."""
-    from tests.fake_hub import install_fake_hub
+def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """A loopback server standing in for the Hugging Face hub (tests have no network),
+    serving tests/fake_hub.HUB_FILES from ``tmp_path / "hub"``. See tests/fake_hub.py."""
+    from tests.fake_hub import serve_fake_hub, standard_hub
 
-    return install_fake_hub(tmp_path / "hub", monkeypatch)
+    yield from serve_fake_hub(standard_hub(tmp_path / "hub"), monkeypatch)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

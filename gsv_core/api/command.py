@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gsv_core.api.server import API_PORT, ServerLifecycle, create_app, load_engine, make_service
 from gsv_core.errors import GsvError
-from gsv_core.workspace import Workspace
+from gsv_core.settings import open_workspace
 
 __all__ = ["build_parser", "main", "run_api"]
 
@@ -29,10 +29,11 @@ def run_api(workspace: Path, host: str, port: int, login: tuple[str, str] | None
     """Load the models, then serve until stopped (Ctrl+C, or ``/control`` with a login)."""
     from gsv_core.api.server import serve
 
-    space = Workspace(workspace)
+    space = open_workspace(workspace)
     engine = load_engine(space, gpt=gpt, sovits=sovits, device=device)
     lifecycle = ServerLifecycle()
-    folders = [engine.bert_dir, engine.hubert_dir,  # type: ignore[attr-defined]
+    folders = [space.pretrained_dir, engine.bert_dir,  # type: ignore[attr-defined]
+               engine.hubert_dir,  # type: ignore[attr-defined]
                *(p.parent for p in (gpt, sovits) if p is not None)]
     service = make_service(engine, space, login=login, model_folders=folders,
                            lifecycle=lifecycle)

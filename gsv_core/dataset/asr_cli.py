@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from gsv_core.dataset.asr import AsrOptions
     from gsv_core.dataset.asr_job import transcribe_folder
-    from gsv_core.workspace import Workspace
+    from gsv_core.settings import open_workspace
 
     should_stop, restore = _stop_on_first_interrupt()
     try:
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              beam_size=args.beam_size, vad_model=args.vad_model,
                              punc_model=args.punc_model, download=args.download,
                              temperature_fallback=not args.no_temperature_fallback)
-        result = transcribe_folder(args.input, options, workspace=Workspace(args.workspace),
+        result = transcribe_folder(args.input, options, workspace=open_workspace(args.workspace),
                                    output=args.out, progress=print_progress,
                                    should_stop=should_stop)
     except GsvError as exc:

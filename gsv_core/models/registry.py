@@ -3,13 +3,12 @@
 Pretrained files live where GPT-SoVITS keeps them (``GPT_SoVITS/pretrained_models/``, see
 ``workspace.py``) under the same relative paths as in the Hugging Face repository
 ``lj1995/GPT-SoVITS``, so a download lands exactly where upstream looks. Nothing here touches
-the network unless :func:`download_missing` is called.
+the network: downloading is ``gsv_core.models.download``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,15 +22,14 @@ __all__ = [
     "InferenceModels",
     "ModelStatus",
     "PretrainedModel",
-    "download_missing",
     "inference_models",
+    "pretrained_model",
     "pretrained_status",
     "require_pretrained",
+    "status_of",
     "trained_gpt_weights",
     "trained_sovits_weights",
 ]
-
-log = logging.getLogger(__name__)
 
 HF_REPO = "lj1995/GPT-SoVITS"
 
@@ -94,7 +92,7 @@ class ModelStatus:
         return not self.missing
 
 
-def _status(workspace: Workspace, model: PretrainedModel) -> ModelStatus:
+def status_of(workspace: Workspace, model: PretrainedModel) -> ModelStatus:
     base = workspace.pretrained_dir
     missing = tuple(base / group[0] for group in model.files
                     if not any((base / name).is_file() for name in group))
@@ -104,10 +102,10 @@ def _status(workspace: Workspace, model: PretrainedModel) -> ModelStatus:
 
 def pretrained_status(workspace: Workspace) -> tuple[ModelStatus, ...]:
     """Status of every v2 pretrained model, in the order of :data:`V2_PRETRAINED`."""
-    return tuple(_status(workspace, model) for model in V2_PRETRAINED)
+    return tuple(status_of(workspace, model) for model in V2_PRETRAINED)
 
 
-def _model(key: str) -> PretrainedModel:
+def pretrained_model(key: str) -> PretrainedModel:
     for model in V2_PRETRAINED:
         if model.key == key:
             return model
@@ -117,7 +115,7 @@ def _model(key: str) -> PretrainedModel:
 
 def require_pretrained(workspace: Workspace, key: str) -> Path:
     """Path of a complete pretrained model (file or folder), or ModelMissing naming the gaps."""
-    status = _status(workspace, _model(key))
+    status = status_of(workspace, pretrained_model(key))
     if status.missing:
         raise ModelMissing(
             f"{status.model.title} is missing: {', '.join(str(p) for p in status.missing)}",
@@ -166,41 +164,3 @@ def inference_models(workspace: Workspace) -> InferenceModels:
         sovits=(*trained_sovits_weights(workspace),
                 *([official_sovits] if official_sovits else [])),
         official_gpt=official_gpt, official_sovits=official_sovits)
-
-
-def download_missing(workspace: Workspace, keys: Sequence[str] | None = None,
-                     on_file: Callable[[str], None] | None = None) -> list[Path]:
-    """Fetch the missing files of the given pretrained models (all when None) from the hub.
-
-    Only called when the user asks for it. Files go to ``pretrained_models/<repo path>``;
-    ``on_file`` is told each repository path before its download starts. Returns the paths
-    written.
-
-    Raises:
-        ModelMissing: a download failed (offline, file not on the hub); it names the file,
-            and what was fetched before stays in place.
-    """
-    from huggingface_hub import hf_hub_download  # imported lazily: only a download needs it
-    from huggingface_hub.errors import EntryNotFoundError
-
-    wanted = V2_PRETRAINED if keys is None else tuple(_model(k) for k in keys)
-    base = workspace.pretrained_dir
-    written: list[Path] = []
-    for model in wanted:
-        for missing in _status(workspace, model).missing:
-            repo_path = missing.relative_to(base).as_posix()
-            if on_file is not None:
-                on_file(repo_path)
-            log.info("downloading %s from %s", repo_path, HF_REPO)
-            try:
-                local = hf_hub_download(repo_id=HF_REPO, filename=repo_path, local_dir=base)
-            except (OSError, EntryNotFoundError) as exc:
-                raise ModelMissing(
-                    f"Could not download {repo_path} from {HF_REPO}.",
-                    "Check the internet connection and try again, or copy the file by hand "
-                    f"to {missing}.",
-                    expected_paths=(str(missing),),
-                    details=repr(exc),
-                ) from exc
-            written.append(Path(local))
-    return written

@@ -59,11 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(args, int):
         return args
     from gsv_core.prepare import PrepareRequest, prepare_dataset
-    from gsv_core.workspace import Workspace
+    from gsv_core.settings import open_workspace
 
     try:
         request = PrepareRequest(
-            Path(args.list), args.exp, Workspace(Path(args.workspace)),
+            Path(args.list), args.exp, open_workspace(Path(args.workspace)),
             audio_dir=Path(args.audio_dir) if args.audio_dir else None,
             readings=args.readings, devices=_devices(args), precision=args.precision,
             sovits_path=Path(args.sovits) if args.sovits else None,

@@ -24,8 +24,8 @@ from typing import Any
 from gsv_core.errors import GsvError
 from gsv_core.job_child import JobContext
 from gsv_core.prepare.run import PrepareRequest, prepare_dataset
+from gsv_core.settings import open_workspace
 from gsv_core.text import DEFAULT_READINGS
-from gsv_core.workspace import Workspace
 
 __all__ = ["request_from_args", "run_job"]
 
@@ -42,7 +42,7 @@ def request_from_args(list_path: str, experiment: str, workspace: str, *,
                       batch_seconds: float = PrepareRequest.batch_seconds,
                       bert_batch: int = PrepareRequest.bert_batch) -> PrepareRequest:
     """The :class:`PrepareRequest` the job's JSON arguments describe (empty path = default)."""
-    return PrepareRequest(Path(list_path), experiment, Workspace(Path(workspace)),
+    return PrepareRequest(Path(list_path), experiment, open_workspace(Path(workspace)),
                           audio_dir=_path(audio_dir), readings=readings,
                           devices=tuple(devices), precision=precision or None,
                           bert_dir=_path(bert_dir), hubert_dir=_path(hubert_dir),

@@ -34,6 +34,7 @@ from gsv_core.guidelines import Limit, TrainingLimits, dataset_from_fields, trai
 from gsv_core.hardware import MachineProfile, detect_machine
 from gsv_core.job_events import EventWriter
 from gsv_core.plan import finite_number
+from gsv_core.settings import open_workspace
 from gsv_core.train.config import TrainConfig
 from gsv_core.workspace import Workspace
 
@@ -287,7 +288,7 @@ def _measurements(args: argparse.Namespace, profile: MachineProfile,
     """The saved batch probes for the card the guidelines chose and this experiment's data."""
     from gsv_core.train.probe_launch import probe_card, saved_measurements
 
-    return saved_measurements(Workspace(Path(args.workspace)), args.exp,
+    return saved_measurements(open_workspace(Path(args.workspace)), args.exp,
                               probe_card(profile, limits), args.use_measured_batch)
 
 
@@ -301,7 +302,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """
     from gsv_core.train.launch import check_formatted
 
-    workspace = Workspace(Path(args.workspace))
+    workspace = open_workspace(Path(args.workspace))
     check_formatted(workspace, args.exp, args.kind)
     if args.kind == "sovits" and (args.dpo or args.confirm_dpo):
         raise ConfigError("--dpo is a GPT option.", "Leave it out for SoVITS.")

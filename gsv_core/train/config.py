@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gsv_core.errors import ConfigError
+from gsv_core.settings import open_workspace
 from gsv_core.workspace import Workspace
 
 __all__ = ["CONFIG_VERSION", "EXTRA_KEYS", "ModelKind", "Precision", "TrainConfig"]
@@ -141,7 +142,7 @@ class TrainConfig:
 
     @property
     def space(self) -> Workspace:
-        return Workspace(Path(self.workspace))
+        return open_workspace(Path(self.workspace))
 
     @property
     def experiment_dir(self) -> Path:

@@ -108,7 +108,7 @@ def read_request(ctx: AppContext, gpt: str | None, sovits: str | None, ref_audio
         raise ModelMissing(t("No model is picked."),
                            t("Pick a GPT and a SoVITS model above; if the lists are empty, "
                              "put weight files in the folders named there or download the "
-                             "official pretrained models on the System tab."))
+                             "official pretrained models on the Settings tab."))
     audio = ref_audio or ref_clip
     reference = Reference(audio_path=Path(audio) if audio else None, text=ref_text or "",
                           language=ref_language, extra_audio_paths=_paths(extra_audio),

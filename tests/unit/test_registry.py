@@ -1,9 +1,6 @@
-"""Pretrained-model registry: missing-file reports and downloads from a fake hub.
+"""Pretrained-model registry: missing-file reports, trained weights, the models folder.
 
-The Hugging Face hub cannot be reached from tests (and must not be), so
-``huggingface_hub.hf_hub_download`` is replaced by a stand-in that copies from a local
-folder laid out like the ``lj1995/GPT-SoVITS`` repository. Everything else is real.
-"""
+Downloads are tests/unit/test_model_download.py."""
 
 from __future__ import annotations
 
@@ -13,9 +10,7 @@ import pytest
 
 from gsv_core.errors import ModelMissing
 from gsv_core.models.registry import (
-    HF_REPO,
     V2_PRETRAINED,
-    download_missing,
     inference_models,
     pretrained_status,
     require_pretrained,
@@ -50,39 +45,6 @@ def test_present_files_are_found_and_safetensors_counts(tmp_path: Path) -> None:
         require_pretrained(ws, "hubert")
 
 
-def test_download_missing_fetches_only_what_is_missing(tmp_path: Path, fake_hub: list) -> None:
-    ws = Workspace(tmp_path / "ws")
-    ws.pretrained_v2_dir.mkdir(parents=True)
-    (ws.pretrained_v2_dir / "s2D2333k.pth").write_text("already here")
-    seen: list[str] = []
-    written = download_missing(ws, on_file=seen.append)
-    assert f"{V2}/s2D2333k.pth" not in seen
-    assert sorted(seen) == sorted(set(HUB_FILES) - {f"{V2}/s2D2333k.pth"})
-    assert all(repo == HF_REPO for repo, _ in fake_hub)
-    assert len(written) == len(HUB_FILES) - 1
-    assert all(s.present for s in pretrained_status(ws))
-    assert (ws.pretrained_v2_dir / "s2D2333k.pth").read_text() == "already here"
-    assert (ws.bert_dir / "tokenizer.json").read_text() == (
-        "content of chinese-roberta-wwm-ext-large/tokenizer.json")
-    assert download_missing(ws) == []  # nothing left to fetch
-
-
-def test_download_of_selected_models(tmp_path: Path, fake_hub: list) -> None:
-    ws = Workspace(tmp_path)
-    download_missing(ws, keys=["gpt"])
-    assert [f for _, f in fake_hub] == [f"{V2}/s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt"]
-    assert require_pretrained(ws, "gpt").is_file()
-
-
-def test_download_failure_names_the_file(tmp_path: Path, fake_hub: list) -> None:
-    ws = Workspace(tmp_path)
-    (tmp_path / "hub" / f"{V2}/s2D2333k.pth").unlink()  # the hub lacks this file
-    with pytest.raises(ModelMissing) as info:
-        download_missing(ws, keys=["sovits_generator", "sovits_discriminator"])
-    assert "s2D2333k.pth" in info.value.message
-    assert require_pretrained(ws, "sovits_generator").is_file()  # earlier file kept
-
-
 def test_trained_weights_are_listed(tmp_path: Path) -> None:
     ws = Workspace(tmp_path).create()
     for name in ("b_e8_s96.pth", "a_e4_s48.pth", "notes.txt"):
@@ -106,3 +68,16 @@ def test_inference_models_lists_trained_then_official(tmp_path: Path) -> None:
     assert [p.name for p in models.gpt] == ["voice-e10.ckpt"] and models.official_gpt is None
     assert [p.name for p in models.sovits] == ["voice_e8_s96.pth", "s2G2333k.pth"]
     assert models.official_sovits == official
+
+
+def test_a_models_folder_setting_moves_every_pretrained_path(tmp_path: Path) -> None:
+    install = tmp_path / "GPT-SoVITS" / "GPT_SoVITS" / "pretrained_models"
+    (install / "gsv-v2final-pretrained").mkdir(parents=True)
+    (install / "gsv-v2final-pretrained" / "s2G2333k.pth").write_text("x")
+    ws = Workspace(tmp_path / "ws", models_dir=install)
+    assert ws.pretrained_dir == install and ws.bert_dir == install / "chinese-roberta-wwm-ext-large"
+    assert require_pretrained(ws, "sovits_generator") == install / V2 / "s2G2333k.pth"
+    assert not Workspace(tmp_path / "ws").pretrained_v2_dir.exists()  # the default is apart
+    relative = Workspace(tmp_path / "ws", models_dir=Path("../GPT-SoVITS/GPT_SoVITS/"
+                                                           "pretrained_models"))
+    assert relative.pretrained_dir == install  # taken from the workspace

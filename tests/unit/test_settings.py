@@ -7,7 +7,13 @@ import json
 import pytest
 
 import webui
-from gsv_core.settings import LaunchSettings, load_settings, save_settings, settings_path
+from gsv_core.settings import (
+    LaunchSettings,
+    load_settings,
+    open_workspace,
+    save_settings,
+    settings_path,
+)
 
 
 def test_nothing_saved_gives_the_defaults(tmp_path):
@@ -39,7 +45,10 @@ def test_a_broken_file_is_reported_with_its_line_and_left_as_it_is(tmp_path):
     ("port", True, "not a port number"), ("lang", "xx_XX", "not one of en_US"),
     ("open_browser", "yes", "not true or false"), ("host", "", "not an address"),
     ("theme", "blue", "not one of system, light, dark"),
-    ("train_precision", "int8", "not one of auto, bf16, fp16, fp32")])
+    ("train_precision", "int8", "not one of auto, bf16, fp16, fp32"),
+    ("models_dir", "no such folder", "not a folder"), ("models_dir", 3, "not text"),
+    ("hub_endpoint", "hub.example.org", "not a web address"),
+    ("hub_endpoint", "https://a b", "not a web address")])
 def test_a_bad_value_names_its_key_and_the_rest_is_used(tmp_path, key, value, why):
     settings_path(tmp_path).write_text(json.dumps({key: value, "lang": "zh_CN"}
                                                   if key != "lang" else {key: value}))
@@ -68,3 +77,21 @@ def test_the_command_line_wins_over_saved_settings(tmp_path):
     api = parser.parse_args(["--workspace", str(tmp_path), "--api"])
     webui.apply_saved_settings(api)
     assert not api.port_given   # --api keeps its own port unless --port is given
+
+
+def test_a_saved_models_folder_is_used_by_every_opening_of_the_workspace(tmp_path):
+    install = tmp_path / "GPT-SoVITS" / "GPT_SoVITS" / "pretrained_models"
+    install.mkdir(parents=True)
+    workspace = tmp_path / "ws"
+    assert open_workspace(workspace).pretrained_dir == workspace / "GPT_SoVITS" / \
+        "pretrained_models"
+    save_settings(workspace, LaunchSettings(models_dir="../GPT-SoVITS/GPT_SoVITS/"
+                                                       "pretrained_models",
+                                            hub_endpoint="https://mirror.example.org"))
+    opened = open_workspace(workspace)
+    assert opened.pretrained_dir == install and opened.root == workspace
+    assert load_settings(workspace)[0].hub_endpoint == "https://mirror.example.org"
+    install.rmdir()  # the drive is gone: the workspace's own folder, and the start says why
+    assert open_workspace(workspace).pretrained_dir == workspace / "GPT_SoVITS" / \
+        "pretrained_models"
+    assert "not a folder" in load_settings(workspace)[1][0]

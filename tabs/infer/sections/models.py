@@ -41,11 +41,11 @@ def notice_markdown(catalog: WeightCatalog, t: Translator) -> str:
     lines = []
     if not catalog.gpt:
         lines.append("⚠️ " + t("No GPT models found — put `.ckpt` files in `{folder}` or "
-                               "download the official pretrained on the System tab.",
+                               "download the official pretrained on the Settings tab.",
                                folder=catalog.gpt_folder))
     if not catalog.sovits:
         lines.append("⚠️ " + t("No SoVITS models found — put `.pth` files in `{folder}` or "
-                               "download the official pretrained on the System tab.",
+                               "download the official pretrained on the Settings tab.",
                                folder=catalog.sovits_folder))
     return "\n\n".join(lines)
 
@@ -65,7 +65,7 @@ def build(ctx: AppContext) -> ModelPickers:
             gpt_choices, value=_keep(None, gpt_choices), label=t("GPT weights"),
             elem_id="infer-gpt-weights",
             info=t("Your GPT_weights_v2/*.ckpt, newest experiment first, or the official "
-                   "pretrained GPT (download it on the System tab)."))
+                   "pretrained GPT (download it on the Settings tab)."))
         sovits = gr.Dropdown(
             sovits_choices, value=_keep(None, sovits_choices), label=t("SoVITS weights"),
             elem_id="infer-sovits-weights",
