@@ -30,7 +30,10 @@ import os
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 import argparse
+import math
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +50,7 @@ from gsv_core.text import clean_text
 
 if TYPE_CHECKING:
     import torch
+    from _random_models import RandomVoice
 
     from gsv_core.prepare import PrepareRequest
 
@@ -211,6 +215,25 @@ def time_ours(request: PrepareRequest, device: torch.device) -> tuple[float, flo
     return fresh_s, time.perf_counter() - start, result.seconds
 
 
+def time_cold(list_path: Path, voice: RandomVoice, device: torch.device,
+              args: argparse.Namespace) -> float:
+    """Wall seconds of ``gsv-studio prepare`` in a new process: what a user waits for."""
+    command = [sys.executable, "-m", "gsv_core.cli", "prepare", "--list", str(list_path),
+               "--exp", "cold", "--workspace", str(voice.workspace.root),
+               "--sovits", str(voice.sovits_path),
+               "--batch-seconds", str(args.batch_seconds)]
+    if device.type == "cpu":
+        command.append("--cpu")
+    if args.precision:
+        command += ["--precision", args.precision]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"gsv-studio prepare exited {done.returncode}:\n{done.stderr[-3000:]}")
+    return seconds
+
+
 def main() -> None:
     import torch
     from _random_models import build_random_voice
@@ -231,6 +254,9 @@ def main() -> None:
                                            "several to compare in one run, e.g. 16,32")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run every variant this many times (the spread between runs)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also time ours as the product runs it: `gsv-studio prepare` in a "
+                             "fresh process on a fresh experiment")
     parser.add_argument("--upstream", type=Path, help="a GPT-SoVITS checkout to compare with")
     parser.add_argument("--no-write", action="store_true", help="do not append to benchmarks.md")
     args = parser.parse_args()
@@ -243,10 +269,15 @@ def main() -> None:
         clips = write_clips(root, count, args.clip_s)
         list_path = root / "bench.list"
         write_list(list_path, clips)
-        write_list(root / "warm.list", clips[:4])
+        # The warm-up meets the batch shapes of the measured runs (a full BERT batch and a
+        # full HuBERT batch), as upstream's 4-clip warm-up meets its one-clip shapes: a
+        # 4-clip warm-up left ours ~2 s of first-use kernel loading in its first run.
+        warm = max(4, *args.bert_batch, math.ceil(args.batch_seconds / args.clip_s))
+        write_list(root / "warm.list", clips[:warm])
         prepare_dataset(PrepareRequest(root / "warm.list", "warm", voice.workspace,
                                        devices=(str(device),), precision=args.precision,
-                                       sovits_path=voice.sovits_path))  # imports, cuDNN
+                                       sovits_path=voice.sovits_path,
+                                       batch_seconds=args.batch_seconds))  # imports, kernels
         timings = {}
         variants = [(w, b) for _ in range(args.repeat) for w in args.label_workers
                     for b in args.bert_batch]
@@ -262,10 +293,17 @@ def main() -> None:
             print(f"ours, {name}: {fresh_s:.2f} s for {audio_min:.1f} min of "
                   f"audio ({audio_min / fresh_s * 60:.0f}x real time); re-run {reuse_s:.2f} s")
             print("  by phase: " + ", ".join(f"{phase} {s:.2f} s" for phase, s in phases.items()))
+        if args.cold:
+            cold_s = time_cold(list_path, voice, device, args)
+            print(f"ours in a fresh process (gsv-studio prepare, imports and CUDA start "
+                  f"included): {cold_s:.2f} s")
         summary = "; ".join(
             f"ours, {name}: {fresh:.1f} s ({audio_min * 60 / fresh:.0f}x real "
             f"time; phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()) + ")"
             for name, (fresh, _, phases) in timings.items())
+        if args.cold:
+            summary += (f"; ours in a fresh process (`gsv-studio prepare`, imports and CUDA "
+                        f"start included) {cold_s:.1f} s")
         if args.upstream is not None:
             dtype = result_dtype(device, args.precision)
             Upstream(args.upstream, voice, device, dtype).run(clips[:4], root / "up-warm")

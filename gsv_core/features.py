@@ -132,7 +132,8 @@ class BertFeatures:
 
     @torch.no_grad()
     def phone_features_batch(self, texts: Sequence[str], word2phs: Sequence[Sequence[int]],
-                             max_batch: int = 16) -> list[torch.Tensor]:
+                             max_batch: int = 16, pad_to_multiple_of: int | None = None
+                             ) -> list[torch.Tensor]:
         """:meth:`phone_features` of several texts, ``max_batch`` to a forward pass.
 
         Why: on a GPU one BERT forward costs about the same for one sentence as for sixteen
@@ -140,6 +141,8 @@ class BertFeatures:
         segment. The texts are right-padded and masked, so each text's hidden states are its
         own; they equal the one-at-a-time ones up to float rounding (reductions over a padded
         length), not bit for bit. ``phone_features`` stays the reference path.
+        ``pad_to_multiple_of`` rounds a batch's padded length up (fewer distinct shapes for
+        the GPU's kernels to be chosen and loaded for); a batch of one is never padded.
         """
         if len(texts) != len(word2phs):
             raise ValueError(f"{len(texts)} texts but {len(word2phs)} word2ph lists")
@@ -147,7 +150,9 @@ class BertFeatures:
         out: list[torch.Tensor] = []
         for first in range(0, len(texts), max_batch):
             chunk = list(texts[first:first + max_batch])
-            inputs = self.tokenizer(chunk, return_tensors="pt", padding=True)
+            inputs = self.tokenizer(chunk, return_tensors="pt", padding=True,
+                                    pad_to_multiple_of=pad_to_multiple_of
+                                    if len(chunk) > 1 else None)
             hidden = self.model(**{k: v.to(device) for k, v in inputs.items()},
                                 output_hidden_states=True).hidden_states[BERT_HIDDEN_LAYER]
             out += _spread_over_phones(hidden, inputs["attention_mask"], chunk,

@@ -94,6 +94,24 @@ def test_bert_batch_equals_one_at_a_time(bert_dir: Path) -> None:
         features.phone_features_batch(["你好世界", "你好"], [[1, 1, 1, 1], [1, 1, 1]])
 
 
+def test_bert_padded_to_a_multiple_gives_the_same_features(bert_dir: Path) -> None:
+    """``pad_to_multiple_of`` only adds masked padding; a batch of one is never padded."""
+    features = BertFeatures.load(bert_dir)
+    texts = ["你好世界", "你好", "世界你好世界"]
+    word2phs = [[2, 2, 1, 3], [1, 2], [1, 1, 2, 2, 1, 1]]
+    shapes: list[tuple[int, ...]] = []
+    forward = features.model.forward
+    features.model.forward = lambda **kw: (shapes.append(tuple(kw["input_ids"].shape)),
+                                           forward(**kw))[1]
+    padded = features.phone_features_batch(texts, word2phs, pad_to_multiple_of=16)
+    assert shapes == [(3, 16)]  # 6 characters + [CLS] + [SEP], rounded up to 16
+    for got, plain in zip(padded, features.phone_features_batch(texts, word2phs), strict=True):
+        assert got.shape == plain.shape and torch.allclose(got, plain, atol=1e-5)
+    one = features.phone_features_batch(texts[:1], word2phs[:1], pad_to_multiple_of=16)
+    assert shapes[-1] == (1, 6) and torch.equal(one[0], features.phone_features(texts[0],
+                                                                                word2phs[0]))
+
+
 def test_bert_refuses_misaligned_word2ph(bert_dir: Path) -> None:
     with pytest.raises(TextError, match="4 tokens for 3 characters"):
         BertFeatures.load(bert_dir).phone_features("你好世界", [1, 1, 1])
