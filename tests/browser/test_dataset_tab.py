@@ -1,25 +1,31 @@
 """A real Chromium drives the Dataset tab: proofread a list, reload, measure its quality.
 
-The list and its WAVs are generated in the test inside the server's workspace
-(``output/asr_opt``), so the tab finds it on its own. Each test checks that no Gradio
-error toast appeared: errors belong inline, under the section.
+One app server for the module (an app start is the biggest cost of a browser test). Each
+test has its own list and WAVs, generated inside the server's workspace (its own folder under
+``output/asr_opt``) before the server starts, so the tab finds them on its own; the summary
+fields the tests read belong to each browser session. Each test checks that no Gradio error
+toast appeared: errors belong inline, under the section.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import soundfile
 
 from gsv_core.dataset.proofread import ProofreadSession
-from tests.browser.conftest import TOAST, screenshot
+from tests.browser.conftest import TOAST, screenshot, start_app, stop_app
 from tests.integration.test_ui_dataset import make_list
 from tests.unit.test_quality import RATE, speech_like
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 20_000
 ONE_CARD = "NVIDIA GeForce RTX 4090:24"
+# Each list's folder under output/asr_opt: the first (sorted) fills the box at page load.
+EDITED, MEASURED = "edited", "measured"
 
 
 def expect():
@@ -28,9 +34,30 @@ def expect():
     return playwright_expect
 
 
-def make_workspace_list(workspace: Path, clipped: int) -> Path:
-    """``output/asr_opt/voice.list`` over three 3 s clips; clip ``clipped`` is clipped."""
-    return make_list(workspace / "output" / "asr_opt", 3, clipped=clipped)
+def make_workspace_list(workspace: Path, folder: str, clipped: int) -> Path:
+    """``output/asr_opt/<folder>/voice.list`` over three 3 s clips; clip ``clipped`` is
+    clipped."""
+    return make_list(workspace / "output" / "asr_opt" / folder, 3, clipped=clipped)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    workspace: Path
+    lists: dict[str, Path]   # each test's own list, by folder name
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module; its workspace holds every test's list before it starts
+    (the tab lists a workspace's lists when the page is built)."""
+    root = tmp_path_factory.mktemp("dataset-tab")
+    workspace = root / "workspace"
+    lists = {folder: make_workspace_list(workspace, folder, clipped=2)
+             for folder in (EDITED, MEASURED)}
+    process, url = start_app(ONE_CARD, workspace, root / "server.log")
+    yield Server(url, workspace, lists)
+    stop_app(process, workspace)
 
 
 def open_list(page, list_path: Path) -> None:
@@ -41,9 +68,9 @@ def open_list(page, list_path: Path) -> None:
                                                              timeout=TIMEOUT_MS)
 
 
-def test_an_edit_and_a_mark_survive_a_reload(app_url, page, tmp_path: Path) -> None:
-    list_path = make_workspace_list(tmp_path / "workspace", clipped=2)
-    page.goto(app_url(ONE_CARD))
+def test_an_edit_and_a_mark_survive_a_reload(server: Server, page, tmp_path: Path) -> None:
+    list_path = server.lists[EDITED]
+    page.goto(server.url)
     open_list(page, list_path)   # the workspace's list is offered without typing its path
     text = page.locator("#proof-text-0 textarea")
     expect()(text).to_have_value("Sentence number 0.")
@@ -73,9 +100,12 @@ def test_an_edit_and_a_mark_survive_a_reload(app_url, page, tmp_path: Path) -> N
 
 
 def test_the_quality_report_shows_the_planted_problem_and_moves_the_limits(
-        app_url, page, tmp_path: Path) -> None:
-    list_path = make_workspace_list(tmp_path / "workspace", clipped=2)
-    page.goto(app_url(ONE_CARD))
+        server: Server, page, tmp_path: Path) -> None:
+    list_path = server.lists[MEASURED]
+    page.goto(server.url)
+    # the workspace's lists are offered; picking one fills in the box the report measures
+    page.locator("#proof-found input").click()
+    page.get_by_role("option", name=str(list_path)).click()
     expect()(page.locator("#proof-list textarea")).to_have_value(str(list_path),
                                                                timeout=TIMEOUT_MS)
     page.locator("#quality-run").click()
@@ -106,21 +136,21 @@ def test_the_quality_report_shows_the_planted_problem_and_moves_the_limits(
     assert page.locator(TOAST).count() == 0
 
 
-def test_slicing_a_folder_reports_the_slices_and_the_bad_file(app_url, page,
+def test_slicing_a_folder_reports_the_slices_and_the_bad_file(server: Server, page,
                                                               tmp_path: Path) -> None:
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     for number in range(2):   # two files: the job spreads them over worker processes
         soundfile.write(recordings / f"talk {number}.wav", speech_like(12.0, number), RATE)
     (recordings / "broken.wav").write_bytes(b"RIFF not really a wav")
-    page.goto(app_url(ONE_CARD))
+    page.goto(server.url)
     # the page-load refresh keeps the Q-4 reference (it once showed the slider's maximum)
     expect()(page.locator("#slice-length input[type=number]")).to_have_value(
         "10", timeout=TIMEOUT_MS)
     source = page.locator("#slice-input textarea")
     source.fill(str(recordings))
     source.press("Tab")
-    output = tmp_path / "workspace" / "output" / "slicer_opt" / "recordings"
+    output = server.workspace / "output" / "slicer_opt" / "recordings"
     expect()(page.locator("#slice-output textarea")).to_have_value(str(output),
                                                                  timeout=TIMEOUT_MS)
     # inconsistent settings are refused under the controls, naming the field
