@@ -3,12 +3,15 @@
 The workspace is laid out as a user's: ``GPT_weights_v2/`` and ``SoVITS_weights_v2/`` hold
 links to the tiny fixture models (under upstream's export names), the pretrained BERT and
 HuBERT folders are the tiny ones ``tests/infer_fixtures.py`` builds. The GPUs are simulated
-(GSV_FAKE_GPU); inference then runs on the CPU. One server serves both tests.
+(GSV_FAKE_GPU); inference then runs on the CPU. One server serves every test (an app start
+and the first model load are the biggest costs here); the test that stops it runs last, and a
+test after it would get a fresh one.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,14 +40,51 @@ def user_workspace(root: Path) -> Path:
     return setup.reference_wav
 
 
+class App:
+    """The module's app on the tiny workspace, started when first asked for and again after
+    a test stopped it. Each start has its own temporary folder (where the app makes its
+    results folder), Gradio cache and log, so the stop test sees only its run's files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.reference = user_workspace(root / "ws")
+        self.process: subprocess.Popen | None = None
+        self.started = 0
+        self.url = ""
+
+    def run_dir(self, name: str) -> Path:
+        """The current start's folder ``name`` (tmp, gradio-cache) or file (server.log)."""
+        return self.root / f"run-{self.started}" / name
+
+    def serve(self) -> tuple[str, Path]:
+        """(URL, reference clip), starting the app when it is not running."""
+        if self.process is None or self.process.poll() is not None:
+            self.started += 1
+            self.run_dir("tmp").mkdir(parents=True)
+            with pytest.MonkeyPatch.context() as env:
+                env.setenv("TMPDIR", str(self.run_dir("tmp")))
+                env.setenv("GRADIO_TEMP_DIR", str(self.run_dir("gradio-cache")))
+                self.process, self.url = start_app(GPU, self.root / "ws",
+                                                   self.run_dir("server.log"))
+        return self.url, self.reference
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_app(self.process)
+            self.process = None
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """(URL, reference clip) of one app on the tiny workspace."""
-    root = tmp_path_factory.mktemp("infer-ui")
-    reference = user_workspace(root / "ws")
-    process, url = start_app(GPU, root / "ws", root / "server.log")
-    yield url, reference
-    stop_app(process)
+def app(tmp_path_factory) -> Iterator[App]:
+    served = App(tmp_path_factory.mktemp("infer-ui"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def served(app: App) -> tuple[str, Path]:
+    """(URL, reference clip) of the module's app, running."""
+    return app.serve()
 
 
 def pick(page, elem_id: str, option: str) -> None:
@@ -122,34 +162,6 @@ def test_a_temperature_typed_above_the_slider_renders_with_the_value_the_box_sho
     assert page.locator(".toast-body").count() == 0
 
 
-def test_stopping_the_app_deletes_its_results_and_gradios_copies_of_them(
-        page, tmp_path, monkeypatch) -> None:
-    """Issue 8: result files do not outlive the app, neither ours nor the copies Gradio
-    serves them from (its cache). Stopped with SIGTERM, as a service manager or ``kill``
-    does; Ctrl+C takes the same path."""
-    from playwright.sync_api import expect
-
-    from gsv_core.infer.history import RESULTS_PREFIX
-
-    temp, cache = tmp_path / "tmp", tmp_path / "gradio-cache"
-    temp.mkdir()
-    monkeypatch.setenv("TMPDIR", str(temp))  # where the app makes its results folder
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
-    reference = user_workspace(tmp_path / "ws")
-    process, url = start_app(GPU, tmp_path / "ws", tmp_path / "server.log")
-    try:
-        fill_the_request(page, url, reference)
-        page.locator("#infer-generate").click()
-        expect(page.locator("#infer-message")).to_contain_text("✅", timeout=RENDER_TIMEOUT_MS)
-        [folder] = temp.glob(RESULTS_PREFIX + "*")
-        assert list(folder.glob("result-*.wav")) and list(cache.rglob("result-*.wav"))
-    finally:
-        stop_app(process)
-    log = (tmp_path / "server.log").read_text(errors="replace")
-    assert not folder.exists(), log
-    assert list(cache.rglob("result-*.wav")) == [], log
-
-
 def test_the_text_as_it_will_be_read_follows_edits_and_the_readings_choice(
         page, served) -> None:
     from playwright.sync_api import expect
@@ -166,3 +178,29 @@ def test_the_text_as_it_will_be_read_follows_edits_and_the_readings_choice(
     page.locator("#infer-target-text textarea").fill("")
     expect(read_as).not_to_contain_text("Will be read as", timeout=30_000)
     assert page.locator(".toast-body").count() == 0
+
+
+def test_stopping_the_app_deletes_its_results_and_gradios_copies_of_them(
+        page, app: App) -> None:
+    """Issue 8: result files do not outlive the app, neither ours nor the copies Gradio
+    serves them from (its cache). Stopped with SIGTERM, as a service manager or ``kill``
+    does; Ctrl+C takes the same path. Last in the module: it stops the module's app."""
+    from playwright.sync_api import expect
+
+    from gsv_core.infer.history import RESULTS_PREFIX
+
+    url, reference = app.serve()
+    # where this run of the app makes its results folder, and Gradio's cache
+    temp, cache, log_path = (app.run_dir(name) for name in ("tmp", "gradio-cache",
+                                                             "server.log"))
+    try:
+        fill_the_request(page, url, reference)
+        page.locator("#infer-generate").click()
+        expect(page.locator("#infer-message")).to_contain_text("✅", timeout=RENDER_TIMEOUT_MS)
+        [folder] = temp.glob(RESULTS_PREFIX + "*")
+        assert list(folder.glob("result-*.wav")) and list(cache.rglob("result-*.wav"))
+    finally:
+        app.stop()
+    log = log_path.read_text(errors="replace")
+    assert not folder.exists(), log
+    assert list(cache.rglob("result-*.wav")) == [], log
