@@ -34,6 +34,7 @@ __all__ = [
     "SSL_FRAME_RATE",
     "TOKEN_RATE",
     "WIN_LENGTH",
+    "check_finite",
     "load_audio",
     "resample",
 ]
@@ -67,13 +68,31 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
 
 
+def check_finite(audio: np.ndarray, path: str | os.PathLike[str]) -> np.ndarray:
+    """``audio`` if every sample is a number; else DatasetError naming the file.
+
+    Why: a damaged float WAV can hold NaN or infinite samples. Let through, they turn the
+    slicer's loudness, the quality measures and every model feature into NaN, and a 16-bit
+    slice written from them is noise, all without a word.
+    """
+    if not np.isfinite(audio).all():
+        bad = int(np.count_nonzero(~np.isfinite(audio)))
+        raise DatasetError(
+            f"The audio file {os.fspath(path)!r} holds {bad} samples that are not numbers "
+            "(NaN or infinite): a damaged floating-point recording.",
+            "Export it again from the recording program (16-bit PCM WAV is safest), or "
+            "leave it out.")
+    return audio
+
+
 def load_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read an audio file as mono float32 in [-1, 1] at ``sample_rate``; shape ``[samples]``.
 
     Channels are averaged, as upstream's loader does (librosa ``mono=True``).
 
     Raises:
-        DatasetError: the file is missing or not a format libsndfile can read.
+        DatasetError: the file is missing, not a format libsndfile can read, or holds
+            samples that are not numbers.
     """
     try:
         audio, file_rate = soundfile.read(os.fspath(path), dtype="float32", always_2d=True)
@@ -83,4 +102,4 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> 
             "Check that the file exists and is a wav, flac, ogg or mp3 file.",
             details=str(exc),
         ) from exc
-    return resample(audio.mean(axis=1), file_rate, sample_rate)
+    return resample(check_finite(audio, path).mean(axis=1), file_rate, sample_rate)

@@ -30,6 +30,12 @@ __all__ = ["Workspace", "check_experiment_name"]
 
 # Characters that would make the name a path, or that Windows refuses in a folder name.
 _FORBIDDEN_CHARS = frozenset('/\\:*?"<>|\0')
+# Device names Windows reserves in every folder, with or without an extension ("CON.txt").
+_RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                             *(f"LPT{i}" for i in range(1, 10))})
+# Windows paths stop at 260 characters by default; the longest file an experiment holds is
+# logs/<name>/4-cnhubert/<clip name>.wav.pt, so the name leaves room for the rest.
+MAX_EXPERIMENT_NAME = 64
 
 
 def check_experiment_name(name: str) -> str:
@@ -37,8 +43,10 @@ def check_experiment_name(name: str) -> str:
 
     Any Unicode letters and inner spaces are fine (rule X-1). Refused: empty names, path
     separators, ``..``, characters Windows forbids in folder names, control characters,
-    and leading/trailing spaces or trailing dots (Windows silently strips those, so two
-    different names would share a folder).
+    leading/trailing spaces or trailing dots (Windows silently strips those, so two
+    different names would share a folder), the device names Windows reserves (``CON``,
+    ``nul.txt``: no folder of that name can be made there), and names longer than
+    ``MAX_EXPERIMENT_NAME`` (the experiment's files would pass Windows' path limit).
     """
     problem = None
     if not name or not name.strip():
@@ -52,6 +60,10 @@ def check_experiment_name(name: str) -> str:
         problem = "contains a control character"
     elif name != name.strip() or name.endswith("."):
         problem = "starts or ends with a space, or ends with a dot"
+    elif name.split(".")[0].strip().upper() in _RESERVED_NAMES:
+        problem = "is a device name Windows reserves (CON, NUL, COM1…)"
+    elif len(name) > MAX_EXPERIMENT_NAME:
+        problem = f"is {len(name)} characters long (at most {MAX_EXPERIMENT_NAME})"
     if problem is not None:
         raise ConfigError(
             f"The experiment name {name!r} {problem}.",

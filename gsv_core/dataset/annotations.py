@@ -114,10 +114,12 @@ class LabelList:
         if not issues:
             return
         where = f"{self.path}" if self.path else "the label list"
-        lines = ", ".join(str(i.line_number) for i in issues[:20])
-        more = f" and {len(issues) - 20} more" if len(issues) > 20 else ""
+        numbers = sorted({i.line_number for i in issues})
+        lines = ", ".join(str(n) for n in numbers[:20])
+        more = f" and {len(numbers) - 20} more" if len(numbers) > 20 else ""
+        on = f"line {lines}" if len(numbers) == 1 else f"lines {lines}{more}"
         raise DatasetError(
-            f"{where} has {len(issues)} problem(s) on line(s) {lines}{more}.",
+            f"{where} has {len(issues)} problem(s) on {on}.",
             "Fix each line listed below (or remove it), then load the list again.",
             details="\n".join(i.message for i in issues))
 

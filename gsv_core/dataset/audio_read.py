@@ -18,7 +18,7 @@ import numpy as np
 import soundfile
 import soxr
 
-from gsv_core.audio import SAMPLE_RATE
+from gsv_core.audio import SAMPLE_RATE, check_finite
 from gsv_core.errors import DatasetError
 
 __all__ = ["AUDIO_SUFFIXES", "PYAV_SUFFIXES", "SOUNDFILE_SUFFIXES", "read_mono"]
@@ -36,8 +36,8 @@ def read_mono(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> n
     is tried too (FFmpeg reads some mp3/wav variants libsndfile refuses).
 
     Raises:
-        DatasetError: neither decoder can read the file; names the file, both reasons
-            in ``details``.
+        DatasetError: neither decoder can read the file (names the file, both reasons in
+            ``details``), or it holds samples that are not numbers (NaN, infinite).
     """
     path = Path(path)
     if not path.is_file():
@@ -46,11 +46,11 @@ def read_mono(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> n
     reasons = []
     if path.suffix.lower() not in PYAV_SUFFIXES:
         try:
-            return _read_soundfile(path, sample_rate)
+            return check_finite(_read_soundfile(path, sample_rate), path)
         except (soundfile.SoundFileError, RuntimeError, OSError) as exc:
             reasons.append(f"soundfile: {exc}")
     try:
-        return _read_pyav(path, sample_rate)
+        return check_finite(_read_pyav(path, sample_rate), path)
     except _PyAVError as exc:
         reasons.append(f"PyAV: {exc}")
     raise DatasetError(

@@ -199,6 +199,11 @@ def measure_clip(path: str | os.PathLike[str]) -> ClipQuality:
     if audio.shape[0] == 0:
         return ClipQuality(path=name, sample_rate=rate, channels=audio.shape[1],
                            problems=("unreadable",), error="the file holds no samples")
+    if not np.isfinite(audio).all():
+        return ClipQuality(path=name, sample_rate=rate, channels=audio.shape[1],
+                           problems=("unreadable",),
+                           error="the file holds samples that are not numbers (NaN or "
+                                 "infinite): a damaged floating-point recording")
     measures = measure_audio(audio, rate)
     clip = ClipQuality(path=name, duration_s=measures.duration_s, sample_rate=rate,
                        channels=audio.shape[1], measures=measures)

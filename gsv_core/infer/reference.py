@@ -100,6 +100,12 @@ def read_clip(path: Path | str) -> ReferenceClip:
         raise ReferenceAudioError(f"The reference clip {path.name} holds no audio.",
                                   "Use a clip of 3-10 seconds of speech.", path=str(path),
                                   duration_s=0.0)
+    if not np.isfinite(audio).all():  # a damaged float file: NaN features, NaN speech
+        raise ReferenceAudioError(
+            f"The reference clip {path.name} holds samples that are not numbers (NaN or "
+            "infinite): a damaged floating-point recording.",
+            "Export it again (16-bit PCM WAV is safest), or use another clip.",
+            path=str(path))
     return ReferenceClip(path=path, audio=audio.mean(axis=1), sample_rate=int(rate))
 
 

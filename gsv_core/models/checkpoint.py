@@ -190,7 +190,8 @@ def read_checkpoint_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _to_plain(loaded)
 
 
-def sovits_symbol_version(weight: Mapping[str, torch.Tensor]) -> str:
+def sovits_symbol_version(weight: Mapping[str, torch.Tensor], source: str = "This SoVITS file"
+                          ) -> str:
     """``"v1"`` or ``"v2"`` from the rows of ``enc_p.text_embedding.weight`` (322 vs 732).
 
     Upstream (``inference_webui.change_sovits_weights``) decides the same way after its file
@@ -199,14 +200,15 @@ def sovits_symbol_version(weight: Mapping[str, torch.Tensor]) -> str:
     emb = weight.get("enc_p.text_embedding.weight")
     if emb is None:
         raise CheckpointError(
-            "This SoVITS file has no text embedding (enc_p.text_embedding.weight); it looks "
-            "like a v3/v4 model, which is not supported yet.",
-            "Use a v2 SoVITS weight file.",
+            f"{source} has no text embedding (enc_p.text_embedding.weight): it is not a v2 "
+            "SoVITS model (a GPT file, or a v3/v4 model, which is not supported yet).",
+            "Use a v2 SoVITS weight file (.pth); GPT files (.ckpt) go in the GPT field.",
         )
     rows = int(emb.shape[0])
     if rows not in SYMBOL_ROWS_TO_VERSION:
         raise CheckpointError(
-            f"enc_p.text_embedding.weight has {rows} rows; expected 322 (v1) or 732 (v2).",
+            f"{source}: enc_p.text_embedding.weight has {rows} rows; expected 322 (v1) or "
+            "732 (v2).",
             "Use a GPT-SoVITS v1/v2 SoVITS weight file.",
         )
     return SYMBOL_ROWS_TO_VERSION[rows]
@@ -328,7 +330,7 @@ def load_sovits(path: str | os.PathLike[str], device: str | torch.device = "cpu"
     path = Path(path)
     data = read_checkpoint_dict(path)
     weight = _weights_of(data, path)
-    version = sovits_symbol_version(weight)
+    version = sovits_symbol_version(weight, path.name)
     tree = data.get("config") or default_config
     config = SoVITSConfig() if tree is None else SoVITSConfig.from_upstream(
         _with_version(tree, version))

@@ -186,6 +186,8 @@ def _read_bert(path: Path, phones: int) -> torch.Tensor:
         shape = tuple(bert.shape) if isinstance(bert, torch.Tensor) else type(bert).__name__
         raise _error(path, None, f"BERT features of shape {shape}; the clip has {phones} "
                                  f"phones, so [{BERT_DIM}, {phones}] was expected")
+    if not torch.isfinite(bert).all():
+        raise _error(path, None, "the BERT features hold NaN or infinite values")
     return bert.to(torch.float16)
 
 

@@ -239,7 +239,7 @@ def load_generator(path: str | os.PathLike[str], warn: Any = None) -> SoVITSGene
         raise CheckpointError(f"{path.name} has no 'weight' dictionary.",
                               "Pick a SoVITS v2 generator file (s2G2333k.pth or a .pth from "
                               "SoVITS_weights_v2).")
-    version = sovits_symbol_version(weight)
+    version = sovits_symbol_version(weight, path.name)
     tree = data.get("config")
     if tree is None:
         config = SoVITSConfig()

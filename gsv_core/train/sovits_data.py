@@ -278,6 +278,12 @@ class SovitsDataset(Dataset):
             shape = tuple(ssl.shape) if isinstance(ssl, torch.Tensor) else type(ssl).__name__
             raise DatasetError(f"The HuBERT features {hubert_path} have the shape {shape}, "
                                "not [1, 768, frames].", "Format the dataset for training again.")
+        if not torch.isfinite(ssl).all():  # upstream's fp16 HuBERT can write NaN (issue 10)
+            raise DatasetError(
+                f"The HuBERT features {hubert_path} hold NaN or infinite values; training on "
+                "them would turn the model into NaN.",
+                "Format the dataset for training again here: GSV Studio recomputes such "
+                "features in full precision.")
         ssl = _fit_frames(ssl[0].float(), spec.shape[1])
         return _Item(ssl, spec, wav, torch.tensor(clip.phone_ids, dtype=torch.long))
 

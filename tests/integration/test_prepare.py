@@ -224,7 +224,7 @@ def test_unsupported_language_and_overlong_clips_are_refused_with_their_lines(
                          encoding="utf-8")
     with pytest.raises(DatasetError) as caught:
         prepare_dataset(request_for(infer_setup, tmp_path, list_path))
-    assert "line(s) 3" in caught.value.message and "DE" in caught.value.details
+    assert "line 3" in caught.value.message and "DE" in caught.value.details
     assert not (tmp_path / "logs").exists()     # nothing was written
     long_root = tmp_path / "long"
     list_path, _ = make_dataset(long_root, [*LABELS[:2], ("long.wav", "EN", "Long one.", 40.0)])
@@ -382,4 +382,4 @@ def test_command_line_exit_codes(infer_setup, tmp_path, capsys):
     assert "line 3 (c.wav), audio" in capsys.readouterr().err
     list_path.write_text("nonsense line\n", encoding="utf-8")
     assert main(common) == 2
-    assert "line(s) 1" in capsys.readouterr().err
+    assert "line 1" in capsys.readouterr().err

@@ -125,7 +125,7 @@ def test_bad_input_is_named_in_the_status_and_starts_nothing(ctx, tmp_path) -> N
     list_path.write_text("\n".join([lines[0], "no fields here", *lines[1:]]) + "\n",
                          encoding="utf-8")
     status, table = start(ctx, list_path)   # no exception: nothing for a toast to show
-    assert status.startswith("❌") and "line(s) 2" in status, status
+    assert status.startswith("❌") and "line 2" in status, status
     assert "Line 2: expected 'audio|speaker|language|text'" in status   # the details
     assert table == gr.update(value=[], visible=False)
     for experiment, said in [("", "Experiment name"), ("a/b", "'/'"),

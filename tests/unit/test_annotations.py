@@ -55,7 +55,7 @@ def test_every_problem_is_collected_with_its_line(audio_dir: Path) -> None:
     assert "line 1" in dup.message and "a.wav" in dup.message
     with pytest.raises(DatasetError) as error:
         parsed.raise_for_issues()
-    assert "2, 3, 4, 5, 6, 7, 7" in error.value.message
+    assert "7 problem(s) on lines 2, 3, 4, 5, 6, 7." in error.value.message  # each line once
     parsed.raise_for_issues(["missing_audio"][:0])  # no checks asked: nothing raised
 
 

@@ -153,7 +153,7 @@ def test_a_list_with_lines_that_are_not_clips_is_refused(tmp_path: Path) -> None
     path.write_text(path.read_text(encoding="utf-8") + "just a note\n", encoding="utf-8")
     with pytest.raises(DatasetError) as error:
         ProofreadSession(path)
-    assert "line(s) 3" in error.value.message
+    assert "line 3" in error.value.message
 
 
 def test_fixing_a_language_clears_its_issue_on_the_page(tmp_path: Path) -> None:
