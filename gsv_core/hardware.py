@@ -59,6 +59,7 @@ GIB = 1024**3
 # A plausibility bound for simulated cards, not a guideline: the largest cards sold have
 # under 300 GB, so "9999" is a typing mistake, refused rather than planned for.
 MAX_SIMULATED_GPU_GB = 1024
+MIN_SIMULATED_GPU_GB = 0.001  # 1 MB
 MPS_MIN_MACOS = (12, 3)  # the first macOS with the Metal Performance Shaders backend of torch
 
 Vendor = Literal["nvidia", "amd", "intel", "apple", "unknown"]
@@ -172,10 +173,12 @@ def _parse_gb(text: str, entry: str, source: str) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not (math.isfinite(value) and 0 < value <= MAX_SIMULATED_GPU_GB):
+    # At least one MB: a smaller positive number ("1E-10", found by fuzzing) made a card
+    # of 0 bytes, which every rule then divides by.
+    if not (math.isfinite(value) and MIN_SIMULATED_GPU_GB <= value <= MAX_SIMULATED_GPU_GB):
         raise ConfigError(
-            f"{source}: '{entry}' has memory '{text}', which is not a number of GB between 0 "
-            f"and {MAX_SIMULATED_GPU_GB}.",
+            f"{source}: '{entry}' has memory '{text}', which is not a number of GB between "
+            f"{MIN_SIMULATED_GPU_GB:g} and {MAX_SIMULATED_GPU_GB}.",
             f'Write each card as NAME:GB, e.g. {source}="NVIDIA GeForce RTX 4090:24".')
     return value
 

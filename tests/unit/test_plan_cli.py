@@ -180,7 +180,7 @@ def test_item11_readable_plan_says_which_card_trains_what_in_parallel(capsys) ->
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--gpu", ""], "--gpu is given but empty"), (["--gpu", "   "], "--gpu is given but empty"),
-    (["--gpu", "RTX 4090"], "NAME:GB"), (["--gpu", "RTX 4090:9999"], "between 0 and"),
+    (["--gpu", "RTX 4090"], "NAME:GB"), (["--gpu", "RTX 4090:9999"], "between 0.001 and"),
     (["--minutes", "inf"], "finite"), (["--minutes", "nan"], "finite"),
     (["--minutes", "abc"], "not a number"), (["--minutes", "1e9"], "--minutes"),
     (["--minutes", "0"], "--minutes"), (["--clips", "2.5"], "--clips"),
