@@ -38,6 +38,9 @@ EXIT_OK, EXIT_USAGE = 0, 2
 LOGIN_USER = "gsv"  # the user name of a generated login
 API_PORT = 9880  # upstream api_v2.py's port (gsv_core.api.API_PORT), for --api
 CACHE_SWEEP_S = 3600  # how often Gradio's cache is swept of this app's old file copies
+# The largest upload: an hour of 48 kHz 24-bit stereo is about 1 GB; anything above 2 GB is
+# refused by Gradio before it is stored (a stranger with the share link cannot fill the disk).
+MAX_UPLOAD = "2gb"
 # Gradio's stub writer (module, function), which its component classes call at import
 GRADIO_STUB_WRITER = ("gradio.component_meta", "create_or_modify_pyi")
 
@@ -312,15 +315,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Port {args.port} is in use; GSV Studio uses port {port} instead.", flush=True)
     if generated:
         print(login_notice(auth, args.share, args.host), flush=True)
-    from gsv_core.api import ServerLifecycle, api_routes
+    from gsv_core.api import ServerLifecycle, api_routes, guard_middleware
 
     lifecycle = ServerLifecycle(stop=app.close)
-    # The API's routes go first on the UI's own server, so /tts answers on the UI's port.
+    # The API's routes go first on the UI's own server, so /tts answers on the UI's port;
+    # failed logins (Gradio's form, the API's basic auth) are rate-limited per address, and
+    # the API's request bodies and the uploads have a size limit.
+    routes = api_routes(_ui_api_service(args.workspace, auth, lifecycle,
+                                        built.inference_engine))
     with _terminate_closes_the_server():
         app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
                    inbrowser=args.open_browser, show_error=True, prevent_thread_lock=True,
-                   app_kwargs={"routes": api_routes(_ui_api_service(
-                       args.workspace, auth, lifecycle, built.inference_engine))})
+                   max_file_size=MAX_UPLOAD,
+                   app_kwargs={"routes": routes, "middleware": guard_middleware(routes)})
         app.block_thread()
     # After Ctrl+C or SIGTERM, block_thread only stops the server: Gradio's own close also
     # ends the browsers' heartbeats, without which the server waits on their connections

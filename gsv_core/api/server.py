@@ -24,6 +24,7 @@ from gsv_core.workspace import Workspace
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.middleware import Middleware
     from starlette.routing import BaseRoute
 
 
@@ -33,6 +34,7 @@ __all__ = [
     "ServerLifecycle",
     "api_routes",
     "create_app",
+    "guard_middleware",
     "load_default_weights",
     "load_engine",
     "make_service",
@@ -109,12 +111,24 @@ def api_routes(service: TtsService) -> list[BaseRoute]:
     return list(api_router(service).routes)
 
 
+def guard_middleware(routes: Sequence[BaseRoute]) -> list[Middleware]:
+    """The login rate limit and the body-size limit of ``routes``' paths (``limits``), for
+    a FastAPI or Gradio app's ``middleware``."""
+    from starlette.middleware import Middleware
+
+    from gsv_core.api.limits import BodyLimit, LoginLimiter
+
+    paths = [path for route in routes if (path := getattr(route, "path", None))]
+    return [Middleware(LoginLimiter), Middleware(BodyLimit, paths=paths)]
+
+
 def create_app(service: TtsService) -> FastAPI:
     """The standalone API app: the routes, ``/`` naming them, and FastAPI's ``/docs``."""
     from fastapi import FastAPI
 
     app = FastAPI(title="GSV Studio API",
-                  description="Text to speech, compatible with GPT-SoVITS api_v2.py.")
+                  description="Text to speech, compatible with GPT-SoVITS api_v2.py.",
+                  middleware=guard_middleware(api_routes(service)))
 
     @app.get("/")
     async def index() -> dict[str, object]:

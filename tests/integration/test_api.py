@@ -339,6 +339,23 @@ def test_with_a_login_every_endpoint_asks_for_it_and_control_works(
     assert lifecycle.command == "exit"
 
 
+def test_guessing_the_login_is_rate_limited_and_huge_bodies_are_refused(
+        infer_setup: InferSetup, engine: InferenceEngine) -> None:
+    from gsv_core.api.limits import LOGIN_ATTEMPTS, MAX_API_BODY_BYTES
+
+    login = ("gsv", "right")
+    with running_api(infer_setup, engine, login=login) as (url, _):
+        huge = httpx.post(f"{url}/tts", content=b"{" + b" " * MAX_API_BODY_BYTES + b"}",
+                          headers={"Content-Type": "application/json"})
+        assert huge.status_code == 413 and "ref_audio_path" in huge.json()["message"]
+        guesses = [httpx.get(f"{url}/control", params={"command": "exit"},
+                             auth=("gsv", f"guess{i}")).status_code
+                   for i in range(LOGIN_ATTEMPTS)]
+        assert guesses == [401] * LOGIN_ATTEMPTS
+        blocked = httpx.get(f"{url}/control", params={"command": "restart"}, auth=login)
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+
+
 def test_relative_paths_start_at_the_workspace_not_the_current_folder(
         api: httpx.Client, infer_setup: InferSetup, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

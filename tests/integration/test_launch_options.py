@@ -110,6 +110,10 @@ def test_all_interfaces_host_requires_the_printed_login(tmp_path) -> None:
         assert "--host 0.0.0.0 is reachable from other computers" in printed
         assert _login(port, webui.LOGIN_USER, password.group(1) + "x") == 400
         assert _login(port, webui.LOGIN_USER, password.group(1)) == 200
+        # guessing is rate-limited per address (gsv_core.api.limits): after 5 wrong ones,
+        # even the right password waits
+        assert [_login(port, webui.LOGIN_USER, f"guess{i}") for i in range(5)] == [400] * 5
+        assert _login(port, webui.LOGIN_USER, password.group(1)) == 429
 
 
 def test_an_address_this_computer_lacks_is_a_config_error() -> None:

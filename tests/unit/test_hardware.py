@@ -219,7 +219,7 @@ def test_item19_mps_is_detected_without_torch(monkeypatch, system: str, machine:
 
 @pytest.mark.parametrize("spec", ["RTX 4090:9999", "RTX 4090:inf", "RTX 4090:1e9"])
 def test_item14_absurd_simulated_memory_is_refused(spec: str) -> None:
-    with pytest.raises(ConfigError, match="between 0.001 and"):
+    with pytest.raises(ConfigError, match=r"between 0\.001 and"):
         parse_fake_gpu(spec)
 
 
