@@ -112,20 +112,51 @@ def app_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
         stop_app(process, tmp_path / "workspace")
 
 
-@pytest.fixture(scope="module")
+# The Chromium the browser tests share: Playwright's driver and the browser, once launched.
+_CHROMIUM: dict[str, object] = {}
+
+
+@pytest.fixture
 def browser():
-    """One Chromium per test module (starting one costs about 2 s on a loaded 2-core
-    machine); skipped when Chromium or Playwright is missing."""
+    """One Chromium for the browser tests that run one after another (starting one costs
+    about 1-2 s on a loaded 2-core machine), launched again if it went away; each test still
+    gets its own browser context (``page``). Skipped when Chromium or Playwright is missing."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (run-tests.sh does so "
                     "when run as root on Debian)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    launched = _CHROMIUM.get("browser")
+    if launched is None or not launched.is_connected():
+        close_chromium()
+        _CHROMIUM["playwright"] = sync_api.sync_playwright().start()
+        _CHROMIUM["browser"] = _CHROMIUM["playwright"].chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    return _CHROMIUM["browser"]
+
+
+def close_chromium() -> None:
+    """Close the shared Chromium and Playwright's driver, if launched."""
+    launched, playwright = _CHROMIUM.pop("browser", None), _CHROMIUM.pop("playwright", None)
+    if launched is not None and launched.is_connected():
+        launched.close()
+    if playwright is not None:
+        playwright.stop()
+
+
+def _is_browser_test(item: pytest.Item | None) -> bool:
+    return item is not None and Path(item.path).is_relative_to(Path(__file__).parent)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """After the last browser test in a row (its ``page`` already closed), the Chromium goes:
+    Playwright's sync API keeps an event loop of its own, which the tests that follow, some
+    of them asyncio ones, must not find."""
+    try:
+        return (yield)
+    finally:
+        if not _is_browser_test(nextitem):
+            close_chromium()
 
 
 @pytest.fixture
