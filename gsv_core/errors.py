@@ -103,5 +103,10 @@ class CheckpointError(GsvError):
     """A weight file cannot be read, has an unsupported version, or does not fit the model."""
 
 
+class DiskFull(GsvError):
+    """A file could not be written because its disk (or the user's quota) is full; the file
+    that was there before is unchanged."""
+
+
 class TextError(GsvError):
     """The text front end cannot process the given text or language."""

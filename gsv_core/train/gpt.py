@@ -93,7 +93,12 @@ from gsv_core.train.gpt_data import (
     load_gpt_dataset,
 )
 from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
-from gsv_core.train.resume import load_newest, load_optimizer_state, save_resume
+from gsv_core.train.resume import (
+    load_newest,
+    load_optimizer_state,
+    remove_interrupted_writes,
+    save_resume,
+)
 from gsv_core.train.tensorboard import TENSORBOARD_FOLDERS, scalar_writer
 
 __all__ = [
@@ -484,6 +489,13 @@ def train_gpt(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
     position, resumed_from = _Position(), None
+    if world.main:
+        removed = remove_interrupted_writes(config.experiment_dir, KIND,
+                                            config.space.gpt_weights_dir,
+                                            f"{config.experiment}-e", ".ckpt")
+        if removed:
+            reporter.log(f"Removed {len(removed)} unfinished file(s) of an interrupted run: "
+                         + ", ".join(p.name for p in removed))
     resumed = load_newest(config.experiment_dir, KIND, warn=lambda m: reporter.log(m, "warning"))
     if resumed is not None:
         point, state = resumed

@@ -22,10 +22,10 @@ from typing import Any
 
 import torch
 
-from gsv_core.atomic_write import write_atomically
+from gsv_core.atomic_write import remove_stale_temporaries, write_atomically
 
 __all__ = ["RESUME_FOLDER", "ResumePoint", "find_resume_points", "load_newest",
-           "load_optimizer_state", "resume_dir", "save_resume"]
+           "load_optimizer_state", "remove_interrupted_writes", "resume_dir", "save_resume"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +127,16 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Mapping[str, A
             step = counters["step"]
             counters["step"] = (step.to(param.device, torch.float32) if on_device
                                 else step.to("cpu", torch.float32))
+
+
+def remove_interrupted_writes(experiment_dir: str | os.PathLike[str], kind: str,
+                              weights_dir: str | os.PathLike[str], export_prefix: str,
+                              export_suffix: str) -> list[Path]:
+    """At a run's start: delete what checkpoint and export writes of an earlier run of this
+    experiment and ``kind`` left when the process was killed inside them (temporary files,
+    never under a final name; see ``atomic_write.remove_stale_temporaries``)."""
+    removed = remove_stale_temporaries(resume_dir(experiment_dir),
+                                       lambda name: name.startswith(f"{kind}-"))
+    removed += remove_stale_temporaries(
+        weights_dir, lambda name: name.startswith(export_prefix) and name.endswith(export_suffix))
+    return removed

@@ -121,7 +121,12 @@ from gsv_core.train.compiled import (
 from gsv_core.train.config import TrainConfig
 from gsv_core.train.epoch_log import append_epoch_loss
 from gsv_core.train.reporting import METRIC_PREFIX, SilentReporter, TrainReporter, TrainResult
-from gsv_core.train.resume import load_newest, load_optimizer_state, save_resume
+from gsv_core.train.resume import (
+    load_newest,
+    load_optimizer_state,
+    remove_interrupted_writes,
+    save_resume,
+)
 from gsv_core.train.sovits_data import (
     BucketBatchSampler,
     SamplerState,
@@ -504,6 +509,15 @@ def export_name(experiment: str, epoch: int, step: int) -> str:
     return f"{experiment}_e{epoch}_s{step}.pth"
 
 
+def _clear_interrupted_writes(config: TrainConfig, reporter: TrainReporter) -> None:
+    removed = remove_interrupted_writes(config.experiment_dir, KIND,
+                                        config.space.sovits_weights_dir,
+                                        f"{config.experiment}_e", ".pth")
+    if removed:
+        reporter.log(f"Removed {len(removed)} unfinished file(s) of an interrupted run: "
+                     + ", ".join(p.name for p in removed))
+
+
 def _export_tree(model_config: SoVITSConfig, config: TrainConfig) -> dict[str, Any]:
     """The ``config`` stored in an exported file: the model's s2.json tree with this run's
     training settings, laid out as upstream's hps (readers index ``["model"]``, ``["data"]``)."""
@@ -710,6 +724,8 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
     parts = _Parts(generator, discriminator, step_fn, sampler,
                    json.dumps(model_config.to_upstream()["model"], sort_keys=True))
 
+    if ranks.main:
+        _clear_interrupted_writes(config, out)
     resumed = _resume(config, parts, out)
     state, step, resumed_from = (resumed if resumed is not None
                                  else (SamplerState(config.seed, 1, 0), 0, None))
