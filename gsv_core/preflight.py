@@ -239,8 +239,12 @@ def _ffmpeg_check(which: Callable[[str], str | None]) -> Check:
     found = which("ffmpeg")
     if found:
         return Check("ffmpeg", "ok", mark("ffmpeg found: {path}."), params={"path": found})
-    return Check("ffmpeg", "warn", mark("ffmpeg is not installed: m4a/aac files and videos "
-                                        "cannot be sliced, and streamed audio stays off."),
+    # m4a/aac and video recordings do not need it: PyAV, which bundles FFmpeg's decoders,
+    # reads them (dataset/audio_read.py); the program itself serves these three.
+    return Check("ffmpeg", "warn", mark("ffmpeg is not installed: streamed audio on the "
+                                        "Inference tab, the API's aac output and vocal "
+                                        "separation stay off (m4a and video recordings are "
+                                        "still read)."),
                  mark("Windows: winget install ffmpeg; macOS: brew install ffmpeg; "
                       "Debian/Ubuntu: sudo apt-get install ffmpeg. Then start the app again."))
 
