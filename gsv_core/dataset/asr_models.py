@@ -239,8 +239,9 @@ def inspect_helper_folder(path: str | os.PathLike[str], role: Role) -> ModelFold
     return _inspect_funasr(folder, role)
 
 
-def download_model(repo_id: str, target: Path) -> Path:
-    """Download the hub repository ``repo_id`` into ``target`` (the user asked for it).
+def download_model(repo_id: str, target: Path, endpoint: str | None = None) -> Path:
+    """Download the hub repository ``repo_id`` into ``target`` (the user asked for it), from
+    ``endpoint`` (the Settings tab's download address; None: huggingface_hub's default).
 
     Raises:
         ModelMissing: the download failed (offline, no such repository); the reason is in
@@ -250,9 +251,10 @@ def download_model(repo_id: str, target: Path) -> Path:
 
     target.mkdir(parents=True, exist_ok=True)
     try:
-        return Path(snapshot_download(repo_id=repo_id, local_dir=target))
+        return Path(snapshot_download(repo_id=repo_id, local_dir=target, endpoint=endpoint))
     except Exception as exc:  # hub errors, OSError, offline mode: all mean "not downloaded"
-        raise ModelMissing(f"Downloading {repo_id!r} from the Hugging Face hub failed.",
+        where = endpoint or "the Hugging Face hub"
+        raise ModelMissing(f"Downloading {repo_id!r} from {where} failed.",
                            "Check the id and the internet connection, or download the folder "
                            f"yourself and give its path (see {DOCS}).",
                            expected_paths=(os.fspath(target),), details=repr(exc)) from exc
@@ -284,4 +286,7 @@ def resolve_model(model: str, workspace: Workspace, *, engine: Engine | None = N
                            f"(looked in {os.fspath(target)!r}).",
                            "Give the model's folder, or allow the download to fetch this hub "
                            "id from huggingface.co.", expected_paths=(os.fspath(target),))
-    return inspect_model_folder(download_model(text, target), engine)
+    from gsv_core.settings import load_settings
+
+    endpoint = load_settings(workspace.root)[0].hub_endpoint or None  # the Settings tab's
+    return inspect_model_folder(download_model(text, target, endpoint), engine)

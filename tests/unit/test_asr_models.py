@@ -118,8 +118,9 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     source = whisper_folder(tmp_path / "hub" / "faster-whisper-tiny")
     calls: list[str] = []
 
-    def fake_snapshot(repo_id: str, *, local_dir: Path, **_: object) -> str:
-        calls.append(repo_id)
+    def fake_snapshot(repo_id: str, *, local_dir: Path, endpoint: str | None = None,
+                      **_: object) -> str:
+        calls.append(repo_id if endpoint is None else f"{endpoint} {repo_id}")
         if repo_id != "Systran/faster-whisper-tiny":
             raise huggingface_hub.errors.RepositoryNotFoundError(repo_id)
         for item in source.iterdir():
@@ -141,6 +142,15 @@ def test_a_hub_id_is_downloaded_only_when_asked(tmp_path: Path, hub: list[str]) 
     # downloaded before: used as it is, without asking the hub again
     assert resolve_model("Systran/faster-whisper-tiny", workspace).path == found.path
     assert hub == ["Systran/faster-whisper-tiny"]
+
+
+def test_the_download_address_of_the_settings_is_used(tmp_path: Path, hub: list[str]) -> None:
+    from gsv_core.settings import LaunchSettings, save_settings
+
+    workspace = Workspace(tmp_path / "ws")
+    save_settings(workspace.root, LaunchSettings(hub_endpoint="https://mirror.example.org"))
+    resolve_model("Systran/faster-whisper-tiny", workspace, download=True)
+    assert hub == ["https://mirror.example.org Systran/faster-whisper-tiny"]
 
 
 def test_a_failed_download_says_what_to_do(tmp_path: Path, hub: list[str]) -> None:
