@@ -91,6 +91,10 @@ class AppContext:
     # reviewed): the Training tab states E-1 for that list.
     emotion_list: gr.Textbox | None = None
     emotion_counts: gr.Markdown | None = None
+    # The Dataset tab's "Format for training" experiment name: the Training tab's follows it
+    # (training reads the folder formatting wrote; a different name was the "not formatted"
+    # blocker a beginner met first).
+    format_experiment: gr.Textbox | None = None
     preflight: PreflightArea | None = None
     # Events that set controls from code (which fires no user-edit event), and every tab's
     # live refresh: ``chain_refreshes`` re-runs all refreshes after each such event.

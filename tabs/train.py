@@ -117,6 +117,7 @@ def build(ctx: AppContext) -> TrainTab:
                           t("No GPU here can train: training runs on the CPU (H-2)."),
                           elem_id="train-gpu")
         experiment = gr.Textbox(label=t("Experiment name"), value="my_voice", interactive=True,
+                                elem_id="train-experiment",
                                 info=t("Names may contain any language and spaces (X-1); use a "
                                        "new name for a new voice (T-6)."))
     with gr.Row(equal_height=True):
@@ -325,6 +326,7 @@ def wire(tab: TrainTab, ctx: AppContext) -> None:
     inputs = tab.value_inputs() + ctx.dataset.components()
     live = refresh_live(ctx, inputs, tab.outputs(), refresh)
     _wire_emotion(tab, ctx)
+    _follow_the_formatted_experiment(tab, ctx)
 
     def plan_handler(goal: str, *values: object) -> tuple:
         return apply_recommended(ctx, goal, *values)
@@ -369,6 +371,21 @@ def stop_measuring(ctx: AppContext, experiment: str | None) -> str:
     from gsv_core.job_watch import JobWatcher
 
     return probe_job_text(JobWatcher(handle).poll(), ctx.t)
+
+
+def _follow_the_formatted_experiment(tab: TrainTab, ctx: AppContext) -> None:
+    """The experiment name follows the one the Dataset tab formats (filled from the list's
+    name, or typed there); it can still be edited here to train another formatted one."""
+    if ctx.format_experiment is None:
+        return
+    follow = ctx.format_experiment.change(followed_name, inputs=[ctx.format_experiment],
+                                          outputs=[tab.experiment], show_progress="hidden")
+    ctx.programmatic_changes.append(follow)  # a change from code: every tab refreshes after
+
+
+def followed_name(name: str | None) -> dict:
+    """The Training tab's experiment for the Dataset tab's ``name`` (kept when it is blank)."""
+    return gr.update(value=name.strip()) if name and name.strip() else gr.update()
 
 
 def wire_probe(tab: TrainTab, ctx: AppContext, inputs: list) -> None:

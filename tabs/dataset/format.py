@@ -102,6 +102,7 @@ def build(ctx: AppContext) -> FormatArea:
                             interactive=False, wrap=True, visible=False,
                             label=t("Clips that failed (left out; the others are formatted)"),
                             elem_id="format-failures", column_widths=["8%", "22%", "20%", "50%"])
+    ctx.format_experiment = experiment
     return FormatArea(experiment, readings, devices, precision, start, stop, show_last, status,
                       failures, gr.State(""))
 

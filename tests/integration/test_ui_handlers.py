@@ -508,3 +508,17 @@ def test_the_settings_tab_saves_or_says_what_is_wrong(fake_gpu, tmp_path) -> Non
     assert load_settings(ctx.workspace.root)[0].port == 9900   # the saved file is kept
     assert "toggle('dark', true)" in settings.theme_js("dark")
     assert "toggle('dark', false)" in settings.theme_js("light")
+
+
+def test_the_training_experiment_follows_the_formatted_one() -> None:
+    from tabs.train import followed_name
+
+    config = app_config()
+    ids = {props["elem_id"]: c["id"] for c in config["components"]
+           if (props := c.get("props", {})).get("elem_id")}
+    follows = [d for d in config["dependencies"]
+               if (ids["format-experiment"], "change") in map(tuple, d["targets"])
+               and ids["train-experiment"] in d["outputs"]]
+    assert len(follows) == 1
+    assert followed_name(" 小明 voice ")["value"] == "小明 voice"
+    assert "value" not in followed_name("  ")  # a blank name leaves the Training tab's
