@@ -490,12 +490,8 @@ def train_gpt(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
         total_steps = min(total_steps, config.max_steps)
     position, resumed_from = _Position(), None
     if world.main:
-        removed = remove_interrupted_writes(config.experiment_dir, KIND,
-                                            config.space.gpt_weights_dir,
-                                            f"{config.experiment}-e", ".ckpt")
-        if removed:
-            reporter.log(f"Removed {len(removed)} unfinished file(s) of an interrupted run: "
-                         + ", ".join(p.name for p in removed))
+        remove_interrupted_writes(config.experiment_dir, KIND, config.space.gpt_weights_dir,
+                                  f"{config.experiment}-e", ".ckpt", log=reporter.log)
     resumed = load_newest(config.experiment_dir, KIND, warn=lambda m: reporter.log(m, "warning"))
     if resumed is not None:
         point, state = resumed

@@ -131,12 +131,17 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Mapping[str, A
 
 def remove_interrupted_writes(experiment_dir: str | os.PathLike[str], kind: str,
                               weights_dir: str | os.PathLike[str], export_prefix: str,
-                              export_suffix: str) -> list[Path]:
+                              export_suffix: str, log: Callable[[str], None] | None = None
+                              ) -> list[Path]:
     """At a run's start: delete what checkpoint and export writes of an earlier run of this
     experiment and ``kind`` left when the process was killed inside them (temporary files,
-    never under a final name; see ``atomic_write.remove_stale_temporaries``)."""
+    never under a final name; see ``atomic_write.remove_stale_temporaries``); ``log`` is
+    told what went."""
     removed = remove_stale_temporaries(resume_dir(experiment_dir),
                                        lambda name: name.startswith(f"{kind}-"))
     removed += remove_stale_temporaries(
         weights_dir, lambda name: name.startswith(export_prefix) and name.endswith(export_suffix))
+    if removed and log is not None:
+        log(f"Removed {len(removed)} unfinished file(s) of an interrupted run: "
+            + ", ".join(p.name for p in removed))
     return removed

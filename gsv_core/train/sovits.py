@@ -509,15 +509,6 @@ def export_name(experiment: str, epoch: int, step: int) -> str:
     return f"{experiment}_e{epoch}_s{step}.pth"
 
 
-def _clear_interrupted_writes(config: TrainConfig, reporter: TrainReporter) -> None:
-    removed = remove_interrupted_writes(config.experiment_dir, KIND,
-                                        config.space.sovits_weights_dir,
-                                        f"{config.experiment}_e", ".pth")
-    if removed:
-        reporter.log(f"Removed {len(removed)} unfinished file(s) of an interrupted run: "
-                     + ", ".join(p.name for p in removed))
-
-
 def _export_tree(model_config: SoVITSConfig, config: TrainConfig) -> dict[str, Any]:
     """The ``config`` stored in an exported file: the model's s2.json tree with this run's
     training settings, laid out as upstream's hps (readers index ``["model"]``, ``["data"]``)."""
@@ -725,7 +716,8 @@ def train_sovits(config: TrainConfig, reporter: TrainReporter) -> TrainResult:
                    json.dumps(model_config.to_upstream()["model"], sort_keys=True))
 
     if ranks.main:
-        _clear_interrupted_writes(config, out)
+        remove_interrupted_writes(config.experiment_dir, KIND, config.space.sovits_weights_dir,
+                                  f"{config.experiment}_e", ".pth", log=out.log)
     resumed = _resume(config, parts, out)
     state, step, resumed_from = (resumed if resumed is not None
                                  else (SamplerState(config.seed, 1, 0), 0, None))

@@ -316,12 +316,17 @@ def _list_cases() -> list[Case]:
 NAME_BAD = {"name": "refused"}
 
 
-def _name(value: str) -> Callable[[Path], Path]:
+def _written(name: str, value: str) -> Callable[[Path], Path]:
+    """A builder writing ``value`` (UTF-8) to ``folder/name``: typed input kept exactly."""
     def build(folder: Path) -> Path:
-        path = folder / "name.txt"
+        path = folder / name
         path.write_text(value, encoding="utf-8")
         return path
     return build
+
+
+def _name(value: str) -> Callable[[Path], Path]:
+    return _written("name.txt", value)
 
 
 def _name_cases() -> list[Case]:
@@ -460,11 +465,7 @@ def _relabelled_sovits(folder: Path) -> Path:
 # --- inference text and API numbers ---------------------------------------------------------
 
 def _text(value: str) -> Callable[[Path], Path]:
-    def build(folder: Path) -> Path:
-        path = folder / "text.txt"
-        path.write_text(value, encoding="utf-8")
-        return path
-    return build
+    return _written("text.txt", value)
 
 
 def _text_cases() -> list[Case]:
