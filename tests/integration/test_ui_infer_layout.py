@@ -55,7 +55,7 @@ def test_empty_workspace_says_where_models_go(fake_gpu, tmp_path) -> None:
     gpt, sovits, notice = infer.refresh(context(ws))
     assert gpt["choices"] == [] and gpt["value"] is None and sovits["choices"] == []
     assert str(ws.gpt_weights_dir) in notice and str(ws.sovits_weights_dir) in notice
-    assert "System tab" in notice
+    assert "Settings tab" in notice
     touch(ws.gpt_weights_dir / "a-e1.ckpt", 1)
     touch(ws.sovits_weights_dir / "a_e1_s5.pth", 1)
     assert infer.refresh(context(ws))[2] == ""
