@@ -48,7 +48,8 @@ class Check:
     """One item: its status, what was found and, unless it is fine, what to do.
 
     ``message`` and ``advice`` are English UI texts with ``{placeholders}`` filled from
-    ``params`` (translated through ``assets/i18n``); ``rule`` names the guideline it states.
+    ``params`` (translated through ``assets/i18n``; a tuple of texts is a list of i18n keys,
+    each translated, then joined); ``rule`` names the guideline it states.
     """
 
     key: str
@@ -206,9 +207,9 @@ def _models_check(workspace: Workspace) -> Check:
     from gsv_core.models.registry import pretrained_status
 
     status = pretrained_status(workspace)
-    missing = [s.model.title for s in status if not s.present]
-    params = {"count": len(status), "missing": ", ".join(missing),
-              "folder": str(workspace.pretrained_dir)}
+    # the titles stay i18n keys (a tuple): the UI translates each before joining them
+    missing = tuple(s.model.title for s in status if not s.present)
+    params = {"count": len(status), "missing": missing, "folder": str(workspace.pretrained_dir)}
     if missing:
         return Check("models", "fail", mark("Pretrained models missing: {missing}."),
                      mark("Press 'Download missing pretrained models' on the Settings tab, or "

@@ -77,9 +77,11 @@ def preflight_markdown(result: Preflight, t: Translator) -> str:
             item.status in ("warn", "fail") for item in result.checks))
     lines = [head, ""]
     for item in result.checks:
-        found = (reason_markdown(Reason(item.rule, item.message, item.params), t)
-                 if item.rule else t(item.message, **item.params))
-        advice = f" **{t(item.advice, **item.params)}**" if item.advice else ""
+        params = {name: ", ".join(t(text) for text in value) if isinstance(value, tuple)
+                  else value for name, value in item.params.items()}
+        found = (reason_markdown(Reason(item.rule, item.message, params), t)
+                 if item.rule else t(item.message, **params))
+        advice = f" **{t(item.advice, **params)}**" if item.advice else ""
         lines.append(f"- {PREFLIGHT_ICONS[item.status]} {found}{advice}")
     return "\n".join(lines)
 

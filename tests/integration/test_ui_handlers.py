@@ -487,6 +487,15 @@ def test_the_preflight_list_gives_each_item_its_icon_and_fix(fake_gpu, tmp_path)
     assert opened["open"] is True and "Pretrained models missing" in listing
     green = system.preflight_markdown(Preflight((Check("ram", "ok", "32 GB."),)), ctx.t)
     assert green.startswith("✅ Everything is ready.")
+    from gsv_core.i18n import Translator
+
+    ja = Translator("ja_JP")  # a list of model titles: each title translated, then joined
+    missing = Preflight((Check("models", "fail", "Pretrained models missing: {missing}.",
+                               params={"missing": ("GPT v2 pretrained model",
+                                                   "Chinese HuBERT (chinese-hubert-base)")}),))
+    shown = system.preflight_markdown(missing, ja)
+    assert ja("GPT v2 pretrained model") in shown and ja("GPT v2 pretrained model") != \
+        "GPT v2 pretrained model" and "('" not in shown
 
 
 def test_the_settings_tab_saves_or_says_what_is_wrong(fake_gpu, tmp_path) -> None:

@@ -46,7 +46,8 @@ def check(tmp_path: Path, profile=None, *, cuda=CUDA_OK,
 
 
 def text(item) -> str:
-    return item.message.format(**item.params) + " " + item.advice.format(**item.params)
+    params = {k: ", ".join(v) if isinstance(v, tuple) else v for k, v in item.params.items()}
+    return item.message.format(**params) + " " + item.advice.format(**params)
 
 
 def test_a_ready_machine_is_all_green_and_states_each_item(tmp_path):
