@@ -13,8 +13,8 @@ section, between the two marker lines in docs/guide.md, is written from the rule
 Needs what the browser tests need (Debian's Chromium, Playwright; ./run-tests.sh installs
 them), plus a colour emoji font for the status icons (Debian: fonts-noto-color-emoji) and a
 CJK font for the Chinese and Japanese text (Debian: fonts-noto-cjk); without them those show
-as boxes (the pictures taken before 2026-12-04's regeneration did). Exits with pytest's exit code; the rules section is
-written either way.
+as boxes (the pictures taken before 2026-12-04's regeneration did). Exits with pytest's exit
+code; the rules section is written either way.
 """
 
 from __future__ import annotations
