@@ -63,12 +63,6 @@ class LaunchSettings:
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
-def _folder(root: Path, value: str) -> Path:
-    """``value`` as a folder: relative ones from the workspace, ``..`` taken away as written
-    (as ``Workspace`` does), so it means the same before the workspace folder exists."""
-    return Path(os.path.abspath(root / Path(value).expanduser()))
-
-
 def settings_path(workspace_root: str | os.PathLike[str]) -> Path:
     return Path(workspace_root) / SETTINGS_FILE
 
@@ -94,7 +88,7 @@ def setting_problem(name: str, value: object, root: Path) -> str | None:
         return f"is {value!r}, not one of {', '.join(THEMES)}"
     elif name == "train_precision" and value not in TRAIN_PRECISIONS:
         return f"is {value!r}, not one of {', '.join(TRAIN_PRECISIONS)}"
-    elif name == "models_dir" and value and not _folder(root, str(value)).is_dir():
+    elif name == "models_dir" and value and not _models_folder(root, str(value)).is_dir():
         return f"is {value!r}, which is not a folder (a moved or unplugged drive?)"
     elif name == "hub_endpoint" and value and not _URL.fullmatch(str(value)):
         return f"is {value!r}, not a web address such as https://example.org"
@@ -160,6 +154,13 @@ def save_settings(workspace_root: str | os.PathLike[str], settings: LaunchSettin
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
     return path
+
+
+def _models_folder(root: Path, value: str) -> Path:
+    """The folder a ``models_dir`` of ``value`` names, resolved as the workspace resolves it."""
+    from gsv_core.workspace import Workspace
+
+    return Workspace(root, models_dir=Path(value)).pretrained_dir
 
 
 def open_workspace(root: str | os.PathLike[str]) -> Workspace:

@@ -80,8 +80,8 @@ class Workspace:
 
     ``models_dir``, when given, is the pretrained-models folder instead of
     ``<root>/GPT_SoVITS/pretrained_models`` (the same layout inside): the Settings tab's
-    "pretrained models folder", e.g. an existing GPT-SoVITS install's, so 3 GB of models are
-    not downloaded twice. ``gsv_core.settings.open_workspace`` reads it from the workspace's
+    "pretrained models folder", e.g. an existing GPT-SoVITS install's, so its models are not
+    downloaded twice. ``gsv_core.settings.open_workspace`` reads it from the workspace's
     settings, so every process that opens the workspace uses the same folder.
     """
 

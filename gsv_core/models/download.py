@@ -74,9 +74,7 @@ def download_missing(workspace: Workspace, keys: Sequence[str] | None = None,
             try:
                 local = hf_hub_download(repo_id=HF_REPO, filename=repo_path, local_dir=base,
                                         endpoint=endpoint, tqdm_class=bar)
-            except DownloadStopped:
-                raise
-            except (OSError, EntryNotFoundError) as exc:
+            except (OSError, EntryNotFoundError) as exc:  # a stop (DownloadStopped) goes up
                 where = endpoint or "the Hugging Face hub"
                 raise ModelMissing(
                     f"Could not download {repo_path} from {HF_REPO} ({where}).",

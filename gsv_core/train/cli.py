@@ -34,7 +34,7 @@ from gsv_core.guidelines import Limit, TrainingLimits, dataset_from_fields, trai
 from gsv_core.hardware import MachineProfile, detect_machine
 from gsv_core.job_events import EventWriter
 from gsv_core.plan import finite_number
-from gsv_core.settings import open_workspace
+from gsv_core.settings import load_settings, open_workspace
 from gsv_core.train.config import TrainConfig
 from gsv_core.workspace import Workspace
 
@@ -352,8 +352,6 @@ def _precision(args: argparse.Namespace, workspace: Workspace, device: str) -> s
     """--precision when given, else the saved preference on a GPU (auto elsewhere)."""
     if args.precision is not None:
         return args.precision
-    from gsv_core.settings import load_settings
-
     return load_settings(workspace.root)[0].train_precision if device == "cuda" else "auto"
 
 

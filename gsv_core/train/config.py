@@ -8,6 +8,7 @@ same JSON is copied into the experiment folder so a run can be understood and re
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -140,8 +141,10 @@ class TrainConfig:
         object.__setattr__(self, "gpus", tuple(int(g) for g in self.gpus))
         _check_extra(self.extra)
 
-    @property
+    @functools.cached_property
     def space(self) -> Workspace:
+        """The workspace with its saved models folder, read once per config (settings.json
+        saved in the middle of a run must not move its models)."""
         return open_workspace(Path(self.workspace))
 
     @property

@@ -95,3 +95,17 @@ def test_a_saved_models_folder_is_used_by_every_opening_of_the_workspace(tmp_pat
     assert open_workspace(workspace).pretrained_dir == workspace / "GPT_SoVITS" / \
         "pretrained_models"
     assert "not a folder" in load_settings(workspace)[1][0]
+
+
+def test_a_training_config_opens_its_workspace_once(tmp_path):
+    from gsv_core.train.config import TrainConfig
+
+    install = tmp_path / "install"
+    install.mkdir()
+    fields = dict(kind="sovits", experiment="voice", epochs=1, batch_size=1, save_every=1)
+    config = TrainConfig(workspace=str(tmp_path / "ws"), **fields)
+    first = config.space
+    save_settings(tmp_path / "ws", LaunchSettings(models_dir=str(install)))
+    assert config.space is first  # settings saved mid-run do not move the run's models
+    assert TrainConfig(workspace=str(tmp_path / "ws"),
+                       **fields).space.pretrained_dir == install
