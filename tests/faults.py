@@ -26,7 +26,7 @@ POINTS: dict[str, tuple[str, str, int, str]] = {
     "sovits-first-item": ("gsv_core.train.sovits_data", "SovitsDataset.__getitem__", 1,
                           "before"),
     "sovits-mid-step": ("gsv_core.train.sovits", "generator_losses", 1, "after"),
-    "sovits-between-optimizers": ("torch.optim.AdamW", "step", 3, "before"),
+    "sovits-between-optimizers": ("torch.optim", "AdamW.step", 3, "before"),
     "sovits-checkpoint-half": ("gsv_core.train.resume", "write_atomically", 1, "half"),
     "sovits-checkpoint-before-rename": ("gsv_core.train.resume", "write_atomically", 1,
                                         "full"),
@@ -67,10 +67,8 @@ def _killing_write(real: Callable[..., Path], how: str) -> Callable[..., Path]:
 def install(point: str) -> None:
     """Wrap the function of ``point`` (see :data:`POINTS`)."""
     module_name, attribute, nth, how = POINTS[point]
-    owner: Any = importlib.import_module(module_name.rsplit(".", 1)[0]) \
-        if module_name == "torch.optim.AdamW" else importlib.import_module(module_name)
-    parts = (["AdamW", attribute] if module_name == "torch.optim.AdamW"
-             else attribute.split("."))
+    owner: Any = importlib.import_module(module_name)
+    parts = attribute.split(".")
     for part in parts[:-1]:
         owner = getattr(owner, part)
     real = getattr(owner, parts[-1])
