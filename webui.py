@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Port {args.port} is in use; GSV Studio uses port {port} instead.", flush=True)
     if generated:
         print(login_notice(auth, args.share, args.host), flush=True)
-    from gsv_core.api import ServerLifecycle, api_routes, guard_middleware
+    from gsv_core.api import ServerLifecycle, api_routes
 
     lifecycle = ServerLifecycle(stop=app.close)
     # The API's routes go first on the UI's own server, so /tts answers on the UI's port;
@@ -326,8 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _terminate_closes_the_server():
         app.launch(server_name=args.host, server_port=port, share=args.share, auth=auth,
                    inbrowser=args.open_browser, show_error=True, prevent_thread_lock=True,
-                   max_file_size=MAX_UPLOAD,
-                   app_kwargs={"routes": routes, "middleware": guard_middleware(routes)})
+                   **served_with(routes))
         app.block_thread()
     # After Ctrl+C or SIGTERM, block_thread only stops the server: Gradio's own close also
     # ends the browsers' heartbeats, without which the server waits on their connections
@@ -336,6 +335,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     built.closed()  # before a restart, which replaces the process without running atexit
     lifecycle.finish()
     return EXIT_OK
+
+
+def served_with(routes: Sequence[object]) -> dict[str, object]:
+    """The launch options that put the API's ``routes`` on the UI's server with its guards
+    (login rate limit, body and upload limits); bench/bench_load.py launches with them too."""
+    from gsv_core.api import guard_middleware
+
+    return {"max_file_size": MAX_UPLOAD,
+            "app_kwargs": {"routes": routes, "middleware": guard_middleware(routes)}}
 
 
 @contextlib.contextmanager

@@ -55,18 +55,16 @@ def _percentile(values: list[float], share: float) -> float:
 def start_app(root: Path) -> tuple[str, object]:
     """The UI app on a free loopback port with the API on the tiny engine (as webui.main)."""
     import webui
-    from gsv_core.api import api_routes, guard_middleware, make_service
+    from gsv_core.api import api_routes, make_service
     from tests.infer_fixtures import build_infer_setup, make_engine
 
     setup = build_infer_setup(root)
     service = make_service(make_engine(setup), setup.workspace,
                            model_folders=[setup.gpt_path.parent])
     built = webui.build_ui("en_US", setup.workspace.root)
-    routes = api_routes(service)
     port = _free_port()
     built.app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                     quiet=True, max_file_size=webui.MAX_UPLOAD,
-                     app_kwargs={"routes": routes, "middleware": guard_middleware(routes)})
+                     quiet=True, **webui.served_with(api_routes(service)))
     return f"http://127.0.0.1:{port}", built.app
 
 
